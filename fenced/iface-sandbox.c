@@ -1,0 +1,415 @@
+/* The io.fence.Sandbox varlink interface: method table and handlers. */
+#include <pwd.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include "json.h"
+#include "log.h"
+#include "manager.h"
+#include "strv.h"
+
+extern const char io_fence_sandbox_varlink[];
+
+#define ERROR_INVALID_CONFIG "io.fence.Sandbox.InvalidConfig"
+#define ERROR_INVALID_ARGUMENT "io.fence.Sandbox.InvalidArgument"
+#define ERROR_SETUP_FAILED "io.fence.Sandbox.SandboxSetupFailed"
+#define ERROR_NO_SUCH_SANDBOX "io.fence.Sandbox.NoSuchSandbox"
+#define ERROR_PERMISSION_DENIED "io.fence.Sandbox.PermissionDenied"
+
+static int reply_error_message(VarlinkCall *call, const char *error, const char *key1, const char *val1,
+                               const char *key2, const char *val2) {
+        _cleanup_json_gen_ yajl_gen g = json_gen_new();
+        _cleanup_free_ char *params = NULL;
+        int r;
+
+        if (!g)
+                return -ENOMEM;
+        json_gen_open(g);
+        json_gen_kv_string(g, key1, val1);
+        if (key2)
+                json_gen_kv_string(g, key2, val2);
+        json_gen_close(g);
+        r = json_gen_take(g, &params);
+        if (r < 0)
+                return r;
+        return varlink_call_error(call, error, params);
+}
+
+static int invalid_argument(VarlinkCall *call, const char *parameter, const char *message) {
+        return reply_error_message(call, ERROR_INVALID_ARGUMENT, "parameter", parameter, "message", message);
+}
+
+static char *user_name(uid_t uid) {
+        struct passwd pw, *result = NULL;
+        char buf[4096];
+        char *s = NULL;
+
+        if (getpwuid_r(uid, &pw, buf, sizeof buf, &result) == 0 && result)
+                return strdup(result->pw_name);
+        if (asprintf(&s, "%u", (unsigned) uid) < 0)
+                return NULL;
+        return s;
+}
+
+static bool env_allowed(const char *entry) {
+        /* The dynamic linker honours these even without a setuid bit; fence
+         * strips them so a sandbox cannot be handed a preloaded library. */
+        if (!strchr(entry, '=') || entry[0] == '=')
+                return false;
+        if (startswith(entry, "LD_") || startswith(entry, "DYLD_"))
+                return false;
+        if (startswith(entry, "FENCE_SANDBOX="))
+                return false;
+        return true;
+}
+
+static int build_env(char * const *in, char ***ret) {
+        _cleanup_strv_free_ char **env = calloc(1, sizeof(char *));
+
+        if (!env)
+                return -ENOMEM;
+        for (char * const *e = in; e && *e; e++)
+                if (env_allowed(*e) && strv_extend(&env, *e) < 0)
+                        return -ENOMEM;
+        if (strv_extend(&env, "FENCE_SANDBOX=1") < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(env);
+        return 0;
+}
+
+static void run_free(SandboxRun *run) {
+        if (!run)
+                return;
+        sandbox_free(run->sandbox);
+        varlink_call_unref(run->call);
+        free(run->user);
+        free(run);
+}
+
+static void emit_lifecycle(SandboxRun *run, const char *action, const EventField *fields, size_t n) {
+        Event e = {
+                .sandbox = sandbox_id(run->sandbox),
+                .uid = run->uid,
+                .pid = sandbox_pid(run->sandbox),
+                .comm = sandbox_argv(run->sandbox)[0],
+                .source = "lifecycle",
+                .action = action,
+                .priority = LOG_INFO,
+                .fields = fields,
+                .n_fields = n,
+        };
+        manager_emit(run->manager, run, &e);
+}
+
+static void on_started(Sandbox *s, void *userdata) {
+        SandboxRun *run = userdata;
+        _cleanup_free_ char *params = NULL;
+
+        if (run->call &&
+            asprintf(&params, "{\"state\":\"started\",\"id\":\"%s\",\"pid\":%d}", sandbox_id(s), (int) sandbox_pid(s)) >= 0)
+                (void) varlink_call_reply(run->call, params, true);
+        emit_lifecycle(run, "started", NULL, 0);
+}
+
+static void on_finished(Sandbox *s, const SandboxExit *e, void *userdata) {
+        SandboxRun *run = userdata;
+        Manager *m = run->manager;
+
+        if (e->setup_error) {
+                _cleanup_free_ char *msg = NULL;
+
+                if (asprintf(&msg, "%s: %s", e->setup_what ? e->setup_what : "setting up the sandbox",
+                             strerror(e->setup_error)) < 0)
+                        msg = NULL;
+                log_warning("Sandbox %s of uid %u failed: %s", sandbox_id(s), (unsigned) run->uid, msg ? msg : "?");
+                if (run->call)
+                        (void) reply_error_message(run->call, ERROR_SETUP_FAILED, "message", msg ? msg : "setup failed",
+                                                   NULL, NULL);
+                EventField f[] = { EVENT_STR("error", msg) };
+                emit_lifecycle(run, "failed", f, ELEMENTSOF(f));
+        } else {
+                _cleanup_json_gen_ yajl_gen g = json_gen_new();
+                _cleanup_free_ char *params = NULL, *exec_error = NULL;
+
+                if (e->exec_error &&
+                    asprintf(&exec_error, "%s: %s", e->exec_path ? e->exec_path : "?",
+                             e->exec_error == ENOENT ? "command not found" : strerror(e->exec_error)) < 0)
+                        exec_error = NULL;
+
+                if (g && run->call) {
+                        json_gen_open(g);
+                        json_gen_kv_string(g, "state", "exited");
+                        json_gen_kv_string(g, "id", sandbox_id(s));
+                        json_gen_kv_int(g, "exitCode", e->exit_code);
+                        if (e->signal)
+                                json_gen_kv_int(g, "signal", e->signal);
+                        if (exec_error)
+                                json_gen_kv_string(g, "execError", exec_error);
+                        json_gen_close(g);
+                        if (json_gen_take(g, &params) >= 0)
+                                (void) varlink_call_reply(run->call, params, false);
+                }
+                EventField f[] = { EVENT_INT("exitCode", e->exit_code), EVENT_INT("signal", e->signal) };
+                emit_lifecycle(run, "exited", f, ELEMENTSOF(f));
+        }
+
+        manager_remove_run(m, run);
+        run_free(run);
+}
+
+/* The client went away: the sandbox goes with it. */
+static void on_call_cancelled(VarlinkCall *call, void *userdata) {
+        SandboxRun *run = userdata;
+
+        log_debug("Client of sandbox %s disconnected, killing it.", sandbox_id(run->sandbox));
+        run->call = varlink_call_unref(run->call);
+        (void) sandbox_terminate(run->sandbox);
+}
+
+static int take_fd_param(VarlinkCall *call, yajl_val p, const char *name, int *ret) {
+        int64_t idx;
+        int fd;
+
+        if (json_get_int(p, name, &idx) < 0 || idx < 0 || (uint64_t) idx >= varlink_call_n_fds(call))
+                return invalid_argument(call, name, "must be the index of a file descriptor passed with the call");
+        fd = varlink_call_take_fd(call, (size_t) idx);
+        if (fd < 0)
+                return invalid_argument(call, name, "file descriptor index used twice");
+        *ret = fd;
+        return 1;
+}
+
+static int method_run(VarlinkCall *call, yajl_val p, void *userdata) {
+        Manager *m = userdata;
+        const struct ucred *peer = varlink_connection_peer(varlink_call_connection(call));
+        const gid_t *groups;
+        size_t n_groups;
+        _cleanup_strv_free_ char **argv = NULL, **env_in = NULL;
+        SandboxSpec spec = { .cwd_fd = -1, .stdio_fds = { -1, -1, -1 }, .hide_dir = m->options.state_dir };
+        SandboxRun *run = NULL;
+        char fdpath[64], target[4096];
+        struct stat st;
+        yajl_val config;
+        bool monitor = false;
+        ssize_t n;
+        int r;
+
+        if (m->shutting_down)
+                return reply_error_message(call, ERROR_SETUP_FAILED, "message", "fenced is shutting down", NULL, NULL);
+        if (cgroup_pid_is_sandboxed(&m->cgroups, peer->pid))
+                return reply_error_message(call, ERROR_PERMISSION_DENIED, "message",
+                                           "sandboxes cannot start other sandboxes", NULL, NULL);
+        if (!varlink_call_more(call))
+                return invalid_argument(call, "more", "Run must be called with \"more\": true");
+
+        r = json_get_strv(p, "argv", &argv);
+        if (r < 0 || strv_length(argv) == 0 || argv[0][0] == 0)
+                return invalid_argument(call, "argv", "expected a non-empty array of strings");
+        r = json_get_strv(p, "env", &env_in);
+        if (r == -EINVAL)
+                return invalid_argument(call, "env", "expected an array of \"NAME=value\" strings");
+        r = json_get_bool(p, "monitor", &monitor);
+        if (r == -EINVAL)
+                return invalid_argument(call, "monitor", "expected a boolean");
+        config = json_get(p, "config");
+        if (config && !YAJL_IS_NULL(config) && !YAJL_IS_OBJECT(config))
+                return reply_error_message(call, ERROR_INVALID_CONFIG, "field", "", "message", "expected a JSON object");
+
+        r = take_fd_param(call, p, "cwdFd", &spec.cwd_fd);
+        if (r <= 0)
+                goto out;
+        r = take_fd_param(call, p, "stdinFd", &spec.stdio_fds[0]);
+        if (r <= 0)
+                goto out;
+        r = take_fd_param(call, p, "stdoutFd", &spec.stdio_fds[1]);
+        if (r <= 0)
+                goto out;
+        r = take_fd_param(call, p, "stderrFd", &spec.stdio_fds[2]);
+        if (r <= 0)
+                goto out;
+
+        if (fstat(spec.cwd_fd, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                r = invalid_argument(call, "cwdFd", "not a directory");
+                goto out;
+        }
+        /* Only the path string is taken from here; nothing is opened by it. */
+        snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", spec.cwd_fd);
+        n = readlink(fdpath, target, sizeof target - 1);
+        if (n <= 0 || target[0] != '/') {
+                r = invalid_argument(call, "cwdFd", "the working directory has no path (deleted?)");
+                goto out;
+        }
+        target[n] = 0;
+        if (endswith(target, " (deleted)")) {
+                r = invalid_argument(call, "cwdFd", "the working directory was deleted");
+                goto out;
+        }
+        spec.cwd_path = strdup(target);
+
+        n_groups = varlink_connection_peer_groups(varlink_call_connection(call), &groups);
+        spec.groups = n_groups ? malloc(n_groups * sizeof(gid_t)) : NULL;
+        if (!spec.cwd_path || (n_groups && !spec.groups)) {
+                r = -ENOMEM;
+                goto out;
+        }
+        if (n_groups)
+                memcpy(spec.groups, groups, n_groups * sizeof(gid_t));
+        spec.n_groups = n_groups;
+        spec.uid = peer->uid;
+        spec.gid = peer->gid;
+        spec.argv = TAKE_PTR(argv);
+        r = build_env(env_in, &spec.env);
+        if (r < 0)
+                goto out;
+
+        run = calloc(1, sizeof *run);
+        if (!run) {
+                r = -ENOMEM;
+                goto out;
+        }
+        run->uid = peer->uid;
+        run->user = user_name(peer->uid);
+        run->monitor = monitor;
+        run->manager = m;
+
+        r = sandbox_spawn(m->event, &m->cgroups, &spec,
+                          &(SandboxCallbacks) { .started = on_started, .finished = on_finished },
+                          run, &run->sandbox);
+        if (r < 0) {
+                _cleanup_free_ char *msg = NULL;
+                if (asprintf(&msg, "could not create the sandbox: %s", strerror(-r)) < 0)
+                        msg = NULL;
+                r = reply_error_message(call, ERROR_SETUP_FAILED, "message", msg ? msg : "could not create the sandbox",
+                                        NULL, NULL);
+                goto out;
+        }
+
+        run->call = varlink_call_ref(call);
+        varlink_call_set_cancel_handler(call, on_call_cancelled, run);
+        manager_add_run(m, run);
+        log_debug("Sandbox %s created for uid %u.", sandbox_id(run->sandbox), (unsigned) run->uid);
+        return 0;
+
+out:
+        sandbox_spec_done(&spec);
+        run_free(run);
+        return r < 0 ? r : 0;
+}
+
+static SandboxRun *find_run(Manager *m, const char *id, uid_t caller) {
+        for (SandboxRun *run = m->runs; run; run = run->next)
+                if (streq(sandbox_id(run->sandbox), id) && (caller == 0 || run->uid == caller))
+                        return run;
+        return NULL;
+}
+
+static int method_list(VarlinkCall *call, yajl_val p, void *userdata) {
+        Manager *m = userdata;
+        const struct ucred *peer = varlink_connection_peer(varlink_call_connection(call));
+        _cleanup_json_gen_ yajl_gen g = json_gen_new();
+        _cleanup_free_ char *params = NULL;
+        int r;
+
+        if (!g)
+                return -ENOMEM;
+        json_gen_open(g);
+        json_gen_key(g, "sandboxes");
+        json_gen_array_open(g);
+        for (SandboxRun *run = m->runs; run; run = run->next) {
+                char cgroup[256];
+
+                if (peer->uid != 0 && run->uid != peer->uid)
+                        continue;
+                snprintf(cgroup, sizeof cgroup, "%s/%s", m->cgroups.slice, sandbox_id(run->sandbox));
+                json_gen_open(g);
+                json_gen_kv_string(g, "id", sandbox_id(run->sandbox));
+                json_gen_kv_int(g, "pid", sandbox_pid(run->sandbox));
+                json_gen_kv_int(g, "uid", run->uid);
+                json_gen_kv_string(g, "user", run->user ? run->user : "");
+                json_gen_kv_int(g, "startedUsec", (int64_t) sandbox_started_usec(run->sandbox));
+                json_gen_key(g, "argv");
+                json_gen_strv(g, sandbox_argv(run->sandbox));
+                json_gen_kv_string(g, "cgroup", cgroup);
+                json_gen_close(g);
+        }
+        json_gen_array_close(g);
+        json_gen_close(g);
+        r = json_gen_take(g, &params);
+        if (r < 0)
+                return r;
+        return varlink_call_reply(call, params, false);
+}
+
+static int method_kill(VarlinkCall *call, yajl_val p, void *userdata) {
+        Manager *m = userdata;
+        const struct ucred *peer = varlink_connection_peer(varlink_call_connection(call));
+        const char *id = json_get_string(p, "id");
+        int64_t sig = SIGTERM;
+        SandboxRun *run;
+        int r;
+
+        if (!id)
+                return invalid_argument(call, "id", "expected a sandbox id (see fencectl ps)");
+        r = json_get_int(p, "signal", &sig);
+        if (r == -EINVAL || sig <= 0 || sig >= _NSIG)
+                return invalid_argument(call, "signal", "expected a signal number between 1 and 64");
+
+        run = find_run(m, id, peer->uid);
+        if (!run)
+                return reply_error_message(call, ERROR_NO_SUCH_SANDBOX, "id", id, NULL, NULL);
+        r = sandbox_signal(run->sandbox, (int) sig);
+        if (r == -ESRCH)
+                return reply_error_message(call, ERROR_NO_SUCH_SANDBOX, "id", id, NULL, NULL);
+        if (r < 0)
+                return r;
+        return varlink_call_reply(call, NULL, false);
+}
+
+static int method_get_features(VarlinkCall *call, yajl_val p, void *userdata) {
+        Manager *m = userdata;
+        static const char * const namespaces[] = { "mnt", "pid", "net", "ipc", "uts", "cgroup", NULL };
+        _cleanup_json_gen_ yajl_gen g = json_gen_new();
+        _cleanup_free_ char *params = NULL;
+        int r;
+
+        if (!g)
+                return -ENOMEM;
+        json_gen_open(g);
+        json_gen_kv_string(g, "version", FENCE_VERSION);
+        json_gen_key(g, "namespaces");
+        json_gen_strv(g, (char * const *) namespaces);
+        json_gen_kv_string(g, "cgroup", m->cgroups.slice);
+        json_gen_kv_int(g, "landlockAbi", 0);
+        json_gen_kv_bool(g, "seccomp", false);
+        json_gen_key(g, "seccompDenyList");
+        json_gen_strv(g, NULL);
+        json_gen_kv_bool(g, "execSupervisor", false);
+        json_gen_kv_bool(g, "networkFilter", false);
+        json_gen_close(g);
+        r = json_gen_take(g, &params);
+        if (r < 0)
+                return r;
+        return varlink_call_reply(call, params, false);
+}
+
+static int method_get_policy_floor(VarlinkCall *call, yajl_val p, void *userdata) {
+        Manager *m = userdata;
+        _cleanup_free_ char *params = NULL;
+
+        if (asprintf(&params, "{\"policy\":%s}", m->policy_floor) < 0)
+                return -ENOMEM;
+        return varlink_call_reply(call, params, false);
+}
+
+int manager_add_sandbox_interface(Manager *m) {
+        static const VarlinkMethod methods[] = {
+                { "Run", method_run },
+                { "List", method_list },
+                { "Kill", method_kill },
+                { "GetFeatures", method_get_features },
+                { "GetPolicyFloor", method_get_policy_floor },
+                { NULL, NULL },
+        };
+
+        return varlink_server_add_interface(m->varlink, io_fence_sandbox_varlink, methods, m);
+}

@@ -1,0 +1,69 @@
+/* manager.h — fenced's main context: the event loop, the varlink server, the
+ * cgroup subtree, the event sinks and the running sandboxes. Everything that
+ * is mutable in the daemon hangs off the one Manager.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "cgroup.h"
+#include "events.h"
+#include "sandbox.h"
+#include "varlink.h"
+
+typedef struct ManagerOptions {
+        const char *socket_path;
+        const char *state_dir;
+        const char *log_dir;
+        const char *policy_path;
+        uint64_t exit_idle_usec;        /* 0: never exit when idle */
+} ManagerOptions;
+
+typedef struct Manager Manager;
+
+/* A running sandbox and the Run call that asked for it. */
+typedef struct SandboxRun {
+        Manager *manager;
+        Sandbox *sandbox;
+        VarlinkCall *call;      /* NULL once the client went away */
+        uid_t uid;
+        char *user;
+        bool monitor;
+        struct SandboxRun *prev, *next;
+} SandboxRun;
+
+struct Manager {
+        sd_event *event;
+        VarlinkServer *varlink;
+        CgroupRoot cgroups;
+        EventLog *events;
+        ManagerOptions options;
+        char *policy_floor;     /* JSON object text, "{}" when none */
+
+        SandboxRun *runs;
+        unsigned n_runs;
+
+        sd_event_source *idle_timer;
+        sd_event_source *shutdown_timer;
+        bool shutting_down;
+};
+
+int manager_new(Manager **ret, const ManagerOptions *options);
+Manager *manager_free(Manager *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+
+/* Opens the socket (or takes it from socket activation), prepares the cgroup
+ * subtree (cleaning leftovers), the event log and the policy floor. */
+int manager_start(Manager *m);
+/* Runs until SIGTERM/SIGINT or idle exit; returns the exit status. */
+int manager_run(Manager *m);
+
+void manager_add_run(Manager *m, SandboxRun *run);
+void manager_remove_run(Manager *m, SandboxRun *run);
+/* Emits an event of a sandbox to the sinks and, if it asked, its client. */
+void manager_emit(Manager *m, SandboxRun *run, const Event *e);
+
+/* The io.fence.Sandbox interface (iface-sandbox.c). */
+int manager_add_sandbox_interface(Manager *m);

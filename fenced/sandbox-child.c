@@ -1,0 +1,202 @@
+#include <net/if.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "identity.h"
+#include "mount-view.h"
+#include "sandbox-child.h"
+#include "setup-proto.h"
+#include "strv.h"
+
+/* Signals pid 1 passes on to the command. */
+static const int forwarded_signals[] = {
+        SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGTSTP, SIGALRM,
+};
+
+void sandbox_spec_done(SandboxSpec *s) {
+        free(s->groups);
+        strv_free(s->argv);
+        strv_free(s->env);
+        safe_close(s->cwd_fd);
+        free(s->cwd_path);
+        for (size_t i = 0; i < 3; i++)
+                safe_close(s->stdio_fds[i]);
+        *s = (SandboxSpec) { .cwd_fd = -1, .stdio_fds = { -1, -1, -1 } };
+}
+
+static void send_msg(int fd, SetupMsgType type, int error, int status, const char *text) {
+        SetupMsg m = { .type = type, .error = error, .status = status };
+
+        if (text)
+                snprintf(m.text, sizeof m.text, "%s", text);
+        (void) send(fd, &m, sizeof m, MSG_NOSIGNAL);
+}
+
+_noreturn_ static void fail(int setup_fd, int error, const char *what) {
+        send_msg(setup_fd, SETUP_MSG_FAILED, error < 0 ? -error : error, 0, what);
+        _exit(125);
+}
+
+static int loopback_up(void) {
+        struct ifreq ifr = { .ifr_name = "lo" };
+        _cleanup_close_ int fd = -1;
+
+        fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return negative_errno();
+        if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+                return negative_errno();
+        ifr.ifr_flags |= IFF_UP;
+        return RET_NERRNO(ioctl(fd, SIOCSIFFLAGS, &ifr));
+}
+
+static void noop_handler(int sig) {
+        (void) sig;
+}
+
+/* In the command's process, between fork() and execve(). */
+_noreturn_ static void exec_command(const SandboxSpec *spec, int setup_fd) {
+        sigset_t all;
+        struct stat want, have;
+
+        sigemptyset(&all);
+        for (int sig = 1; sig < _NSIG; sig++)
+                (void) signal(sig, SIG_DFL);
+        (void) sigprocmask(SIG_SETMASK, &all, NULL);
+
+        if (setsid() < 0)
+                fail(setup_fd, errno, "starting a new session");
+
+        for (int i = 0; i < 3; i++)
+                if (dup2(spec->stdio_fds[i], i) < 0)
+                        fail(setup_fd, errno, "installing stdin/stdout/stderr");
+
+        /* The cwd path is resolved as the caller and must be the very
+         * directory the caller sent: otherwise the view moved it. */
+        if (fstat(spec->cwd_fd, &want) < 0)
+                fail(setup_fd, errno, "checking the working directory");
+        if (chdir(spec->cwd_path) < 0 || stat(".", &have) < 0 ||
+            have.st_dev != want.st_dev || have.st_ino != want.st_ino) {
+                char msg[sizeof ((SetupMsg *) NULL)->text];
+                snprintf(msg, sizeof msg, "the working directory %s is not visible in the sandbox", spec->cwd_path);
+                fail(setup_fd, errno ? errno : ENOENT, msg);
+        }
+
+        /* Only 0, 1, 2 survive the exec; the setup socket is already O_CLOEXEC. */
+        if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+                fail(setup_fd, errno, "closing inherited file descriptors");
+
+        send_msg(setup_fd, SETUP_MSG_EXEC, 0, 0, NULL);
+
+        environ = spec->env;
+        execvp(spec->argv[0], spec->argv);
+
+        send_msg(setup_fd, SETUP_MSG_EXEC_FAILED, errno, 0, spec->argv[0]);
+        _exit(errno == ENOENT ? 127 : 126);
+}
+
+/* Pid 1 after the command started: forward signals, reap, report. */
+_noreturn_ static void run_init(pid_t command, int sigfd, int setup_fd) {
+        for (;;) {
+                struct pollfd p[2] = {
+                        { .fd = sigfd, .events = POLLIN },
+                        { .fd = setup_fd, .events = 0 },
+                };
+                struct signalfd_siginfo si;
+
+                if (poll(p, 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        _exit(125);
+                }
+                if (p[1].revents & (POLLHUP | POLLERR)) {
+                        /* fenced is gone: nobody supervises us any more. */
+                        (void) kill(-1, SIGKILL);
+                        _exit(125);
+                }
+                if (!(p[0].revents & POLLIN))
+                        continue;
+                if (read(sigfd, &si, sizeof si) != sizeof si)
+                        continue;
+
+                if (si.ssi_signo != SIGCHLD) {
+                        /* To the command's process group (a pipeline under
+                         * sh -c), falling back to the command alone. */
+                        if (kill(-command, (int) si.ssi_signo) < 0)
+                                (void) kill(command, (int) si.ssi_signo);
+                        continue;
+                }
+
+                for (;;) {
+                        int status;
+                        pid_t p_ = waitpid(-1, &status, WNOHANG);
+
+                        if (p_ <= 0)
+                                break;
+                        if (p_ != command)
+                                continue;
+                        send_msg(setup_fd, SETUP_MSG_EXITED, 0, status, NULL);
+                        _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+                }
+        }
+}
+
+void sandbox_child_main(const SandboxSpec *spec, int setup_fd) {
+        MountViewSpec view = {
+                .cwd_path = spec->cwd_path,
+                .cwd_fd = spec->cwd_fd,
+                .hide_dir = spec->hide_dir,
+        };
+        const char *what = NULL;
+        sigset_t mask;
+        pid_t command;
+        int r, sigfd;
+
+        (void) prctl(PR_SET_NAME, "fence-init", 0, 0, 0);
+        /* This process is a copy of the daemon: keep its memory unreadable. */
+        (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+
+        r = mount_view_build(&view, &what);
+        if (r < 0)
+                fail(setup_fd, r, what);
+
+        r = loopback_up();
+        if (r < 0)
+                fail(setup_fd, r, "bringing up the loopback interface");
+
+        r = identity_become(spec->uid, spec->gid, spec->groups, spec->n_groups);
+        if (r < 0)
+                fail(setup_fd, r, "switching to the caller's identity");
+
+        /* Cleared by the credential change above, so set it only now. */
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+
+        /* Pid 1 only receives signals it has a handler for: install no-op
+         * handlers, keep them blocked, and read them from a signalfd. */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++) {
+                sigaddset(&mask, forwarded_signals[i]);
+                (void) signal(forwarded_signals[i], noop_handler);
+        }
+        (void) signal(SIGCHLD, noop_handler);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                fail(setup_fd, errno, "blocking signals");
+        sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
+        if (sigfd < 0)
+                fail(setup_fd, errno, "creating a signalfd");
+
+        command = fork();
+        if (command < 0)
+                fail(setup_fd, errno, "forking the command");
+        if (command == 0)
+                exec_command(spec, setup_fd);
+
+        run_init(command, sigfd, setup_fd);
+}
