@@ -11,6 +11,7 @@
 #include "fencectl.h"
 #include "json.h"
 #include "log.h"
+#include "pty-relay.h"
 #include "run-config.h"
 #include "strv.h"
 
@@ -123,7 +124,7 @@ static int stdio_fd(int fd) {
         return open("/dev/null", fd == 0 ? O_RDONLY | O_CLOEXEC : O_WRONLY | O_CLOEXEC);
 }
 
-static int build_params(const RunOptions *o, char * const *argv, const char *config, char **ret) {
+static int build_params(const RunOptions *o, char * const *argv, const char *config, bool tty, char **ret) {
         _cleanup_json_gen_ yajl_gen g = json_gen_new();
 
         if (!g)
@@ -142,6 +143,7 @@ static int build_params(const RunOptions *o, char * const *argv, const char *con
                 json_gen_raw(g, config);
         }
         json_gen_kv_bool(g, "monitor", o->monitor);
+        json_gen_kv_bool(g, "tty", tty);
         json_gen_close(g);
         return json_gen_take(g, ret);
 }
@@ -233,14 +235,16 @@ static int handle_reply(const RunOptions *o, const VarlinkReply *reply, char *id
         return -1;
 }
 
-static int run_loop(Fencectl *ctl, const RunOptions *o, VarlinkClient *c, int sigfd) {
+static int run_loop(Fencectl *ctl, const RunOptions *o, VarlinkClient *c, int sigfd, PtyRelay *pty) {
         char id[64] = "";
         int pending_signal = 0;
 
         for (;;) {
-                struct pollfd p[2] = {
+                struct pollfd p[4] = {
                         { .fd = varlink_client_fd(c), .events = POLLIN },
                         { .fd = sigfd, .events = POLLIN },
+                        { .fd = pty && !pty->stdin_eof ? STDIN_FILENO : -1, .events = POLLIN },
+                        { .fd = pty ? pty->master : -1, .events = POLLIN },
                 };
 
                 /* Replies already buffered first: poll() cannot see them. */
@@ -256,15 +260,18 @@ static int run_loop(Fencectl *ctl, const RunOptions *o, VarlinkClient *c, int si
                         }
                         status = handle_reply(o, &reply, id, sizeof id);
                         varlink_reply_done(&reply);
-                        if (status >= 0)
+                        if (status >= 0) {
+                                if (pty)
+                                        pty_relay_drain(pty);
                                 return status;
+                        }
                         if (id[0] && pending_signal) {
                                 forward_signal(ctl, id, pending_signal, o->debug);
                                 pending_signal = 0;
                         }
                 }
 
-                if (poll(p, 2, -1) < 0) {
+                if (poll(p, ELEMENTSOF(p), -1) < 0) {
                         if (errno == EINTR)
                                 continue;
                         return log_error_errno(errno, "poll() failed: %m"), EXIT_CANNOT_RUN;
@@ -272,13 +279,22 @@ static int run_loop(Fencectl *ctl, const RunOptions *o, VarlinkClient *c, int si
                 if (p[1].revents & POLLIN) {
                         struct signalfd_siginfo si;
 
-                        if (read(sigfd, &si, sizeof si) == sizeof si) {
+                        if (read(sigfd, &si, sizeof si) != sizeof si)
+                                ;
+                        else if (si.ssi_signo == SIGWINCH) {
+                                if (pty)
+                                        pty_relay_resize(pty);
+                        } else {
                                 if (id[0])
                                         forward_signal(ctl, id, (int) si.ssi_signo, o->debug);
                                 else
                                         pending_signal = (int) si.ssi_signo;
                         }
                 }
+                if (pty && ((p[2].revents | p[3].revents) & (POLLIN | POLLHUP | POLLERR)))
+                        /* -EIO: the sandbox closed its side; the exited reply follows. */
+                        if (pty_relay_pump(pty, p[2].revents != 0, p[3].revents != 0) == -EIO)
+                                pty->master = safe_close(pty->master);
         }
 }
 
@@ -287,6 +303,8 @@ int verb_run(Fencectl *ctl, int argc, char *argv[]) {
         _cleanup_free_ char *config = NULL, *params = NULL;
         _cleanup_close_ int cwd_fd = -1, sigfd = -1;
         RunOptions o = {};
+        PtyRelay pty = { .master = -1, .slave = -1 };
+        bool use_pty = pty_relay_wanted();
         char *shell_argv[] = { (char *) "/bin/sh", (char *) "-c", NULL, NULL };
         char * const *cmd;
         int fds[4], r, status;
@@ -318,7 +336,12 @@ int verb_run(Fencectl *ctl, int argc, char *argv[]) {
                 goto out;
         }
 
-        r = build_params(&o, cmd, config, &params);
+        if (use_pty && pty_relay_open(&pty) < 0) {
+                log_debug("cannot allocate a pseudo-terminal, passing the terminal through");
+                use_pty = false;
+        }
+
+        r = build_params(&o, cmd, config, use_pty, &params);
         if (r < 0) {
                 log_oom();
                 status = EXIT_CANNOT_RUN;
@@ -332,6 +355,8 @@ int verb_run(Fencectl *ctl, int argc, char *argv[]) {
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGHUP);
         sigaddset(&mask, SIGQUIT);
+        if (use_pty)
+                sigaddset(&mask, SIGWINCH);
         (void) signal(SIGPIPE, SIG_IGN);
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 || (sigfd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0) {
                 log_error_errno(errno, "cannot set up signal forwarding: %m");
@@ -346,10 +371,10 @@ int verb_run(Fencectl *ctl, int argc, char *argv[]) {
 
         fds[0] = cwd_fd;
         for (int i = 0; i < 3; i++)
-                fds[i + 1] = stdio_fd(i);
+                fds[i + 1] = use_pty && (i < 2 || isatty(STDERR_FILENO)) ? pty.slave : stdio_fd(i);
         r = varlink_client_send(c, "io.fence.Sandbox.Run", params, VARLINK_CALL_MORE, fds, 4);
         for (int i = 0; i < 3; i++)
-                if (fds[i + 1] != i)
+                if (fds[i + 1] != i && fds[i + 1] != pty.slave)
                         safe_close(fds[i + 1]);
         if (r < 0) {
                 log_error_errno(r, "cannot send the request to fenced: %m");
@@ -357,8 +382,12 @@ int verb_run(Fencectl *ctl, int argc, char *argv[]) {
                 goto out;
         }
 
-        status = run_loop(ctl, &o, c, sigfd);
+        if (use_pty && pty_relay_start(&pty) < 0)
+                log_debug("cannot put the terminal in raw mode");
+
+        status = run_loop(ctl, &o, c, sigfd, use_pty ? &pty : NULL);
 out:
+        pty_relay_done(&pty);
         run_config_options_done(&o.config);
         return status;
 }

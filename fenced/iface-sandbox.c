@@ -211,6 +211,9 @@ static int method_run(VarlinkCall *call, yajl_val p, void *userdata) {
         r = json_get_bool(p, "monitor", &monitor);
         if (r == -EINVAL)
                 return invalid_argument(call, "monitor", "expected a boolean");
+        r = json_get_bool(p, "tty", &spec.tty);
+        if (r == -EINVAL)
+                return invalid_argument(call, "tty", "expected a boolean");
         config = json_get(p, "config");
         if (config && !YAJL_IS_NULL(config) && !YAJL_IS_OBJECT(config))
                 return reply_error_message(call, ERROR_INVALID_CONFIG, "field", "", "message", "expected a JSON object");

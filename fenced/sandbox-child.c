@@ -77,6 +77,10 @@ _noreturn_ static void exec_command(const SandboxSpec *spec, int setup_fd) {
                 if (dup2(spec->stdio_fds[i], i) < 0)
                         fail(setup_fd, errno, "installing stdin/stdout/stderr");
 
+        /* A terminal the client allocated for this command alone. */
+        if (spec->tty && ioctl(STDIN_FILENO, TIOCSCTTY, 0) < 0)
+                fail(setup_fd, errno, "making stdin the controlling terminal");
+
         /* The cwd path is resolved as the caller and must be the very
          * directory the caller sent: otherwise the view moved it. */
         if (fstat(spec->cwd_fd, &want) < 0)

@@ -27,6 +27,7 @@ typedef struct SandboxSpec {
         char *cwd_path;         /* its path as the host sees it */
         int stdio_fds[3];
         const char *hide_dir;   /* fenced's state dir, masked in the view */
+        bool tty;               /* make stdin the controlling terminal */
 } SandboxSpec;
 
 void sandbox_spec_done(SandboxSpec *s);
