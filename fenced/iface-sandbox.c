@@ -51,6 +51,16 @@ static char *user_name(uid_t uid) {
         return s;
 }
 
+/* The caller's home from the user database (not from its environment). */
+static char *user_home(uid_t uid) {
+        struct passwd pw, *result = NULL;
+        char buf[4096];
+
+        if (getpwuid_r(uid, &pw, buf, sizeof buf, &result) == 0 && result && result->pw_dir[0] == '/')
+                return strdup(result->pw_dir);
+        return strdup("/");
+}
+
 static bool env_allowed(const char *entry) {
         /* The dynamic linker honours these even without a setuid bit; fence
          * strips them so a sandbox cannot be handed a preloaded library. */
@@ -260,6 +270,11 @@ static int method_run(VarlinkCall *call, yajl_val p, void *userdata) {
         spec.n_groups = n_groups;
         spec.uid = peer->uid;
         spec.gid = peer->gid;
+        spec.fs.home = user_home(peer->uid);
+        if (!spec.fs.home) {
+                r = -ENOMEM;
+                goto out;
+        }
         spec.argv = TAKE_PTR(argv);
         r = build_env(env_in, &spec.env);
         if (r < 0)

@@ -11,12 +11,14 @@
  * moves to /oldroot, and the sandbox's root is assembled at /newroot. */
 #define BASE "/tmp"
 
-#define TRY(expr, what)                          \
-        do {                                     \
-                if ((expr) < 0) {                \
-                        *ret_what = (what);      \
-                        return negative_errno(); \
-                }                                \
+#define TRY(expr, what)                                                 \
+        do {                                                            \
+                if ((expr) < 0) {                                       \
+                        int _e_ = errno;                                \
+                        if (asprintf(ret_error, "%s: %s", (what), strerror(_e_)) < 0) \
+                                *ret_error = NULL;                      \
+                        return -_e_;                                    \
+                }                                                       \
         } while (0)
 
 static int pivot_root(const char *new_root, const char *put_old) {
@@ -32,7 +34,7 @@ static int bind_file(const char *src, const char *dst) {
         return mount(src, dst, NULL, MS_BIND, NULL);
 }
 
-static int make_dev(const char **ret_what) {
+static int make_dev(char **ret_error) {
         static const char * const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
         static const char * const links[][2] = {
                 { "/proc/self/fd", "/newroot/dev/fd" },
@@ -61,8 +63,8 @@ static int make_dev(const char **ret_what) {
         return 0;
 }
 
-/* mkdir -p below a tmpfs that only this sandbox sees. */
-static int mkdir_parents_in_view(const char *path) {
+/* mkdir -p on the view's own tmpfs mounts. */
+static int mkdir_parents(const char *path) {
         _cleanup_free_ char *p = strdup(path);
 
         if (!p)
@@ -80,40 +82,66 @@ static int mkdir_parents_in_view(const char *path) {
         return 0;
 }
 
-/* The view replaces /tmp, /dev and /proc, so a cwd below them would vanish;
- * bind the caller's own directory (the fd it sent) back at its path. */
-static int keep_cwd_reachable(const MountViewSpec *spec, const char **ret_what) {
-        _cleanup_free_ char *target = NULL;
-        char src[64];
+/* The view replaces /tmp and /dev/shm (and with defaultDenyRead most of the
+ * tree), so the cwd may be missing from it: attach the caller's own
+ * directory (cloned from the fd it sent) read-only at its path. */
+static int keep_cwd_reachable(const MountViewSpec *spec, int cwd_tree, char **ret_error) {
         struct stat want, have;
 
-        if (!spec->cwd_path || spec->cwd_fd < 0)
+        if (!spec->cwd_path || cwd_tree < 0)
                 return 0;
         if (fstat(spec->cwd_fd, &want) < 0)
                 return negative_errno();
-        if (asprintf(&target, "/newroot%s", spec->cwd_path) < 0)
-                return -ENOMEM;
-        if (stat(target, &have) == 0 && have.st_dev == want.st_dev && have.st_ino == want.st_ino)
+        if (stat(spec->cwd_path, &have) == 0 && have.st_dev == want.st_dev && have.st_ino == want.st_ino)
                 return 0;
         if (!startswith(spec->cwd_path, "/tmp/") && !startswith(spec->cwd_path, "/dev/shm/"))
-                return 0;       /* the caller's cwd is simply not part of the view */
+                return 0;       /* not part of the view: the command start reports it */
 
-        TRY(mkdir_parents_in_view(target), "recreating the cwd's path below /tmp");
-        snprintf(src, sizeof src, "/oldroot/proc/self/fd/%d", spec->cwd_fd);
-        TRY(mount(src, target, NULL, MS_BIND | MS_REC, NULL), "binding the cwd");
-        TRY(mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL),
-            "making the cwd read-only");
+        TRY(mkdir_parents(spec->cwd_path), "recreating the cwd's path below /tmp");
+        TRY(move_mount(cwd_tree, "", AT_FDCWD, spec->cwd_path, MOVE_MOUNT_F_EMPTY_PATH), "binding the cwd");
         return 0;
 }
 
-int mount_view_build(const MountViewSpec *spec, const char **ret_what) {
+static int build_root(bool empty, char **ret_error) {
         struct mount_attr attr = {
                 .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
         };
+
+        if (empty) {
+                /* defaultDenyRead: only what fs-view attaches later; made
+                 * read-only once it is all there. */
+                TRY(mount("tmpfs", "/newroot", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m"), "mounting the empty root");
+                TRY(mkdir("/newroot/proc", 0555), "creating /proc");
+                TRY(mkdir("/newroot/dev", 0755), "creating /dev");
+                TRY(mkdir("/newroot/tmp", 01777), "creating /tmp");
+                return 0;
+        }
+        TRY(mount("/oldroot", "/newroot", NULL, MS_BIND | MS_REC, NULL), "binding the host root");
+        TRY(mount_setattr(AT_FDCWD, "/newroot", AT_RECURSIVE, &attr, sizeof attr),
+            "making the root read-only, nosuid, nodev");
+        return 0;
+}
+
+int mount_view_build(const MountViewSpec *spec, FsView **ret_view, char **ret_error) {
+        _cleanup_close_ int cwd_tree = -1;
+        FsView *view = NULL;
+        struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
         int r;
 
         /* Nothing we mount may propagate back to the host. */
         TRY(mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL), "making / a slave mount");
+
+        /* Everything user-named is resolved now, on the host's tree, as the caller. */
+        if (spec->policy) {
+                r = fs_view_prepare(spec->policy, spec->cwd_path, spec->uid, spec->gid, &view, ret_error);
+                if (r < 0)
+                        return r;
+        }
+        if (spec->cwd_fd >= 0) {
+                cwd_tree = open_tree(spec->cwd_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+                if (cwd_tree >= 0)
+                        (void) mount_setattr(cwd_tree, "", AT_EMPTY_PATH, &ro, sizeof ro);
+        }
 
         TRY(mount("tmpfs", BASE, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k"), "mounting the base tmpfs");
         TRY(chdir(BASE), "entering the base tmpfs");
@@ -122,14 +150,14 @@ int mount_view_build(const MountViewSpec *spec, const char **ret_what) {
         TRY(pivot_root(".", "oldroot"), "pivot_root into the base tmpfs");
         TRY(chdir("/"), "chdir /");
 
-        TRY(mount("/oldroot", "/newroot", NULL, MS_BIND | MS_REC, NULL), "binding the host root");
-        TRY(mount_setattr(AT_FDCWD, "/newroot", AT_RECURSIVE, &attr, sizeof attr),
-            "making the root read-only, nosuid, nodev");
+        r = build_root(fs_view_default_deny_read(view), ret_error);
+        if (r < 0)
+                goto fail;
 
         TRY(mount("proc", "/newroot/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL), "mounting /proc");
-        r = make_dev(ret_what);
+        r = make_dev(ret_error);
         if (r < 0)
-                return r;
+                goto fail;
         TRY(mount("tmpfs", "/newroot/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"), "mounting the private /tmp");
 
         if (spec->hide_dir) {
@@ -143,14 +171,25 @@ int mount_view_build(const MountViewSpec *spec, const char **ret_what) {
                             "hiding fenced's state directory");
         }
 
-        r = keep_cwd_reachable(spec, ret_what);
-        if (r < 0)
-                return r;
-
-        /* Swap in the new root and drop the old one with everything below it. */
+        /* Swap in the new root and drop the host's with everything below it;
+         * the trees cloned above stay attached to their fds. */
         TRY(chdir("/newroot"), "entering the new root");
         TRY(pivot_root(".", "."), "pivot_root into the new root");
         TRY(umount2(".", MNT_DETACH), "detaching the old root");
         TRY(chdir("/"), "chdir / in the new root");
+
+        if (view) {
+                r = fs_view_attach(view, spec->uid, spec->gid, ret_error);
+                if (r < 0)
+                        goto fail;
+        }
+        r = keep_cwd_reachable(spec, cwd_tree, ret_error);
+        if (r < 0)
+                goto fail;
+
+        *ret_view = view;
         return 0;
+fail:
+        fs_view_free(view);
+        return r;
 }

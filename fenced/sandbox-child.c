@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <grp.h>
+
 #include "identity.h"
 #include "mount-view.h"
 #include "sandbox-child.h"
@@ -27,6 +29,7 @@ void sandbox_spec_done(SandboxSpec *s) {
         free(s->cwd_path);
         for (size_t i = 0; i < 3; i++)
                 safe_close(s->stdio_fds[i]);
+        fs_policy_done(&s->fs);
         *s = (SandboxSpec) { .cwd_fd = -1, .stdio_fds = { -1, -1, -1 } };
 }
 
@@ -61,9 +64,11 @@ static void noop_handler(int sig) {
 }
 
 /* In the command's process, between fork() and execve(). */
-_noreturn_ static void exec_command(const SandboxSpec *spec, int setup_fd) {
+_noreturn_ static void exec_command(const SandboxSpec *spec, const FsView *view, int setup_fd) {
+        _cleanup_free_ char *error = NULL;
         sigset_t all;
         struct stat want, have;
+        int r;
 
         sigemptyset(&all);
         for (int sig = 1; sig < _NSIG; sig++)
@@ -95,6 +100,11 @@ _noreturn_ static void exec_command(const SandboxSpec *spec, int setup_fd) {
         /* Only 0, 1, 2 survive the exec; the setup socket is already O_CLOEXEC. */
         if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
                 fail(setup_fd, errno, "closing inherited file descriptors");
+
+        /* Last, so nothing above runs confined: the same rules as the mount view. */
+        r = fs_view_landlock(view, &error);
+        if (r < 0)
+                fail(setup_fd, r, error ?: "applying Landlock");
 
         send_msg(setup_fd, SETUP_MSG_EXEC, 0, 0, NULL);
 
@@ -152,12 +162,16 @@ _noreturn_ static void run_init(pid_t command, int sigfd, int setup_fd) {
 }
 
 void sandbox_child_main(const SandboxSpec *spec, int setup_fd) {
-        MountViewSpec view = {
+        MountViewSpec view_spec = {
                 .cwd_path = spec->cwd_path,
                 .cwd_fd = spec->cwd_fd,
                 .hide_dir = spec->hide_dir,
+                .uid = spec->uid,
+                .gid = spec->gid,
+                .policy = &spec->fs,
         };
-        const char *what = NULL;
+        FsView *view = NULL;
+        char *error = NULL;
         sigset_t mask;
         pid_t command;
         int r, sigfd;
@@ -166,9 +180,13 @@ void sandbox_child_main(const SandboxSpec *spec, int setup_fd) {
         /* This process is a copy of the daemon: keep its memory unreadable. */
         (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
-        r = mount_view_build(&view, &what);
+        /* Resolving paths as the caller below needs its supplementary groups. */
+        if (setgroups(spec->n_groups, spec->groups) < 0)
+                fail(setup_fd, errno, "setting the caller's groups");
+
+        r = mount_view_build(&view_spec, &view, &error);
         if (r < 0)
-                fail(setup_fd, r, what);
+                fail(setup_fd, r, error ?: "building the filesystem view");
 
         r = loopback_up();
         if (r < 0)
@@ -200,7 +218,7 @@ void sandbox_child_main(const SandboxSpec *spec, int setup_fd) {
         if (command < 0)
                 fail(setup_fd, errno, "forking the command");
         if (command == 0)
-                exec_command(spec, setup_fd);
+                exec_command(spec, view, setup_fd);
 
         run_init(command, sigfd, setup_fd);
 }

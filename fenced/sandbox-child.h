@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "fs-view.h"
 #include "macro.h"
 
 typedef struct SandboxSpec {
@@ -28,6 +29,7 @@ typedef struct SandboxSpec {
         int stdio_fds[3];
         const char *hide_dir;   /* fenced's state dir, masked in the view */
         bool tty;               /* make stdin the controlling terminal */
+        FsPolicy fs;            /* the filesystem policy (mandatory protection even when empty) */
 } SandboxSpec;
 
 void sandbox_spec_done(SandboxSpec *s);

@@ -1,0 +1,981 @@
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include "fs-protect.h"
+#include "log.h"
+#include "strv.h"
+
+static const char * const dangerous_files[] = {
+        ".gitconfig", ".gitmodules",
+        ".bashrc", ".bash_profile", ".zshrc", ".zprofile", ".profile",
+        ".ripgreprc", ".mcp.json",
+};
+
+static const char * const dangerous_dirs[] = {
+        ".vscode", ".idea",
+};
+
+/* Below a .claude directory. */
+static const char * const claude_dirs[] = {
+        "commands", "agents",
+};
+
+#define DENTS_SIZE (64 * 1024)
+
+static bool errno_is_skip(int e) {
+        return e == ENOENT || e == ENOTDIR || e == ELOOP || e == EACCES || e == EPERM;
+}
+
+typedef struct Collector {
+        FsProtectList *list;
+        size_t cap_existing, cap_missing;
+        bool allow_git_config;
+        FsGlobLimits lim;
+        const char *cwd;
+        size_t visited;
+        char *dents;            /* getdents64 buffer, shared by all levels */
+
+        char *path;             /* the directory being walked */
+        size_t path_len, path_cap;
+
+        char **gitlinks;        /* `.git` entries that are files or symlinks */
+} Collector;
+
+static bool in_list(const char * const *l, size_t n, const char *s) {
+        for (size_t i = 0; i < n; i++)
+                if (streq(l[i], s))
+                        return true;
+        return false;
+}
+
+static bool is_dangerous_file(const char *name) {
+        return in_list(dangerous_files, ELEMENTSOF(dangerous_files), name);
+}
+
+static bool is_dangerous_dir(const char *name) {
+        return in_list(dangerous_dirs, ELEMENTSOF(dangerous_dirs), name);
+}
+
+static bool is_claude_dir(const char *name) {
+        return in_list(claude_dirs, ELEMENTSOF(claude_dirs), name);
+}
+
+static char *path_join(const char *a, const char *b) {
+        char *r;
+
+        if (asprintf(&r, "%s%s%s", a, endswith(a, "/") ? "" : "/", b) < 0)
+                return NULL;
+        return r;
+}
+
+void fs_protect_list_done(FsProtectList *l) {
+        for (size_t i = 0; i < l->n_existing; i++)
+                free(l->existing[i].path);
+        free(l->existing);
+        for (size_t i = 0; i < l->n_missing; i++) {
+                free(l->missing[i].parent);
+                free(l->missing[i].name);
+        }
+        free(l->missing);
+        *l = (FsProtectList) {};
+}
+
+static int check_list_bound(Collector *c) {
+        if (c->list->n_existing + c->list->n_missing < c->lim.max_matches)
+                return 0;
+        return log_error_errno(E2BIG,
+                               "More than %zu protected paths below %s. "
+                               "Raise the limit, or run from a smaller directory.",
+                               c->lim.max_matches, c->cwd);
+}
+
+/* Records an existing path. dir_fd/name are used to identify the inode
+ * (without following a final symlink); path is its absolute spelling. */
+static int add_existing(Collector *c, int dir_fd, const char *name, char *path, FsProtectKind kind) {
+        _cleanup_free_ char *p = path;
+        FsProtectList *l = c->list;
+        struct stat st;
+        int k;
+
+        if (!p)
+                return -ENOMEM;
+        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                /* Raced away since it was listed: nothing to protect. */
+                return errno == ENOENT ? 0 : -errno;
+
+        k = check_list_bound(c);
+        if (k < 0)
+                return k;
+
+        if (l->n_existing >= c->cap_existing) {
+                size_t cap = c->cap_existing ? c->cap_existing * 2 : 32;
+                FsProtectPath *n = realloc(l->existing, cap * sizeof *n);
+                if (!n)
+                        return -ENOMEM;
+                l->existing = n;
+                c->cap_existing = cap;
+        }
+        l->existing[l->n_existing++] = (FsProtectPath) {
+                .path = TAKE_PTR(p),
+                .kind = kind,
+                .dev = st.st_dev,
+                .ino = st.st_ino,
+        };
+        return 0;
+}
+
+static int add_missing(Collector *c, int parent_fd, const char *parent, const char *name, FsProtectKind kind) {
+        FsProtectList *l = c->list;
+        struct stat st;
+        char *p, *n;
+        int k;
+
+        if (fstat(parent_fd, &st) < 0)
+                return -errno;
+
+        k = check_list_bound(c);
+        if (k < 0)
+                return k;
+
+        if (l->n_missing >= c->cap_missing) {
+                size_t cap = c->cap_missing ? c->cap_missing * 2 : 32;
+                FsProtectMissing *m = realloc(l->missing, cap * sizeof *m);
+                if (!m)
+                        return -ENOMEM;
+                l->missing = m;
+                c->cap_missing = cap;
+        }
+
+        p = strdup(parent);
+        n = strdup(name);
+        if (!p || !n) {
+                free(p);
+                free(n);
+                return -ENOMEM;
+        }
+        l->missing[l->n_missing++] = (FsProtectMissing) {
+                .parent = p,
+                .name = n,
+                .kind = kind,
+                .parent_dev = st.st_dev,
+                .parent_ino = st.st_ino,
+        };
+        return 0;
+}
+
+/* Adds `name` below the directory dir_fd (spelled dir) as existing when it
+ * is there, as missing when it is not. */
+static int add_existing_or_missing(Collector *c, int dir_fd, const char *dir, const char *name, FsProtectKind kind) {
+        struct stat st;
+
+        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0)
+                return add_existing(c, dir_fd, name, path_join(dir, name), kind);
+        if (errno != ENOENT)
+                /* ENOTDIR, EACCES...: the caller cannot make it there either. */
+                return 0;
+        return add_missing(c, dir_fd, dir, name, kind);
+}
+
+/* The protected names of a git directory (also bare and module ones). */
+static int add_gitdir(Collector *c, int dir_fd, const char *dir) {
+        int k;
+
+        k = add_existing_or_missing(c, dir_fd, dir, "hooks", FS_PROTECT_DIR);
+        if (k < 0 || c->allow_git_config)
+                return k;
+        k = add_existing_or_missing(c, dir_fd, dir, "config", FS_PROTECT_FILE);
+        if (k < 0)
+                return k;
+        /* Read when extensions.worktreeConfig is on; can set core.hooksPath. */
+        if (faccessat(dir_fd, "config.worktree", F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
+                return add_existing(c, dir_fd, "config.worktree", path_join(dir, "config.worktree"), FS_PROTECT_FILE);
+        return 0;
+}
+
+static int add_gitdir_path(Collector *c, const char *dir) {
+        _cleanup_close_ int fd = -1;
+
+        fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return 0;       /* a stale gitdir pointer: git cannot use it either */
+        return add_gitdir(c, fd, dir);
+}
+
+/* Reads a small file of the form "<key>: <value>\n" or "<value>\n". */
+static int read_pointer_file(const char *path, const char *key, char **ret) {
+        _cleanup_close_ int fd = -1;
+        char buf[PATH_MAX + 64];
+        const char *v = buf;
+        ssize_t n;
+        size_t l;
+
+        fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return -errno;
+        n = read(fd, buf, sizeof buf - 1);
+        if (n < 0)
+                return -errno;
+        buf[n] = 0;
+        if (key) {
+                v = startswith(buf, key);
+                if (!v)
+                        return -EBADMSG;
+                v += strspn(v, " \t");
+        }
+        l = strcspn(v, "\r\n");
+        if (l == 0)
+                return -EBADMSG;
+        *ret = strndup(v, l);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* Resolves value relative to dir, canonicalised. */
+static char *resolve_relative(const char *dir, const char *value) {
+        _cleanup_free_ char *j = NULL;
+
+        if (value[0] == '/')
+                return realpath(value, NULL);
+        j = path_join(dir, value);
+        return j ? realpath(j, NULL) : NULL;
+}
+
+/* A `.git` that is not a directory: a symlink to a git dir, or a "gitdir:"
+ * file (worktrees, submodules) whose git dir may have a commondir holding
+ * the hooks and config shared by all worktrees. */
+static int add_gitlink(Collector *c, const char *gitlink) {
+        _cleanup_free_ char *dir = NULL, *value = NULL, *gitdir = NULL, *commondir_value = NULL,
+                *commondir_file = NULL, *common = NULL, *wt = NULL;
+        struct stat st;
+        char *slash;
+        int k;
+
+        if (lstat(gitlink, &st) < 0)
+                return 0;
+        if (S_ISLNK(st.st_mode)) {
+                _cleanup_free_ char *target = realpath(gitlink, NULL);
+                return target ? add_gitdir_path(c, target) : 0;
+        }
+        if (!S_ISREG(st.st_mode))
+                return 0;
+
+        dir = strdup(gitlink);
+        if (!dir)
+                return -ENOMEM;
+        slash = strrchr(dir, '/');
+        if (slash)
+                *(slash == dir ? slash + 1 : slash) = 0;
+
+        k = read_pointer_file(gitlink, "gitdir:", &value);
+        if (k < 0)
+                return k == -ENOMEM ? k : 0;    /* not a gitlink: git ignores it too */
+        gitdir = resolve_relative(dir, value);
+        if (!gitdir)
+                return 0;
+
+        commondir_file = path_join(gitdir, "commondir");
+        if (!commondir_file)
+                return -ENOMEM;
+        k = read_pointer_file(commondir_file, NULL, &commondir_value);
+        if (k == -ENOMEM)
+                return k;
+        common = k >= 0 ? resolve_relative(gitdir, commondir_value) : strdup(gitdir);
+        if (!common)
+                return k >= 0 ? 0 : -ENOMEM;
+
+        k = add_gitdir_path(c, common);
+        if (k < 0 || c->allow_git_config || streq(common, gitdir))
+                return k;
+
+        wt = path_join(gitdir, "config.worktree");
+        if (!wt)
+                return -ENOMEM;
+        if (lstat(wt, &st) < 0)
+                return 0;
+        return add_existing(c, AT_FDCWD, wt, strdup(wt), FS_PROTECT_FILE);
+}
+
+static int path_push(Collector *c, const char *name, size_t *ret_old) {
+        size_t l = strlen(name), need = c->path_len + 1 + l + 1;
+
+        if (need > c->path_cap) {
+                size_t cap = need > c->path_cap * 2 ? need : c->path_cap * 2;
+                char *n = realloc(c->path, cap);
+                if (!n)
+                        return -ENOMEM;
+                c->path = n;
+                c->path_cap = cap;
+        }
+        *ret_old = c->path_len;
+        if (c->path_len == 0 || c->path[c->path_len - 1] != '/')
+                c->path[c->path_len++] = '/';
+        memcpy(c->path + c->path_len, name, l + 1);
+        c->path_len += l;
+        return 0;
+}
+
+static void path_pop(Collector *c, size_t old) {
+        c->path_len = old;
+        c->path[old] = 0;
+}
+
+/* Markers that make a directory a git directory even when it is not named
+ * .git: bare repositories and .git/modules/<name>. */
+enum {
+        GIT_HEAD = 1 << 0,
+        GIT_OBJECTS = 1 << 1,
+        GIT_REFS = 1 << 2,
+};
+
+static int walk(Collector *c, int dfd, const char *base, unsigned depth) {
+        _cleanup_free_ char *subdirs = NULL;
+        size_t subdirs_len = 0, subdirs_cap = 0;
+        unsigned git = 0;
+        bool gitdir;
+        int k;
+
+        for (;;) {
+                ssize_t n = getdents64(dfd, c->dents, DENTS_SIZE);
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        break;
+
+                for (ssize_t off = 0; off < n;) {
+                        struct dirent64 *de = (struct dirent64 *) (c->dents + off);
+                        const char *name = de->d_name;
+                        unsigned char type = de->d_type;
+
+                        off += de->d_reclen;
+                        if (streq(name, ".") || streq(name, ".."))
+                                continue;
+
+                        if (++c->visited > c->lim.max_visited)
+                                return log_error_errno(E2BIG,
+                                                       "Looking for protected files below %s read more than %zu directory entries (at %s). "
+                                                       "Raise the limit, or run from a smaller directory.",
+                                                       c->cwd, c->lim.max_visited, c->path);
+
+                        if (type == DT_UNKNOWN) {
+                                struct stat st;
+
+                                if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                                        continue;
+                                type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISLNK(st.st_mode) ? DT_LNK : DT_REG;
+                        }
+
+                        /* Only names starting with a dot, or the few git
+                         * markers, can matter: test the cheap thing first. */
+                        if (name[0] == '.') {
+                                if (type != DT_DIR && is_dangerous_file(name))
+                                        k = add_existing(c, dfd, name, path_join(c->path, name), FS_PROTECT_FILE);
+                                else if (type != DT_REG && is_dangerous_dir(name))
+                                        k = add_existing(c, dfd, name, path_join(c->path, name), FS_PROTECT_DIR);
+                                else if (type != DT_DIR && streq(name, ".git")) {
+                                        char *p = path_join(c->path, name);
+                                        k = p ? strv_consume(&c->gitlinks, p) : -ENOMEM;
+                                } else
+                                        k = 0;
+                                if (k < 0)
+                                        return k;
+                        } else if (streq(base, ".claude") && type != DT_REG && is_claude_dir(name)) {
+                                k = add_existing(c, dfd, name, path_join(c->path, name), FS_PROTECT_DIR);
+                                if (k < 0)
+                                        return k;
+                        } else if (streq(name, "HEAD") && type != DT_DIR)
+                                git |= GIT_HEAD;
+                        else if (streq(name, "objects") && type == DT_DIR)
+                                git |= GIT_OBJECTS;
+                        else if (streq(name, "refs") && type == DT_DIR)
+                                git |= GIT_REFS;
+
+                        if (type == DT_DIR) {
+                                size_t l = strlen(name) + 1;
+
+                                if (subdirs_len + l > subdirs_cap) {
+                                        size_t cap = subdirs_cap * 2 > subdirs_len + l ? subdirs_cap * 2 : subdirs_len + l + 256;
+                                        char *m = realloc(subdirs, cap);
+                                        if (!m)
+                                                return -ENOMEM;
+                                        subdirs = m;
+                                        subdirs_cap = cap;
+                                }
+                                memcpy(subdirs + subdirs_len, name, l);
+                                subdirs_len += l;
+                        }
+                }
+        }
+
+        gitdir = streq(base, ".git") || git == (GIT_HEAD | GIT_OBJECTS | GIT_REFS);
+        if (gitdir) {
+                k = add_gitdir(c, dfd, c->path);
+                if (k < 0)
+                        return k;
+        }
+
+        for (size_t off = 0; off < subdirs_len;) {
+                const char *name = subdirs + off;
+                _cleanup_close_ int fd = -1;
+                size_t old;
+
+                off += strlen(name) + 1;
+
+                /* The object store holds only content-addressed data (often
+                 * most of a repository's entries); git never reads hooks or
+                 * config from it. */
+                if (gitdir && streq(name, "objects"))
+                        continue;
+
+                if (depth + 1 > c->lim.max_depth)
+                        return log_error_errno(E2BIG,
+                                               "The tree below %s is deeper than %u directories (at %s/%s). "
+                                               "Raise the depth limit, or run from a smaller directory.",
+                                               c->cwd, c->lim.max_depth, c->path, name);
+
+                fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0) {
+                        /* Gone, swapped for a symlink, or unreadable by the
+                         * caller (then the sandbox cannot list it either). */
+                        if (errno_is_skip(errno))
+                                continue;
+                        return log_error_errno(errno, "Failed to open %s/%s: %m", c->path, name);
+                }
+
+                k = path_push(c, name, &old);
+                if (k < 0)
+                        return k;
+                k = walk(c, fd, name, depth + 1);
+                path_pop(c, old);
+                if (k < 0)
+                        return k;
+        }
+        return 0;
+}
+
+/* The names whose absence at the top of the cwd matters: a tool looks there. */
+static int add_cwd_missing(Collector *c, int cwd_fd) {
+        struct stat st;
+        int k, r;
+
+        for (size_t i = 0; i < ELEMENTSOF(dangerous_files); i++)
+                if (fstatat(cwd_fd, dangerous_files[i], &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
+                        k = add_missing(c, cwd_fd, c->cwd, dangerous_files[i], FS_PROTECT_FILE);
+                        if (k < 0)
+                                return k;
+                }
+
+        for (size_t i = 0; i < ELEMENTSOF(dangerous_dirs); i++)
+                if (fstatat(cwd_fd, dangerous_dirs[i], &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
+                        k = add_missing(c, cwd_fd, c->cwd, dangerous_dirs[i], FS_PROTECT_DIR);
+                        if (k < 0)
+                                return k;
+                }
+
+        r = fstatat(cwd_fd, ".claude", &st, 0);
+        if (r >= 0 && S_ISDIR(st.st_mode)) {
+                _cleanup_close_ int claude_fd = openat(cwd_fd, ".claude", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                _cleanup_free_ char *claude = path_join(c->cwd, ".claude");
+
+                if (!claude)
+                        return -ENOMEM;
+                if (claude_fd < 0)
+                        return 0;
+                for (size_t i = 0; i < ELEMENTSOF(claude_dirs); i++)
+                        if (fstatat(claude_fd, claude_dirs[i], &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
+                                k = add_missing(c, claude_fd, claude, claude_dirs[i], FS_PROTECT_DIR);
+                                if (k < 0)
+                                        return k;
+                        }
+        } else if (r < 0 && errno == ENOENT)
+                for (size_t i = 0; i < ELEMENTSOF(claude_dirs); i++) {
+                        _cleanup_free_ char *name = path_join(".claude", claude_dirs[i]);
+
+                        if (!name)
+                                return -ENOMEM;
+                        k = add_missing(c, cwd_fd, c->cwd, name, FS_PROTECT_DIR);
+                        if (k < 0)
+                                return k;
+                }
+        return 0;
+}
+
+/* When the cwd has no .git of its own, git uses the nearest one above it on
+ * the same filesystem, as git's own discovery does. */
+static int add_enclosing_repo(Collector *c, int cwd_fd) {
+        _cleanup_free_ char *p = NULL;
+        struct stat cwd_st, st;
+
+        if (fstatat(cwd_fd, ".git", &st, AT_SYMLINK_NOFOLLOW) >= 0 || errno != ENOENT)
+                return 0;
+        if (fstat(cwd_fd, &cwd_st) < 0)
+                return -errno;
+
+        p = strdup(c->cwd);
+        if (!p)
+                return -ENOMEM;
+
+        for (;;) {
+                _cleanup_free_ char *git = NULL;
+                char *slash = strrchr(p, '/');
+
+                if (!slash || slash == p)
+                        return 0;       /* "/" itself was the cwd's parent: nothing found */
+                *slash = 0;
+
+                if (stat(p, &st) < 0 || st.st_dev != cwd_st.st_dev)
+                        return 0;
+
+                git = path_join(p, ".git");
+                if (!git)
+                        return -ENOMEM;
+                if (lstat(git, &st) < 0)
+                        continue;
+                if (S_ISDIR(st.st_mode))
+                        return add_gitdir_path(c, git);
+                return add_gitlink(c, git);
+        }
+}
+
+static int add_home(Collector *c, const char *home) {
+        _cleanup_close_ int home_fd = -1, git_fd = -1;
+        _cleanup_free_ char *xdg_git = NULL;
+        int k;
+
+        home_fd = open(home, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (home_fd < 0)
+                return 0;       /* no home: nothing of it to protect */
+
+        for (size_t i = 0; i < ELEMENTSOF(dangerous_files); i++) {
+                k = add_existing_or_missing(c, home_fd, home, dangerous_files[i], FS_PROTECT_FILE);
+                if (k < 0)
+                        return k;
+        }
+
+        /* Git's second global config file: as powerful as ~/.gitconfig. */
+        xdg_git = path_join(home, ".config/git");
+        if (!xdg_git)
+                return -ENOMEM;
+        git_fd = openat(home_fd, ".config/git", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (git_fd < 0)
+                return 0;
+        return add_existing_or_missing(c, git_fd, xdg_git, "config", FS_PROTECT_FILE);
+}
+
+static int cmp_existing_inode(const void *a, const void *b) {
+        const FsProtectPath *x = a, *y = b;
+
+        if (x->dev != y->dev)
+                return x->dev < y->dev ? -1 : 1;
+        if (x->ino != y->ino)
+                return x->ino < y->ino ? -1 : 1;
+        return strcmp(x->path, y->path);
+}
+
+static int cmp_existing_path(const void *a, const void *b) {
+        return strcmp(((const FsProtectPath *) a)->path, ((const FsProtectPath *) b)->path);
+}
+
+static int cmp_missing(const void *a, const void *b) {
+        const FsProtectMissing *x = a, *y = b;
+
+        if (x->parent_dev != y->parent_dev)
+                return x->parent_dev < y->parent_dev ? -1 : 1;
+        if (x->parent_ino != y->parent_ino)
+                return x->parent_ino < y->parent_ino ? -1 : 1;
+        return strcmp(x->name, y->name);
+}
+
+static int cmp_missing_path(const void *a, const void *b) {
+        const FsProtectMissing *x = a, *y = b;
+        int r = strcmp(x->parent, y->parent);
+
+        return r != 0 ? r : strcmp(x->name, y->name);
+}
+
+/* One entry per inode (the shortest spelling wins), one per missing name. */
+static void list_normalize(FsProtectList *l) {
+        size_t n = 0;
+
+        if (l->n_existing > 0) {
+                qsort(l->existing, l->n_existing, sizeof *l->existing, cmp_existing_inode);
+                for (size_t i = 0; i < l->n_existing; i++) {
+                        if (n > 0 && l->existing[n - 1].dev == l->existing[i].dev &&
+                            l->existing[n - 1].ino == l->existing[i].ino) {
+                                if (strlen(l->existing[i].path) < strlen(l->existing[n - 1].path)) {
+                                        free(l->existing[n - 1].path);
+                                        l->existing[n - 1] = l->existing[i];
+                                } else
+                                        free(l->existing[i].path);
+                                continue;
+                        }
+                        l->existing[n++] = l->existing[i];
+                }
+                l->n_existing = n;
+                qsort(l->existing, l->n_existing, sizeof *l->existing, cmp_existing_path);
+        }
+
+        n = 0;
+        if (l->n_missing > 0) {
+                qsort(l->missing, l->n_missing, sizeof *l->missing, cmp_missing);
+                for (size_t i = 0; i < l->n_missing; i++) {
+                        if (n > 0 && cmp_missing(&l->missing[n - 1], &l->missing[i]) == 0) {
+                                free(l->missing[i].parent);
+                                free(l->missing[i].name);
+                                continue;
+                        }
+                        l->missing[n++] = l->missing[i];
+                }
+                l->n_missing = n;
+                qsort(l->missing, l->n_missing, sizeof *l->missing, cmp_missing_path);
+        }
+}
+
+int fs_protect_collect(
+                const char *cwd,
+                const char *home,
+                bool allow_git_config,
+                const FsGlobLimits *limits,
+                FsProtectList *ret) {
+
+        _cleanup_close_ int cwd_fd = -1;
+        FsProtectList list = {};
+        Collector c = {
+                .list = &list,
+                .allow_git_config = allow_git_config,
+                .cwd = cwd,
+                .lim = {
+                        .max_depth = FS_PROTECT_MAX_DEPTH_DEFAULT,
+                        .max_matches = FS_PROTECT_MAX_MATCHES_DEFAULT,
+                        .max_visited = FS_PROTECT_MAX_VISITED_DEFAULT,
+                },
+        };
+        const char *base;
+        int k;
+
+        if (!cwd || cwd[0] != '/' || (home && home[0] != '/'))
+                return -EINVAL;
+
+        if (limits) {
+                if (limits->max_depth > 0)
+                        c.lim.max_depth = limits->max_depth;
+                if (limits->max_matches > 0)
+                        c.lim.max_matches = limits->max_matches;
+                if (limits->max_visited > 0)
+                        c.lim.max_visited = limits->max_visited;
+        }
+
+        cwd_fd = open(cwd, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (cwd_fd < 0)
+                return log_error_errno(errno, "Failed to open working directory %s: %m", cwd);
+
+        c.dents = malloc(DENTS_SIZE);
+        c.path = strdup(cwd);
+        if (!c.dents || !c.path) {
+                k = -ENOMEM;
+                goto finish;
+        }
+        c.path_len = strlen(c.path);
+        c.path_cap = c.path_len + 1;
+        /* "/a/b/" and "/a/b" walk the same directory. */
+        while (c.path_len > 1 && c.path[c.path_len - 1] == '/')
+                c.path[--c.path_len] = 0;
+
+        base = strrchr(c.path, '/');
+        k = walk(&c, cwd_fd, base ? base + 1 : c.path, 0);
+        if (k < 0)
+                goto finish;
+
+        for (char **g = c.gitlinks; g && *g; g++) {
+                k = add_gitlink(&c, *g);
+                if (k < 0)
+                        goto finish;
+        }
+
+        k = add_cwd_missing(&c, cwd_fd);
+        if (k < 0)
+                goto finish;
+        k = add_enclosing_repo(&c, cwd_fd);
+        if (k < 0)
+                goto finish;
+        if (home) {
+                k = add_home(&c, home);
+                if (k < 0)
+                        goto finish;
+        }
+
+        list_normalize(&list);
+        *ret = list;
+        list = (FsProtectList) {};
+        k = 0;
+
+finish:
+        fs_protect_list_done(&list);
+        strv_free(c.gitlinks);
+        free(c.dents);
+        free(c.path);
+        return k;
+}
+
+/* ---- enforcement ---- */
+
+/* Clones the mount tree at fd (with everything mounted below it) and mounts
+ * the clone onto the same inode. Both ends use the one fd, so the target
+ * cannot be swapped between the two steps. */
+static int bind_self(int fd, bool read_only) {
+        _cleanup_close_ int tree = -1;
+
+        tree = open_tree(fd, "", AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        if (tree < 0)
+                return -errno;
+
+        if (read_only) {
+                struct mount_attr attr = {
+                        .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+                };
+
+                if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+                        return -errno;
+        }
+
+        if (move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return -errno;
+        return 0;
+}
+
+/* The path of an fd in this mount namespace (symlinks resolved). */
+static char *fd_path(int fd) {
+        char proc[64], buf[PATH_MAX];
+        ssize_t n;
+
+        snprintf(proc, sizeof proc, "/proc/self/fd/%i", fd);
+        n = readlink(proc, buf, sizeof buf - 1);
+        if (n <= 0 || buf[0] != '/')
+                return NULL;
+        buf[n] = 0;
+        return strdup(buf);
+}
+
+static bool is_mount_root(const char *path) {
+        struct statx sx;
+
+        if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &sx) < 0)
+                return true;    /* cannot tell: do not pin what we cannot see */
+        return (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+               (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
+/* Whether entries of dir can be created, removed or renamed in this view:
+ * a read-write mount and write permission for the fsuid. */
+static bool dir_is_writable(const char *dir) {
+        return faccessat(AT_FDCWD, dir, W_OK, AT_EACCESS) >= 0;
+}
+
+/* Self-binds every ancestor of path (canonical) below the nearest mount
+ * point, shallowest first, where the ancestor's parent is writable: a mount
+ * point cannot be renamed away and replaced by a look-alike. */
+static int pin_ancestors(const char *path) {
+        _cleanup_strv_free_ char **ancestors = NULL;
+        _cleanup_free_ char *p = strdup(path);
+        int k;
+
+        if (!p)
+                return -ENOMEM;
+
+        for (;;) {
+                char *slash = strrchr(p, '/');
+
+                /* Stop below "/": it is always a mount point. */
+                if (!slash || slash == p)
+                        break;
+                *slash = 0;
+                if (is_mount_root(p))
+                        break;
+                k = strv_extend(&ancestors, p);
+                if (k < 0)
+                        return k;
+        }
+
+        for (size_t i = strv_length(ancestors); i > 0; i--) {
+                const char *a = ancestors[i - 1];
+                _cleanup_free_ char *parent = strndup(a, strrchr(a, '/') - a);
+                _cleanup_close_ int fd = -1;
+
+                if (!parent)
+                        return -ENOMEM;
+                if (!dir_is_writable(parent[0] ? parent : "/"))
+                        continue;
+
+                fd = open(a, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
+                        return log_error_errno(errno, "Failed to open %s: %m", a);
+                k = bind_self(fd, false);
+                if (k < 0)
+                        return log_error_errno(k, "Failed to pin %s: %m", a);
+        }
+        return 0;
+}
+
+static int protect_fd(int fd, const char *spelled) {
+        _cleanup_free_ char *canonical = fd_path(fd);
+        int k;
+
+        k = pin_ancestors(canonical ?: spelled);
+        if (k < 0)
+                return k;
+        k = bind_self(fd, true);
+        if (k < 0)
+                return log_error_errno(k, "Failed to make %s read-only: %m", canonical ?: spelled);
+        return 0;
+}
+
+static int protect_path(const char *path) {
+        _cleanup_close_ int fd = -1, target = -1;
+        struct stat st;
+        int k;
+
+        fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : log_error_errno(errno, "Failed to open %s: %m", path);
+        if (fstat(fd, &st) < 0)
+                return -errno;
+
+        if (!S_ISLNK(st.st_mode))
+                return protect_fd(fd, path);
+
+        /* A symlink: pin the link itself (so it cannot be replaced), and make
+         * what it points to read-only. */
+        k = pin_ancestors(path);
+        if (k < 0)
+                return k;
+        k = bind_self(fd, false);
+        if (k < 0)
+                return log_error_errno(k, "Failed to pin symlink %s: %m", path);
+
+        target = open(path, O_PATH | O_CLOEXEC);
+        if (target < 0) {
+                log_warning("%s is a dangling symlink: creating its target cannot be blocked.", path);
+                return 0;
+        }
+        return protect_fd(target, path);
+}
+
+/* Creates the missing directories of m, empty, as the caller. Returns the fd
+ * of the deepest one, -EROFS/-EACCES/-EPERM when the parent is not writable
+ * in this view. */
+static int make_placeholder(const FsProtectMissing *m) {
+        _cleanup_free_ char *name = strdup(m->name);
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        char *comp, *save = NULL;
+
+        if (!name)
+                return -ENOMEM;
+
+        fd = open(m->parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (st.st_dev != m->parent_dev || st.st_ino != m->parent_ino)
+                /* Replaced since collect: do not create in an unknown place. */
+                return -ESTALE;
+
+        for (comp = strtok_r(name, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
+                int next;
+
+                if (mkdirat(fd, comp, 0755) < 0 && errno != EEXIST)
+                        return -errno;
+                next = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (next < 0)
+                        return -errno;
+                safe_close(fd);
+                fd = next;
+        }
+        return TAKE_FD(fd);
+}
+
+static size_t path_depth(const char *p) {
+        size_t n = 0;
+
+        for (; *p; p++)
+                n += *p == '/';
+        return n;
+}
+
+static int cmp_depth(const void *a, const void *b) {
+        size_t x = path_depth((*(FsProtectPath * const *) a)->path),
+               y = path_depth((*(FsProtectPath * const *) b)->path);
+
+        return x < y ? -1 : x > y;
+}
+
+int fs_protect_apply(FsProtectList *l, FsProtectApplyFlags flags) {
+        _cleanup_free_ FsProtectPath **order = NULL;
+        int creatable = 0, k;
+
+        /* Shallowest first: a protected directory becomes a mount point, and
+         * pins of deeper entries stop there instead of repeating it. */
+        if (l->n_existing > 0) {
+                order = malloc(l->n_existing * sizeof *order);
+                if (!order)
+                        return -ENOMEM;
+                for (size_t i = 0; i < l->n_existing; i++)
+                        order[i] = &l->existing[i];
+                qsort(order, l->n_existing, sizeof *order, cmp_depth);
+        }
+        for (size_t i = 0; i < l->n_existing; i++) {
+                k = protect_path(order[i]->path);
+                if (k < 0)
+                        return k;
+        }
+
+        for (size_t i = 0; i < l->n_missing; i++) {
+                FsProtectMissing *m = &l->missing[i];
+                _cleanup_free_ char *placeholder = NULL;
+                _cleanup_close_ int fd = -1;
+
+                m->creatable = false;
+                if (!dir_is_writable(m->parent))
+                        continue;       /* the view already forbids creating it */
+
+                if (m->kind != FS_PROTECT_DIR || !(flags & FS_PROTECT_PLACEHOLDER_DIRS)) {
+                        m->creatable = true;
+                        creatable++;
+                        continue;
+                }
+
+                fd = make_placeholder(m);
+                if (fd == -EROFS || fd == -EACCES || fd == -EPERM)
+                        continue;       /* not writable after all: nothing can be created */
+                if (fd < 0) {
+                        log_warning_errno(fd, "Cannot create a placeholder for %s/%s, its creation stays possible: %m",
+                                          m->parent, m->name);
+                        m->creatable = true;
+                        creatable++;
+                        continue;
+                }
+                placeholder = path_join(m->parent, m->name);
+                if (!placeholder)
+                        return -ENOMEM;
+                k = protect_fd(fd, placeholder);
+                if (k < 0)
+                        return k;
+        }
+        return creatable;
+}
+
+bool fs_protect_match_creation(const FsProtectList *l, dev_t dir_dev, ino_t dir_ino, const char *name) {
+        for (size_t i = 0; i < l->n_missing; i++) {
+                const FsProtectMissing *m = &l->missing[i];
+                size_t n;
+
+                if (m->parent_dev != dir_dev || m->parent_ino != dir_ino)
+                        continue;
+                n = strcspn(m->name, "/");
+                if (strlen(name) == n && strncmp(m->name, name, n) == 0)
+                        return true;
+        }
+        return false;
+}

@@ -1,0 +1,580 @@
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdarg.h>
+#include <sys/fsuid.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "fs-glob.h"
+#include "fs-protect.h"
+#include "fs-view.h"
+#include "landlock.h"
+#include "log.h"
+#include "strv.h"
+
+typedef enum FsMountKind {
+        FS_MOUNT_RO,            /* essential paths, allowRead/allowExecute (defaultDenyRead) */
+        FS_MOUNT_RW,            /* allowWrite */
+} FsMountKind;
+
+typedef struct FsMount {
+        char *path;             /* real path, the same in the view */
+        int tree;               /* detached clone of the caller's tree */
+        bool dir;
+        FsMountKind kind;
+} FsMount;
+
+typedef enum FsRebindKind {
+        FS_REBIND_RO,           /* denyWrite */
+        FS_REBIND_MASK,         /* denyRead */
+} FsRebindKind;
+
+typedef struct FsRebind {
+        char *path;
+        bool dir;
+        FsRebindKind kind;
+} FsRebind;
+
+typedef struct FsSymlink {
+        char *path;
+        char *target;
+} FsSymlink;
+
+typedef struct FsLandlockRule {
+        char *path;
+        LandlockTier tier;
+} FsLandlockRule;
+
+struct FsView {
+        bool default_deny_read;
+        bool landlock_required;
+        FsMount *mounts;
+        size_t n_mounts;
+        FsRebind *rebinds;
+        size_t n_rebinds;
+        FsSymlink *symlinks;
+        size_t n_symlinks;
+        FsLandlockRule *rules;
+        size_t n_rules;
+        FsProtectList protect;
+        bool have_protect;
+};
+
+void fs_policy_done(FsPolicy *p) {
+        strv_free(p->allow_read);
+        strv_free(p->allow_execute);
+        strv_free(p->allow_write);
+        strv_free(p->deny_read);
+        strv_free(p->deny_write);
+        free(p->home);
+        *p = (FsPolicy) {};
+}
+
+int fs_policy_copy(FsPolicy *dst, const FsPolicy *src) {
+        *dst = (FsPolicy) {
+                .default_deny_read = src->default_deny_read,
+                .allow_git_config = src->allow_git_config,
+                .landlock_required = src->landlock_required,
+        };
+#define COPY(f) if (src->f && !(dst->f = strv_copy(src->f))) goto oom
+        COPY(allow_read);
+        COPY(allow_execute);
+        COPY(allow_write);
+        COPY(deny_read);
+        COPY(deny_write);
+#undef COPY
+        if (src->home && !(dst->home = strdup(src->home)))
+                goto oom;
+        return 0;
+oom:
+        fs_policy_done(dst);
+        return -ENOMEM;
+}
+
+_printf_(3, 4)
+static int set_error(char **ret_error, int r, const char *fmt, ...) {
+        va_list ap;
+
+        if (ret_error && !*ret_error) {
+                va_start(ap, fmt);
+                if (vasprintf(ret_error, fmt, ap) < 0)
+                        *ret_error = NULL;
+                va_end(ap);
+        }
+        return r < 0 ? r : -r;
+}
+
+FsView *fs_view_free(FsView *v) {
+        if (!v)
+                return NULL;
+        for (size_t i = 0; i < v->n_mounts; i++) {
+                free(v->mounts[i].path);
+                safe_close(v->mounts[i].tree);
+        }
+        for (size_t i = 0; i < v->n_rebinds; i++)
+                free(v->rebinds[i].path);
+        for (size_t i = 0; i < v->n_symlinks; i++) {
+                free(v->symlinks[i].path);
+                free(v->symlinks[i].target);
+        }
+        for (size_t i = 0; i < v->n_rules; i++)
+                free(v->rules[i].path);
+        free(v->mounts);
+        free(v->rebinds);
+        free(v->symlinks);
+        free(v->rules);
+        if (v->have_protect)
+                fs_protect_list_done(&v->protect);
+        free(v);
+        return NULL;
+}
+
+bool fs_view_default_deny_read(const FsView *v) {
+        return v && v->default_deny_read;
+}
+
+#define GROW(array, n) \
+        ({ typeof(array) _a_ = realloc((array), ((n) + 1) * sizeof(*(array))); if (_a_) (array) = _a_; _a_ != NULL; })
+
+static int add_rule(FsView *v, const char *path, LandlockTier tier) {
+        if (!GROW(v->rules, v->n_rules))
+                return -ENOMEM;
+        v->rules[v->n_rules] = (FsLandlockRule) { .path = strdup(path), .tier = tier };
+        if (!v->rules[v->n_rules].path)
+                return -ENOMEM;
+        v->n_rules++;
+        return 0;
+}
+
+/* The real path of what fd refers to (the view uses the same paths). */
+static int fd_path(int fd, char **ret) {
+        char proc[64], buf[PATH_MAX];
+        ssize_t n;
+
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+        n = readlink(proc, buf, sizeof buf - 1);
+        if (n < 0)
+                return negative_errno();
+        buf[n] = 0;
+        if (buf[0] != '/')
+                return -EINVAL;         /* not a path on a filesystem */
+        *ret = strdup(buf);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int clone_tree(int fd, bool read_only) {
+        struct mount_attr attr = {
+                .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (read_only ? MOUNT_ATTR_RDONLY : 0),
+                .attr_clr = read_only ? 0 : MOUNT_ATTR_RDONLY,
+        };
+        int tree;
+
+        tree = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+        if (tree < 0)
+                return negative_errno();
+        if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0) {
+                int r = negative_errno();
+                safe_close(tree);
+                return r;
+        }
+        return tree;
+}
+
+/* Resolves one path as the caller (fsuid already switched). */
+static int open_as_caller(const char *path, int *ret_fd, char **ret_real, bool *ret_dir) {
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        int r;
+
+        fd = open(path, O_PATH | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        r = fd_path(fd, ret_real);
+        if (r < 0)
+                return r;
+        *ret_dir = S_ISDIR(st.st_mode);
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+static int add_mounts(FsView *v, char * const *patterns, const char *key, FsMountKind kind,
+                      LandlockTier tier, char **ret_error) {
+        for (char * const *p = patterns; p && *p; p++) {
+                _cleanup_strv_free_ char **paths = NULL;
+                int r = fs_glob(*p, NULL, &paths);
+
+                if (r == -E2BIG)
+                        return set_error(ret_error, r, "%s: %s: the pattern matches too much (see fenced's log); narrow it", key, *p);
+                if (r < 0)
+                        return set_error(ret_error, r, "%s: %s: %s", key, *p, strerror(-r));
+
+                for (char **path = paths; *path; path++) {
+                        _cleanup_close_ int fd = -1;
+                        _cleanup_free_ char *real = NULL;
+                        bool dir;
+                        int tree;
+
+                        r = open_as_caller(*path, &fd, &real, &dir);
+                        if (r == -ENOENT)
+                                continue;
+                        if (r < 0)
+                                return set_error(ret_error, r, "%s: %s: %s", key, *path, strerror(-r));
+                        r = add_rule(v, real, tier);
+                        if (r < 0)
+                                return r;
+                        if (kind == FS_MOUNT_RO && !v->default_deny_read)
+                                continue;       /* already visible, read-only */
+
+                        tree = clone_tree(fd, kind == FS_MOUNT_RO);
+                        if (tree < 0)
+                                return set_error(ret_error, tree, "%s: %s: cannot bind it: %s", key, real, strerror(-tree));
+                        if (!GROW(v->mounts, v->n_mounts)) {
+                                safe_close(tree);
+                                return -ENOMEM;
+                        }
+                        v->mounts[v->n_mounts++] = (FsMount) { .path = TAKE_PTR(real), .tree = tree, .dir = dir, .kind = kind };
+                }
+        }
+        return 0;
+}
+
+static int add_rebinds(FsView *v, char * const *patterns, const char *key, FsRebindKind kind, char **ret_error) {
+        for (char * const *p = patterns; p && *p; p++) {
+                _cleanup_strv_free_ char **paths = NULL;
+                int r = fs_glob(*p, NULL, &paths);
+
+                if (r == -E2BIG)
+                        return set_error(ret_error, r, "%s: %s: the pattern matches too much (see fenced's log); narrow it", key, *p);
+                if (r < 0)
+                        return set_error(ret_error, r, "%s: %s: %s", key, *p, strerror(-r));
+
+                for (char **path = paths; *path; path++) {
+                        _cleanup_close_ int fd = -1;
+                        _cleanup_free_ char *real = NULL;
+                        bool dir;
+
+                        r = open_as_caller(*path, &fd, &real, &dir);
+                        if (r == -ENOENT)
+                                continue;
+                        if (r == -EACCES)
+                                continue;       /* the caller cannot reach it: nothing to hide or protect */
+                        if (r < 0)
+                                return set_error(ret_error, r, "%s: %s: %s", key, *path, strerror(-r));
+                        if (!GROW(v->rebinds, v->n_rebinds))
+                                return -ENOMEM;
+                        v->rebinds[v->n_rebinds++] = (FsRebind) { .path = TAKE_PTR(real), .dir = dir, .kind = kind };
+                }
+        }
+        return 0;
+}
+
+/* Essential system paths for defaultDenyRead; symlinks among them (/bin ->
+ * usr/bin on merged-/usr systems) are recreated as symlinks. */
+static int add_essential(FsView *v, const char *home, char **ret_error) {
+        _cleanup_strv_free_ char **paths = NULL;
+        int r;
+
+        r = landlock_essential_read_paths(home, &paths);
+        if (r < 0)
+                return set_error(ret_error, r, "listing the essential system paths: %s", strerror(-r));
+        for (char **p = paths; *p; p++) {
+                struct stat st;
+
+                if (lstat(*p, &st) < 0)
+                        continue;
+                if (S_ISLNK(st.st_mode)) {
+                        char target[PATH_MAX];
+                        ssize_t n = readlink(*p, target, sizeof target - 1);
+
+                        if (n <= 0)
+                                continue;
+                        target[n] = 0;
+                        if (!GROW(v->symlinks, v->n_symlinks))
+                                return -ENOMEM;
+                        v->symlinks[v->n_symlinks] = (FsSymlink) { .path = strdup(*p), .target = strdup(target) };
+                        if (!v->symlinks[v->n_symlinks].path || !v->symlinks[v->n_symlinks].target)
+                                return -ENOMEM;
+                        v->n_symlinks++;
+                        continue;
+                }
+        }
+        /* Directories and files: through the same path as allowRead. */
+        return add_mounts(v, paths, "essential system paths", FS_MOUNT_RO, LANDLOCK_TIER_SYSTEM, ret_error);
+}
+
+int fs_view_prepare(const FsPolicy *p, const char *cwd, uid_t uid, gid_t gid,
+                    FsView **ret, char **ret_error) {
+        FsView *v;
+        int r;
+
+        v = calloc(1, sizeof *v);
+        if (!v)
+                return -ENOMEM;
+        v->default_deny_read = p->default_deny_read;
+        v->landlock_required = p->landlock_required || (p->default_deny_read && p->allow_execute);
+
+        /* Resolve as the caller: the kernel checks search and read
+         * permissions with the fsuid, so nothing the caller could not reach
+         * ends up in the view. Mount rights (CAP_SYS_ADMIN) are unaffected. */
+        (void) setfsgid(gid);
+        (void) setfsuid(uid);
+
+        if (v->default_deny_read) {
+                r = add_essential(v, p->home, ret_error);
+                if (r < 0)
+                        goto out;
+                r = add_mounts(v, p->allow_read, "filesystem.allowRead", FS_MOUNT_RO, LANDLOCK_TIER_READ, ret_error);
+                if (r < 0)
+                        goto out;
+                r = add_mounts(v, p->allow_execute, "filesystem.allowExecute", FS_MOUNT_RO, LANDLOCK_TIER_EXECUTE, ret_error);
+                if (r < 0)
+                        goto out;
+        }
+        r = add_mounts(v, p->allow_write, "filesystem.allowWrite", FS_MOUNT_RW, LANDLOCK_TIER_WRITE, ret_error);
+        if (r < 0)
+                goto out;
+        r = add_rebinds(v, p->deny_write, "filesystem.denyWrite", FS_REBIND_RO, ret_error);
+        if (r < 0)
+                goto out;
+        r = add_rebinds(v, p->deny_read, "filesystem.denyRead", FS_REBIND_MASK, ret_error);
+        if (r < 0)
+                goto out;
+
+        /* Where nothing is writable the read-only view already protects
+         * everything: spare the launch the walk of the cwd tree. */
+        if (!v->n_mounts || !p->allow_write) {
+                r = 0;
+                goto out;
+        }
+        r = fs_protect_collect(cwd, p->home, p->allow_git_config, NULL, &v->protect);
+        if (r < 0) {
+                r = set_error(ret_error, r, "collecting the mandatory protected files below %s: %s", cwd, strerror(-r));
+                goto out;
+        }
+        v->have_protect = true;
+        r = 0;
+out:
+        (void) setfsuid(0);
+        (void) setfsgid(0);
+        if (r < 0) {
+                fs_view_free(v);
+                return r;
+        }
+        *ret = v;
+        return 0;
+}
+
+static int open_target(const char *path) {
+        struct open_how how = {
+                .flags = O_PATH | O_CLOEXEC,
+                .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+        };
+
+        return RET_NERRNO((int) syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how));
+}
+
+/* Creates a missing mount point; only possible on the view's own tmpfs
+ * mounts (/tmp, /dev/shm, the empty root of defaultDenyRead). */
+static int make_mountpoint(const char *path, bool dir) {
+        _cleanup_free_ char *p = strdup(path);
+        int fd;
+
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1; *s; s++) {
+                if (*s != '/')
+                        continue;
+                *s = 0;
+                if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                        return negative_errno();
+                *s = '/';
+        }
+        if (dir)
+                return mkdir(p, 0755) < 0 && errno != EEXIST ? negative_errno() : 0;
+        fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return negative_errno();
+        safe_close(fd);
+        return 0;
+}
+
+static int attach_tree(int tree, const char *path, bool dir) {
+        _cleanup_close_ int target = -1;
+        int r;
+
+        target = open_target(path);
+        if (target == -ENOENT) {
+                r = make_mountpoint(path, dir);
+                if (r < 0)
+                        return r;
+                target = open_target(path);
+        }
+        if (target < 0)
+                return target;
+        return RET_NERRNO(move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH));
+}
+
+static int make_masks(int *ret_dir_tree, int *ret_file_tree) {
+        _cleanup_close_ int fs = -1, mnt = -1;
+        int fd;
+
+        fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+        if (fs < 0)
+                return negative_errno();
+        if (fsconfig(fs, FSCONFIG_SET_STRING, "size", "4k", 0) < 0 ||
+            fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0755", 0) < 0 ||
+            fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+                return negative_errno();
+        mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+        if (mnt < 0)
+                return negative_errno();
+        if (mkdirat(mnt, "dir", 0) < 0)
+                return negative_errno();
+        fd = openat(mnt, "file", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
+        if (fd < 0)
+                return negative_errno();
+        safe_close(fd);
+        if (fchmodat(mnt, "dir", 0, 0) < 0 || fchmodat(mnt, "file", 0, 0) < 0)
+                return negative_errno();
+
+        *ret_dir_tree = open_tree(mnt, "dir", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        *ret_file_tree = open_tree(mnt, "file", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        if (*ret_dir_tree < 0 || *ret_file_tree < 0) {
+                safe_close(*ret_dir_tree);
+                safe_close(*ret_file_tree);
+                return -EIO;
+        }
+        return 0;
+}
+
+static int cmp_mount(const void *a, const void *b) {
+        const FsMount *x = a, *y = b;
+        size_t lx = strlen(x->path), ly = strlen(y->path);
+
+        /* Parents before children; then writable after read-only so a
+         * writable path inside a read-only one ends up on top. */
+        if (lx != ly)
+                return lx < ly ? -1 : 1;
+        return (int) x->kind - (int) y->kind;
+}
+
+int fs_view_attach(FsView *v, uid_t uid, gid_t gid, char **ret_error) {
+        struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
+        int dir_mask = -1, file_mask = -1, r;
+
+        for (size_t i = 0; i < v->n_symlinks; i++)
+                if (symlink(v->symlinks[i].target, v->symlinks[i].path) < 0 && errno != EEXIST)
+                        return set_error(ret_error, errno, "recreating the symlink %s: %s", v->symlinks[i].path, strerror(errno));
+
+        qsort(v->mounts, v->n_mounts, sizeof *v->mounts, cmp_mount);
+        for (size_t i = 0; i < v->n_mounts; i++) {
+                r = attach_tree(v->mounts[i].tree, v->mounts[i].path, v->mounts[i].dir);
+                if (r < 0)
+                        return set_error(ret_error, r, "binding %s into the sandbox: %s", v->mounts[i].path, strerror(-r));
+                v->mounts[i].tree = safe_close(v->mounts[i].tree);
+        }
+
+        for (size_t i = 0; i < v->n_rebinds; i++) {
+                _cleanup_close_ int target = -1, tree = -1;
+                FsRebind *b = &v->rebinds[i];
+
+                if (b->kind != FS_REBIND_RO)
+                        continue;
+                target = open_target(b->path);
+                if (target == -ENOENT)
+                        continue;       /* not in the view (e.g. defaultDenyRead) */
+                if (target < 0)
+                        return set_error(ret_error, target, "filesystem.denyWrite: %s: %s", b->path, strerror(-target));
+                tree = open_tree(target, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+                if (tree < 0 || mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &ro, sizeof ro) < 0 ||
+                    move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                        return set_error(ret_error, errno, "filesystem.denyWrite: %s: cannot make it read-only: %s",
+                                         b->path, strerror(errno));
+        }
+
+        if (v->have_protect) {
+                (void) setfsgid(gid);
+                (void) setfsuid(uid);
+                r = fs_protect_apply(&v->protect, FS_PROTECT_PLACEHOLDER_DIRS);
+                (void) setfsuid(0);
+                (void) setfsgid(0);
+                if (r < 0)
+                        return set_error(ret_error, r, "protecting the mandatory files: %s", strerror(-r));
+                if (r > 0)
+                        log_debug("%d protected file name(s) can still be created in writable directories.", r);
+        }
+
+        for (size_t i = 0; i < v->n_rebinds; i++) {
+                _cleanup_close_ int target = -1, tree = -1;
+                FsRebind *b = &v->rebinds[i];
+
+                if (b->kind != FS_REBIND_MASK)
+                        continue;
+                if (dir_mask < 0) {
+                        r = make_masks(&dir_mask, &file_mask);
+                        if (r < 0)
+                                return set_error(ret_error, r, "creating the denyRead masks: %s", strerror(-r));
+                }
+                target = open_target(b->path);
+                if (target == -ENOENT)
+                        continue;
+                if (target < 0) {
+                        r = set_error(ret_error, target, "filesystem.denyRead: %s: %s", b->path, strerror(-target));
+                        goto finish;
+                }
+                tree = open_tree(b->dir ? dir_mask : file_mask, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+                if (tree < 0 || mount_setattr(tree, "", AT_EMPTY_PATH, &ro, sizeof ro) < 0 ||
+                    move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+                        r = set_error(ret_error, errno, "filesystem.denyRead: %s: cannot hide it: %s", b->path, strerror(errno));
+                        goto finish;
+                }
+        }
+
+        if (v->default_deny_read &&
+            mount_setattr(AT_FDCWD, "/", 0, &ro, sizeof ro) < 0) {
+                r = set_error(ret_error, errno, "making the sandbox root read-only: %s", strerror(errno));
+                goto finish;
+        }
+        r = 0;
+finish:
+        safe_close(dir_mask);
+        safe_close(file_mask);
+        return r;
+}
+
+int fs_view_landlock(const FsView *v, char **ret_error) {
+        _cleanup_(landlock_ruleset_freep) LandlockRuleset *rs = NULL;
+        int abi = landlock_abi(), r;
+
+        if (abi <= 0) {
+                if (v && v->landlock_required)
+                        return set_error(ret_error, EOPNOTSUPP,
+                                         "this kernel has no Landlock, which the policy needs (allowExecute with defaultDenyRead)");
+                return 0;       /* the mount view alone enforces the policy */
+        }
+
+        r = landlock_ruleset_new(&rs, abi, fs_view_default_deny_read(v));
+        if (r < 0)
+                return set_error(ret_error, r, "creating the Landlock ruleset: %s", strerror(-r));
+
+        /* Writable places every sandbox has, and the devices. */
+        (void) landlock_ruleset_add_path_at(rs, AT_FDCWD, "/tmp", LANDLOCK_TIER_WRITE);
+        (void) landlock_ruleset_add_path_at(rs, AT_FDCWD, "/dev/shm", LANDLOCK_TIER_WRITE);
+        (void) landlock_ruleset_add_path_at(rs, AT_FDCWD, "/dev", LANDLOCK_TIER_DEVICE);
+        if (fs_view_default_deny_read(v))
+                (void) landlock_ruleset_add_path_at(rs, AT_FDCWD, "/proc", LANDLOCK_TIER_SYSTEM);
+
+        for (size_t i = 0; v && i < v->n_rules; i++) {
+                r = landlock_ruleset_add_path_at(rs, AT_FDCWD, v->rules[i].path, v->rules[i].tier);
+                if (r < 0 && r != -ENOENT && r != -EACCES)
+                        return set_error(ret_error, r, "Landlock rule for %s: %s", v->rules[i].path, strerror(-r));
+        }
+
+        r = landlock_ruleset_restrict_self(rs);
+        if (r < 0)
+                return set_error(ret_error, r, "enforcing the Landlock ruleset: %s", strerror(-r));
+        return 0;
+}

@@ -1,0 +1,57 @@
+/* fs-view.h — the filesystem policy of fence.json applied to a sandbox's
+ * mount view, and mirrored in Landlock.
+ *
+ * Three steps, all in the sandbox child:
+ *   1. fs_view_prepare(), before the mount namespace is changed and under
+ *      the caller's fsuid/fsgid: every user-named pattern is expanded
+ *      (bounded globbing) and resolved as the caller would resolve it; the
+ *      trees to bind are cloned then (open_tree(OPEN_TREE_CLONE)), so what
+ *      gets mounted is exactly what the caller could reach, whatever
+ *      symlinks or renames happen later. The mandatory protection list is
+ *      collected here too.
+ *   2. fs_view_attach(), after the base view became the root: writable
+ *      trees attached onto their own real paths (targets opened with
+ *      RESOLVE_NO_SYMLINKS), then denyWrite and the mandatory paths re-bound
+ *      read-only, then denyRead masked (an empty 0000 file or directory).
+ *   3. fs_view_landlock(), in the command's process right before execve():
+ *      the same tiers as a Landlock ruleset.
+ *
+ * Never more than the caller has: binds keep the files' owners and modes,
+ * so the kernel's permission checks as the caller still apply inside
+ * (allowWrite: ["/etc"] does not make /etc/passwd writable for a user).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+typedef struct FsPolicy {
+        char **allow_read;      /* absolute patterns (~ and relative paths expanded) */
+        char **allow_execute;
+        char **allow_write;
+        char **deny_read;
+        char **deny_write;
+        bool default_deny_read;
+        bool allow_git_config;
+        bool landlock_required; /* something only Landlock can enforce was asked for */
+        char *home;             /* the caller's home */
+} FsPolicy;
+
+void fs_policy_done(FsPolicy *p);
+/* Deep copy into *dst (zeroed first). */
+int fs_policy_copy(FsPolicy *dst, const FsPolicy *src);
+
+typedef struct FsView FsView;
+
+/* Step 1. cwd: the caller's cwd (host path). On failure *ret_error gets a
+ * message naming the key and path (e.g. "filesystem.allowWrite: /src/...: too
+ * many matches ..."). */
+int fs_view_prepare(const FsPolicy *p, const char *cwd, uid_t uid, gid_t gid,
+                    FsView **ret, char **ret_error);
+/* Whether the view starts empty (defaultDenyRead). */
+bool fs_view_default_deny_read(const FsView *v);
+/* Step 2 (root is the view now; uid/gid for fsuid-bound work). */
+int fs_view_attach(FsView *v, uid_t uid, gid_t gid, char **ret_error);
+/* Step 3: -EOPNOTSUPP when Landlock is missing and the policy needs it. */
+int fs_view_landlock(const FsView *v, char **ret_error);
+FsView *fs_view_free(FsView *v);
