@@ -102,10 +102,8 @@ int main(int argc, char *argv[]) {
                 { "ps", verb_ps },
                 { "kill", verb_kill },
                 { "features", verb_features },
-#ifndef FENCECTL_NO_CONFIG_VERBS
                 { "config", verb_config },
                 { "templates", verb_templates },
-#endif
                 { "version", verb_version },
                 { "help", verb_help },
         };

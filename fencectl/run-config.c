@@ -1,7 +1,9 @@
 #include <arpa/inet.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "config-load.h"
 #include "json.h"
 #include "log.h"
 #include "run-config.h"
@@ -52,47 +54,54 @@ int run_config_parse_port(const char *value) {
         return 0;
 }
 
-static int read_file(const char *path, char **ret) {
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
-        _cleanup_free_ char *text = NULL;
-        size_t n = 0;
+static int expose(char ***list, char * const *paths, int cwd_fd) {
+        for (char * const *p = paths; p && *p; p++) {
+                _cleanup_free_ char *abs = NULL;
 
-        if (!f)
-                return negative_errno();
-        if (getdelim(&text, &n, '\0', f) < 0) {
-                if (ferror(f))
-                        return negative_errno();
-                text = strdup("");
-                if (!text)
+                if ((*p)[0] == '/')
+                        abs = strdup(*p);
+                else {
+                        char cwd[PATH_MAX];
+                        if (!getcwd(cwd, sizeof cwd))
+                                return negative_errno();
+                        if (asprintf(&abs, "%s/%s", cwd, *p) < 0)
+                                abs = NULL;
+                }
+                if (!abs || strv_consume(list, TAKE_PTR(abs)) < 0)
                         return -ENOMEM;
         }
-        *ret = TAKE_PTR(text);
         return 0;
 }
 
 int run_config_resolve(Fencectl *ctl, const RunConfigOptions *o, int cwd_fd, char **ret) {
-        _cleanup_free_ char *text = NULL, *err = NULL;
-        _cleanup_json_ yajl_val v = NULL;
+        _cleanup_config_ FenceConfig *c = NULL;
+        _cleanup_strv_free_ char **chain = NULL;
+        _cleanup_free_ char *err = NULL, *json = NULL;
+        ConfigResolveOptions opts = {
+                .template_name = o->template_name,
+                .file = o->settings,
+                .lenient = o->lenient,
+        };
         int r;
 
         if (o->ports)
                 return log_error_errno(EOPNOTSUPP, "-p: exposing sandbox ports needs the network filter, "
                                        "which this version of fenced does not have yet.");
-        if (o->template_name)
-                return log_error_errno(EOPNOTSUPP, "-t %s: templates are not supported by this build yet.",
-                                       o->template_name);
-        if (o->expose_ro || o->expose_rw)
-                return log_error_errno(EOPNOTSUPP, "--expose-host-path: not supported by this build yet.");
-        if (!o->settings) {
-                *ret = NULL;
-                return 0;
+
+        r = config_resolve(&opts, &c, &chain, &err);
+        if (r < 0) {
+                log_error("%s", err ?: strerror(-r));
+                return r;
         }
-        r = read_file(o->settings, &text);
+        r = expose(&c->filesystem.allow_read, o->expose_ro, cwd_fd);
+        if (r >= 0)
+                r = expose(&c->filesystem.allow_write, o->expose_rw, cwd_fd);
         if (r < 0)
-                return log_error_errno(r, "cannot read %s: %m", o->settings);
-        r = json_parse(text, &v, &err);
-        if (r < 0 || !YAJL_IS_OBJECT(v))
-                return log_error_errno(EINVAL, "%s: %s", o->settings, err ?: "expected a JSON object");
-        *ret = TAKE_PTR(text);
+                return log_error_errno(r, "--expose-host-path: %m");
+
+        r = config_to_json(c, 0, &json);
+        if (r < 0)
+                return log_error_errno(r, "cannot serialize the configuration: %m");
+        *ret = TAKE_PTR(json);
         return 0;
 }

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include "config.h"
 #include "json.h"
 #include "log.h"
 #include "manager.h"
@@ -176,6 +177,75 @@ static void on_call_cancelled(VarlinkCall *call, void *userdata) {
         (void) sandbox_terminate(run->sandbox);
 }
 
+/* The client's merged config, checked again here: the daemon trusts nothing
+ * it receives. Then the admin floor, then the caller's home and cwd. */
+static int config_for_run(Manager *m, VarlinkCall *call, yajl_val v, const char *home, const char *cwd,
+                          FenceConfig **ret) {
+        _cleanup_config_ FenceConfig *c = NULL;
+        _cleanup_json_gen_ yajl_gen g = NULL;
+        _cleanup_free_ char *text = NULL, *err = NULL;
+        int r;
+
+        if (v && !YAJL_IS_NULL(v)) {
+                g = json_gen_new();
+                if (!g)
+                        return -ENOMEM;
+                json_gen_value(g, v);
+                r = json_gen_take(g, &text);
+                if (r < 0)
+                        return r;
+                r = config_parse(text, strlen(text), "config", 0, &c, &err);
+                if (r >= 0)
+                        r = config_validate(c, "config", &err);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return reply_error_message(call, ERROR_INVALID_CONFIG, "field", "", "message",
+                                                   err ?: "invalid configuration"), 0;
+        } else {
+                c = config_new();
+                if (!c)
+                        return -ENOMEM;
+        }
+
+        r = config_apply_floor(c, m->floor);
+        if (r >= 0)
+                r = config_normalize_paths(c, home, cwd);
+        if (r < 0)
+                return r;
+
+        /* Fail closed: what this fenced cannot enforce yet must not be
+         * silently ignored. (Network keys are safe: the sandbox has no
+         * network beyond loopback at all.) */
+        if (strv_length(c->command.deny) || strv_length(c->command.allow) || c->command.runtime_exec_policy ||
+            strv_length(c->ssh.denied_hosts) || strv_length(c->ssh.denied_commands) ||
+            strv_length(c->ssh.allowed_hosts) || strv_length(c->ssh.allowed_commands))
+                return reply_error_message(call, ERROR_INVALID_CONFIG, "field", "command", "message",
+                                           "command and ssh rules are not enforced by this version of fenced; "
+                                           "remove command.*/ssh.* from the configuration"), 0;
+        if (c->network.allow_local_binding == TRISTATE_TRUE || c->network.allow_local_outbound == TRISTATE_TRUE)
+                return reply_error_message(call, ERROR_INVALID_CONFIG, "field", "network", "message",
+                                           "localhost binding/outbound is not supported by this version of fenced"), 0;
+
+        *ret = TAKE_PTR(c);
+        return 1;
+}
+
+static int fs_policy_from_config(const FenceConfig *c, FsPolicy *p) {
+        char **lists[] = { c->filesystem.allow_read, c->filesystem.allow_execute, c->filesystem.allow_write,
+                           c->filesystem.deny_read, c->filesystem.deny_write };
+        char ***dst[] = { &p->allow_read, &p->allow_execute, &p->allow_write, &p->deny_read, &p->deny_write };
+
+        for (size_t i = 0; i < ELEMENTSOF(lists); i++)
+                if (strv_length(lists[i]) && !(*dst[i] = strv_copy(lists[i])))
+                        return -ENOMEM;
+        p->default_deny_read = config_default_deny_read(c);
+        p->allow_git_config = tristate_to_bool(c->filesystem.allow_git_config, false);
+        /* Listing without reading needs Landlock; the mount view has no such tier. */
+        p->landlock_required = p->default_deny_read && strv_length(c->filesystem.allow_execute);
+        return 0;
+}
+
 static int take_fd_param(VarlinkCall *call, yajl_val p, const char *name, int *ret) {
         int64_t idx;
         int fd;
@@ -197,6 +267,7 @@ static int method_run(VarlinkCall *call, yajl_val p, void *userdata) {
         _cleanup_strv_free_ char **argv = NULL, **env_in = NULL;
         SandboxSpec spec = { .cwd_fd = -1, .stdio_fds = { -1, -1, -1 }, .hide_dir = m->options.state_dir };
         SandboxRun *run = NULL;
+        _cleanup_config_ FenceConfig *cfg = NULL;
         char fdpath[64], target[4096];
         struct stat st;
         yajl_val config;
@@ -226,7 +297,7 @@ static int method_run(VarlinkCall *call, yajl_val p, void *userdata) {
                 return invalid_argument(call, "tty", "expected a boolean");
         config = json_get(p, "config");
         if (config && !YAJL_IS_NULL(config) && !YAJL_IS_OBJECT(config))
-                return reply_error_message(call, ERROR_INVALID_CONFIG, "field", "", "message", "expected a JSON object");
+                return reply_error_message(call, ERROR_INVALID_CONFIG, "field", "config", "message", "expected a JSON object");
 
         r = take_fd_param(call, p, "cwdFd", &spec.cwd_fd);
         if (r <= 0)
@@ -275,6 +346,12 @@ static int method_run(VarlinkCall *call, yajl_val p, void *userdata) {
                 r = -ENOMEM;
                 goto out;
         }
+        r = config_for_run(m, call, config, spec.fs.home, spec.cwd_path, &cfg);
+        if (r <= 0)
+                goto out;
+        r = fs_policy_from_config(cfg, &spec.fs);
+        if (r < 0)
+                goto out;
         spec.argv = TAKE_PTR(argv);
         r = build_env(env_in, &spec.env);
         if (r < 0)

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
+#include "config.h"
 #include "json.h"
 #include "log.h"
 #include "manager.h"
@@ -47,6 +48,7 @@ Manager *manager_free(Manager *m) {
         cgroup_root_close(&m->cgroups);
         event_log_free(m->events);
         free(m->policy_floor);
+        config_free(m->floor);
         sd_event_unref(m->event);
         free(m);
         return NULL;
@@ -139,7 +141,6 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
 
 static int load_policy_floor(Manager *m) {
         _cleanup_free_ char *text = NULL;
-        _cleanup_json_ yajl_val v = NULL;
         _cleanup_free_ char *err = NULL;
         _cleanup_fclose_ FILE *f = NULL;
         struct stat st;
@@ -151,7 +152,8 @@ static int load_policy_floor(Manager *m) {
                 if (errno != ENOENT)
                         return log_error_errno(errno, "Failed to open the policy floor %s: %m", m->options.policy_path);
                 m->policy_floor = strdup("{}");
-                return m->policy_floor ? 0 : -ENOMEM;
+                m->floor = config_new();
+                return m->policy_floor && m->floor ? 0 : -ENOMEM;
         }
         /* The floor binds every user: only root may be able to change it. */
         if (fstat(fileno(f), &st) < 0)
@@ -163,10 +165,15 @@ static int load_policy_floor(Manager *m) {
                 text = strdup("");
         if (!text)
                 return -ENOMEM;
-        r = json_parse(text, &v, &err);
-        if (r < 0 || !YAJL_IS_OBJECT(v))
-                return log_error_errno(EINVAL, "%s: %s", m->options.policy_path, err ? err : "expected a JSON object");
-        m->policy_floor = TAKE_PTR(text);
+        r = config_parse(text, strlen(text), m->options.policy_path, 0, &m->floor, &err);
+        if (r >= 0)
+                r = config_validate_floor(m->floor, m->options.policy_path, &err);
+        if (r < 0)
+                return log_error_errno(r, "Refusing to start with an invalid policy floor: %s", err ?: strerror(-r));
+        r = config_to_json(m->floor, 0, &m->policy_floor);
+        if (r < 0)
+                return r;
+        log_info("Policy floor %s applies to every sandbox.", m->options.policy_path);
         return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <systemd/sd-event.h>
 
 #include "cgroup.h"
+#include "config.h"
 #include "events.h"
 #include "sandbox.h"
 #include "varlink.h"
@@ -41,6 +42,7 @@ struct Manager {
         EventLog *events;
         ManagerOptions options;
         char *policy_floor;     /* JSON object text, "{}" when none */
+        FenceConfig *floor;     /* parsed; empty when none */
 
         SandboxRun *runs;
         unsigned n_runs;
