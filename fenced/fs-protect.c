@@ -563,16 +563,6 @@ static int add_home(Collector *c, const char *home) {
         return add_existing_or_missing(c, git_fd, xdg_git, "config", FS_PROTECT_FILE);
 }
 
-static int cmp_existing_inode(const void *a, const void *b) {
-        const FsProtectPath *x = a, *y = b;
-
-        if (x->dev != y->dev)
-                return x->dev < y->dev ? -1 : 1;
-        if (x->ino != y->ino)
-                return x->ino < y->ino ? -1 : 1;
-        return strcmp(x->path, y->path);
-}
-
 static int cmp_existing_path(const void *a, const void *b) {
         return strcmp(((const FsProtectPath *) a)->path, ((const FsProtectPath *) b)->path);
 }
@@ -594,26 +584,23 @@ static int cmp_missing_path(const void *a, const void *b) {
         return r != 0 ? r : strcmp(x->name, y->name);
 }
 
-/* One entry per inode (the shortest spelling wins), one per missing name. */
+/* One entry per path, one per missing name. Existing entries are not
+ * merged by inode: a mount covers one name, and each name of a hard-linked
+ * file must be covered. Two spellings of one name only cost a second,
+ * harmless, read-only mount. */
 static void list_normalize(FsProtectList *l) {
         size_t n = 0;
 
         if (l->n_existing > 0) {
-                qsort(l->existing, l->n_existing, sizeof *l->existing, cmp_existing_inode);
+                qsort(l->existing, l->n_existing, sizeof *l->existing, cmp_existing_path);
                 for (size_t i = 0; i < l->n_existing; i++) {
-                        if (n > 0 && l->existing[n - 1].dev == l->existing[i].dev &&
-                            l->existing[n - 1].ino == l->existing[i].ino) {
-                                if (strlen(l->existing[i].path) < strlen(l->existing[n - 1].path)) {
-                                        free(l->existing[n - 1].path);
-                                        l->existing[n - 1] = l->existing[i];
-                                } else
-                                        free(l->existing[i].path);
+                        if (n > 0 && streq(l->existing[n - 1].path, l->existing[i].path)) {
+                                free(l->existing[i].path);
                                 continue;
                         }
                         l->existing[n++] = l->existing[i];
                 }
                 l->n_existing = n;
-                qsort(l->existing, l->n_existing, sizeof *l->existing, cmp_existing_path);
         }
 
         n = 0;
@@ -817,21 +804,49 @@ static int pin_ancestors(const char *path) {
         return 0;
 }
 
+/* Opens path again, without following a final symlink, and checks it is
+ * still the inode of st: after an ancestor was pinned, the old fd points
+ * into the mount now covered by the pin, and a mount made on it would be
+ * invisible. */
+static int reopen_same(const char *path, const struct stat *st) {
+        _cleanup_close_ int fd = -1;
+        struct stat now;
+
+        fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &now) < 0)
+                return -errno;
+        if (now.st_dev != st->st_dev || now.st_ino != st->st_ino)
+                return log_error_errno(ESTALE, "%s was replaced while being protected; try again.", path);
+        return TAKE_FD(fd);
+}
+
+/* Pins the ancestors of the inode fd refers to, then binds it read-only. */
 static int protect_fd(int fd, const char *spelled) {
         _cleanup_free_ char *canonical = fd_path(fd);
+        const char *path = canonical ?: spelled;
+        _cleanup_close_ int again = -1;
+        struct stat st;
         int k;
 
-        k = pin_ancestors(canonical ?: spelled);
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        k = pin_ancestors(path);
         if (k < 0)
                 return k;
-        k = bind_self(fd, true);
+        again = reopen_same(path, &st);
+        if (again < 0)
+                return again;
+        k = bind_self(again, true);
         if (k < 0)
-                return log_error_errno(k, "Failed to make %s read-only: %m", canonical ?: spelled);
+                return log_error_errno(k, "Failed to make %s read-only: %m", path);
         return 0;
 }
 
 static int protect_path(const char *path) {
-        _cleanup_close_ int fd = -1, target = -1;
+        _cleanup_close_ int fd = -1, link = -1, target = -1;
+        _cleanup_free_ char *dir = NULL, *dir_canonical = NULL, *link_path = NULL;
         struct stat st;
         int k;
 
@@ -845,11 +860,23 @@ static int protect_path(const char *path) {
                 return protect_fd(fd, path);
 
         /* A symlink: pin the link itself (so it cannot be replaced), and make
-         * what it points to read-only. */
-        k = pin_ancestors(path);
+         * what it points to read-only. Its canonical spelling is its
+         * directory's plus its own name. */
+        dir = strndup(path, strrchr(path, '/') - path);
+        if (!dir)
+                return -ENOMEM;
+        dir_canonical = realpath(dir[0] ? dir : "/", NULL);
+        link_path = path_join(dir_canonical ?: dir, strrchr(path, '/') + 1);
+        if (!link_path)
+                return -ENOMEM;
+
+        k = pin_ancestors(link_path);
         if (k < 0)
                 return k;
-        k = bind_self(fd, false);
+        link = reopen_same(link_path, &st);
+        if (link < 0)
+                return link;
+        k = bind_self(link, false);
         if (k < 0)
                 return log_error_errno(k, "Failed to pin symlink %s: %m", path);
 

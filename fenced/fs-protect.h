@@ -115,8 +115,7 @@ void fs_protect_list_done(FsProtectList *l);
 
 /* cwd: the directory whose tree is walked; home: may be NULL. Both absolute.
  * limits may be NULL or have 0 fields: FS_PROTECT_*_DEFAULT then. On success
- * *ret holds entries sorted by path, without duplicates (the same inode
- * reached by two spellings counts once). */
+ * *ret holds entries sorted by path, without duplicate paths. */
 int fs_protect_collect(
                 const char *cwd,
                 const char *home,

@@ -559,6 +559,12 @@ int fs_view_landlock(const FsView *v, char **ret_error) {
         r = landlock_ruleset_new(&rs, abi, fs_view_default_deny_read(v));
         if (r < 0)
                 return set_error(ret_error, r, "creating the Landlock ruleset: %s", strerror(-r));
+        /* No signals to, and no abstract sockets of, processes outside. */
+        if (abi >= 6) {
+                r = landlock_ruleset_set_scoped(rs, true);
+                if (r < 0)
+                        return set_error(ret_error, r, "scoping the Landlock ruleset: %s", strerror(-r));
+        }
 
         /* Writable places every sandbox has, and the devices. */
         (void) landlock_ruleset_add_path_at(rs, AT_FDCWD, "/tmp", LANDLOCK_TIER_WRITE);

@@ -5,6 +5,8 @@
 
 #include "config.h"
 #include "json.h"
+#include "landlock.h"
+#include "seccomp-deny.h"
 #include "log.h"
 #include "manager.h"
 #include "strv.h"
@@ -341,6 +343,7 @@ static int method_run(VarlinkCall *call, yajl_val p, void *userdata) {
         spec.n_groups = n_groups;
         spec.uid = peer->uid;
         spec.gid = peer->gid;
+        spec.seccomp_deny = &m->seccomp_deny;
         spec.fs.home = user_home(peer->uid);
         if (!spec.fs.home) {
                 r = -ENOMEM;
@@ -474,10 +477,10 @@ static int method_get_features(VarlinkCall *call, yajl_val p, void *userdata) {
         json_gen_key(g, "namespaces");
         json_gen_strv(g, (char * const *) namespaces);
         json_gen_kv_string(g, "cgroup", m->cgroups.slice);
-        json_gen_kv_int(g, "landlockAbi", 0);
-        json_gen_kv_bool(g, "seccomp", false);
+        json_gen_kv_int(g, "landlockAbi", landlock_abi() > 0 ? landlock_abi() : 0);
+        json_gen_kv_bool(g, "seccomp", true);
         json_gen_key(g, "seccompDenyList");
-        json_gen_strv(g, NULL);
+        json_gen_strv(g, (char * const *) seccomp_deny_list());
         json_gen_kv_bool(g, "execSupervisor", false);
         json_gen_kv_bool(g, "networkFilter", false);
         json_gen_close(g);

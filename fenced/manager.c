@@ -7,6 +7,8 @@
 #include "json.h"
 #include "log.h"
 #include "manager.h"
+#include "seccomp-deny.h"
+#include "seccomp-util.h"
 
 #define SHUTDOWN_TIMEOUT_USEC (10ULL * 1000000ULL)
 
@@ -48,6 +50,7 @@ Manager *manager_free(Manager *m) {
         cgroup_root_close(&m->cgroups);
         event_log_free(m->events);
         free(m->policy_floor);
+        seccomp_prog_done(&m->seccomp_deny);
         config_free(m->floor);
         sd_event_unref(m->event);
         free(m);
@@ -200,6 +203,11 @@ int manager_start(Manager *m) {
         r = load_policy_floor(m);
         if (r < 0)
                 return r;
+
+        /* Every sandbox gets it: no filter, no sandboxes (fail closed). */
+        r = seccomp_deny_compile(&m->seccomp_deny);
+        if (r < 0)
+                return log_error_errno(r, "Failed to build the seccomp deny filter: %m");
 
         r = cgroup_root_open(&m->cgroups);
         if (r < 0)

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <linux/filter.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
@@ -43,6 +44,7 @@ struct Manager {
         ManagerOptions options;
         char *policy_floor;     /* JSON object text, "{}" when none */
         FenceConfig *floor;     /* parsed; empty when none */
+        struct sock_fprog seccomp_deny; /* the syscall deny filter, compiled once */
 
         SandboxRun *runs;
         unsigned n_runs;

@@ -13,6 +13,8 @@
 #include "identity.h"
 #include "mount-view.h"
 #include "sandbox-child.h"
+#include "seccomp-deny.h"
+#include "seccomp-util.h"
 #include "setup-proto.h"
 #include "strv.h"
 
@@ -105,6 +107,13 @@ _noreturn_ static void exec_command(const SandboxSpec *spec, const FsView *view,
         r = fs_view_landlock(view, &error);
         if (r < 0)
                 fail(setup_fd, r, error ?: "applying Landlock");
+
+        /* The syscall deny list, built once in the daemon; EPERM, never a kill. */
+        if (spec->seccomp_deny) {
+                r = seccomp_load_prog(spec->seccomp_deny, SECCOMP_DENY_LOAD_FLAGS);
+                if (r < 0)
+                        fail(setup_fd, r, "loading the seccomp filter");
+        }
 
         send_msg(setup_fd, SETUP_MSG_EXEC, 0, 0, NULL);
 

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <linux/filter.h>
 #include <sys/types.h>
 
 #include "fs-view.h"
@@ -30,6 +31,7 @@ typedef struct SandboxSpec {
         const char *hide_dir;   /* fenced's state dir, masked in the view */
         bool tty;               /* make stdin the controlling terminal */
         FsPolicy fs;            /* the filesystem policy (mandatory protection even when empty) */
+        const struct sock_fprog *seccomp_deny; /* compiled once by the daemon */
 } SandboxSpec;
 
 void sandbox_spec_done(SandboxSpec *s);
