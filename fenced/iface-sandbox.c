@@ -225,9 +225,12 @@ static int config_for_run(Manager *m, VarlinkCall *call, yajl_val v, const char 
                 return reply_error_message(call, ERROR_INVALID_CONFIG, "field", "command", "message",
                                            "command and ssh rules are not enforced by this version of fenced; "
                                            "remove command.*/ssh.* from the configuration"), 0;
-        if (c->network.allow_local_binding == TRISTATE_TRUE || c->network.allow_local_outbound == TRISTATE_TRUE)
-                return reply_error_message(call, ERROR_INVALID_CONFIG, "field", "network", "message",
-                                           "localhost binding/outbound is not supported by this version of fenced"), 0;
+        /* allowLocalBinding needs nothing: servers bind the sandbox's own
+         * loopback, which nothing outside can reach (-p is refused). */
+        /* Without listed ports allowLocalOutbound reaches nothing (as in fence). */
+        if (config_allow_local_outbound(c) && c->network.allow_local_outbound_ports.n > 0)
+                return reply_error_message(call, ERROR_INVALID_CONFIG, "field", "network.allowLocalOutboundPorts", "message",
+                                           "reaching the host's loopback ports is not supported by this version of fenced"), 0;
 
         *ret = TAKE_PTR(c);
         return 1;
