@@ -707,6 +707,7 @@ static const Wrapper wrappers[] = {
         { .name = "watch", .short_value = "nq", .long_value = watch_long, .script = true, .exec_option = 'x' },
         { .name = "eval", .short_value = "", .script = true },
         { .name = "valgrind", .short_value = "" },
+        { .name = "sshpass", .short_value = "pfdP" },
         /* Multicall binaries: the first word is the applet. */
         { .name = "busybox", .short_value = "" },
         { .name = "toybox", .short_value = "" },

@@ -21,11 +21,14 @@
  * Beyond fence (only ever stricter), a command is also checked as what it
  * runs: wrappers are unwrapped (sudo, doas, env [-S], nice, nohup, timeout,
  * xargs, stdbuf, ionice, chrt, taskset, setsid, time, command, exec,
- * builtin, flock, watch, eval, find -exec, ld.so, valgrind), multicall
+ * builtin, flock, watch, eval, find -exec, ld.so, valgrind, sshpass), multicall
  * binaries run their applet (busybox dd, toybox, or argv[0] naming the
  * applet), and `sh -c STRING` (bash, dash, zsh, ksh, fish, ...) has STRING
  * split into commands (see shell-split.h). Every reading is checked; any
- * denied reading denies the command.
+ * denied reading denies the command. ssh rules apply to every ssh command,
+ * also one an allow rule matches (fence skips them then), and in argv mode
+ * also at runtime; where ssh really connects (-o HostName, -J, ProxyJump)
+ * must pass the host rules too, and a ProxyCommand is refused.
  */
 #pragma once
 

@@ -429,6 +429,8 @@ int config_resolve(const ConfigResolveOptions *opts, FenceConfig **ret, char ***
                 if (!cwd)
                         return config_errorf(ret_error, -errno, "cannot determine the working directory: %m");
         }
+        if (cwd[0] != '/')
+                return config_errorf(ret_error, -EINVAL, "the working directory must be an absolute path");
         res.home = opts->home ? (opts->home[0] ? opts->home : NULL) : env_home();
         res.xdg = opts->xdg_config_home ? opts->xdg_config_home : getenv("XDG_CONFIG_HOME");
         if (res.xdg && res.xdg[0] != '/')

@@ -28,7 +28,7 @@
 typedef struct ConfigResolveOptions {
         const char *template_name;      /* -t NAME, or NULL */
         const char *file;               /* -s FILE (relative to cwd), or NULL */
-        const char *cwd;                /* start of discovery; NULL: getcwd() */
+        const char *cwd;                /* absolute; start of discovery and base of -s; NULL: getcwd() */
         const char *home;               /* NULL: $HOME or the passwd entry; "": none */
         const char *xdg_config_home;    /* NULL: $XDG_CONFIG_HOME; "": none */
         bool lenient;                   /* files may hold unknown keys (templates never do) */

@@ -247,6 +247,10 @@ int config_apply_floor(FenceConfig *c, const FenceConfig *floor) {
         if (config_validate_floor(floor, "floor", NULL) < 0)
                 return -EINVAL;
 
+        /* fenced never follows "extends": that happened on the client. */
+        free(c->extends);
+        c->extends = NULL;
+
         for (size_t i = 0; i < config_fields_count; i++) {
                 const ConfigField *f = &config_fields[i];
 

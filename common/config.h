@@ -201,7 +201,8 @@ int config_to_json(const FenceConfig *c, ConfigJsonFlags flags, char **ret);
  * "minimal". Anything else is refused with a message naming the key. */
 int config_validate_floor(const FenceConfig *floor, const char *origin, char **ret_error);
 /* Applies a floor that passed config_validate_floor() (-EINVAL otherwise).
- * Also drops removal entries a client may have sent. */
+ * Also drops what only makes sense before merging and that a client may
+ * still have sent: removal entries and "extends". */
 int config_apply_floor(FenceConfig *c, const FenceConfig *floor);
 
 /* Rewrites the path lists (filesystem.*, network.allowUnixSockets) as fence

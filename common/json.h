@@ -2,8 +2,8 @@
  * reading values out of yajl_tree documents.
  *
  * Building: `yajl_gen g = json_gen_new(); json_gen_open(g) ... json_gen_close(g);
- * json_gen_take(g, &text);`. Errors inside yajl_gen only come from misuse
- * (unbalanced maps) or OOM; json_gen_take() reports both.
+ * json_gen_take(g, &text);`. yajl_gen does not report unbalanced maps or
+ * arrays when the text is taken: keeping them balanced is the caller's job.
  */
 #pragma once
 
@@ -20,7 +20,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(yajl_val, yajl_tree_free);
 #define _cleanup_json_ _cleanup_(yajl_tree_freep)
 
 yajl_gen json_gen_new(void);
-/* Copies the generated text into a new NUL-terminated string. 0 or -ENOMEM/-EINVAL. */
+/* Copies the generated text into a new NUL-terminated string. 0 or -ENOMEM. */
 int json_gen_take(yajl_gen g, char **ret);
 
 void json_gen_open(yajl_gen g);         /* { */

@@ -90,47 +90,47 @@ typedef struct MessageReader {
         size_t n_batches;
 } MessageReader;
 
-static void reader_done(MessageReader *r) {
-        for (size_t i = 0; i < r->n_batches; i++) {
-                close_many(r->batches[i].fds, r->batches[i].n_fds);
-                free(r->batches[i].fds);
+static void reader_done(MessageReader *m) {
+        for (size_t i = 0; i < m->n_batches; i++) {
+                close_many(m->batches[i].fds, m->batches[i].n_fds);
+                free(m->batches[i].fds);
         }
-        free(r->batches);
-        free(r->buf);
-        *r = (MessageReader) {};
+        free(m->batches);
+        free(m->buf);
+        *m = (MessageReader) {};
 }
 
-static int reader_make_room(MessageReader *r) {
+static int reader_make_room(MessageReader *m) {
         size_t want, cap = VARLINK_MESSAGE_MAX + 1 + READ_CHUNK;
         char *p;
 
-        if (r->start > 0) {
-                memmove(r->buf, r->buf + r->start, r->end - r->start);
-                r->base += r->start;
-                r->end -= r->start;
-                r->start = 0;
+        if (m->start > 0) {
+                memmove(m->buf, m->buf + m->start, m->end - m->start);
+                m->base += m->start;
+                m->end -= m->start;
+                m->start = 0;
         }
-        if (r->alloc - r->end >= READ_CHUNK)
+        if (m->alloc - m->end >= READ_CHUNK)
                 return 0;
 
         /* Only a partial message (≤ VARLINK_MESSAGE_MAX) is ever kept when
          * reading, so the cap always leaves a chunk free. */
-        want = r->alloc * 2;
-        if (want < r->end + READ_CHUNK)
-                want = r->end + READ_CHUNK;
+        want = m->alloc * 2;
+        if (want < m->end + READ_CHUNK)
+                want = m->end + READ_CHUNK;
         if (want > cap)
                 want = cap;
-        p = realloc(r->buf, want);
+        p = realloc(m->buf, want);
         if (!p)
                 return -ENOMEM;
-        r->buf = p;
-        r->alloc = want;
+        m->buf = p;
+        m->alloc = want;
         return 0;
 }
 
 /* One recvmsg(). Returns bytes read, 0 on EOF, -EAGAIN, -EBADMSG for
  * truncated ancillary data (more fds than a message may carry), -errno. */
-static int reader_read(MessageReader *r, int fd) {
+static int reader_read(MessageReader *m, int fd) {
         union {
                 struct cmsghdr h;
                 char buf[CMSG_SPACE(sizeof(int) * VARLINK_FDS_MAX)];
@@ -145,13 +145,13 @@ static int reader_read(MessageReader *r, int fd) {
         _cleanup_free_ int *fds = NULL;
         size_t n_fds = 0;
         ssize_t n;
-        int r_;
+        int r;
 
-        r_ = reader_make_room(r);
-        if (r_ < 0)
-                return r_;
+        r = reader_make_room(m);
+        if (r < 0)
+                return r;
 
-        iov = (struct iovec) { r->buf + r->end, r->alloc - r->end };
+        iov = (struct iovec) { m->buf + m->end, m->alloc - m->end };
         n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
         if (n < 0)
                 return errno == EINTR ? -EAGAIN : negative_errno();
@@ -185,62 +185,62 @@ static int reader_read(MessageReader *r, int fd) {
                 return 0;
 
         if (n_fds > 0) {
-                FdBatch *b = realloc(r->batches, (r->n_batches + 1) * sizeof(FdBatch));
+                FdBatch *b = realloc(m->batches, (m->n_batches + 1) * sizeof(FdBatch));
                 if (!b) {
                         close_many(fds, n_fds);
                         return -ENOMEM;
                 }
-                r->batches = b;
-                r->batches[r->n_batches++] = (FdBatch) {
-                        .offset = r->base + r->end + (size_t) n - 1,
+                m->batches = b;
+                m->batches[m->n_batches++] = (FdBatch) {
+                        .offset = m->base + m->end + (size_t) n - 1,
                         .fds = TAKE_PTR(fds),
                         .n_fds = n_fds,
                 };
         }
-        r->end += (size_t) n;
+        m->end += (size_t) n;
         return (int) (n > INT32_MAX ? INT32_MAX : n);
 }
 
 /* Finds the next NUL; returns its position or NULL, caching the scan. */
-static char *reader_find_end(MessageReader *r) {
-        char *p = memchr(r->buf + r->start + r->scanned, 0, r->end - r->start - r->scanned);
+static char *reader_find_end(MessageReader *m) {
+        char *p = memchr(m->buf + m->start + m->scanned, 0, m->end - m->start - m->scanned);
         if (!p)
-                r->scanned = r->end - r->start;
+                m->scanned = m->end - m->start;
         return p;
 }
 
-static bool reader_has_message(MessageReader *r) {
-        return r->buf && reader_find_end(r);
+static bool reader_has_message(MessageReader *m) {
+        return m->buf && reader_find_end(m);
 }
 
-static bool reader_has_partial(const MessageReader *r) {
-        return r->end > r->start;
+static bool reader_has_partial(const MessageReader *m) {
+        return m->end > m->start;
 }
 
 /* Takes the next whole message out of the buffer: *ret_text points into the
  * buffer (NUL-terminated, valid until the next reader_read()), the fds are
  * the caller's. Returns 1, 0 when no whole message is buffered, -EBADMSG
  * for an oversized message or too many fds. */
-static int reader_next(MessageReader *r, char **ret_text, size_t *ret_len,
+static int reader_next(MessageReader *m, char **ret_text, size_t *ret_len,
                        int **ret_fds, size_t *ret_n_fds) {
         _cleanup_free_ int *fds = NULL;
         size_t len, n_fds = 0, n_batches = 0;
         uint64_t last;
         char *p;
 
-        if (!r->buf)
+        if (!m->buf)
                 return 0;
-        p = reader_find_end(r);
+        p = reader_find_end(m);
         if (!p)
-                return r->scanned > VARLINK_MESSAGE_MAX ? -EBADMSG : 0;
+                return m->scanned > VARLINK_MESSAGE_MAX ? -EBADMSG : 0;
 
-        len = (size_t) (p - (r->buf + r->start));
+        len = (size_t) (p - (m->buf + m->start));
         if (len > VARLINK_MESSAGE_MAX)
                 return -EBADMSG;
 
-        last = r->base + (uint64_t) (p - r->buf);
-        for (; n_batches < r->n_batches && r->batches[n_batches].offset <= last; n_batches++)
-                n_fds += r->batches[n_batches].n_fds;
+        last = m->base + (uint64_t) (p - m->buf);
+        for (; n_batches < m->n_batches && m->batches[n_batches].offset <= last; n_batches++)
+                n_fds += m->batches[n_batches].n_fds;
 
         if (n_fds > VARLINK_FDS_MAX)
                 return -EBADMSG;
@@ -251,37 +251,40 @@ static int reader_next(MessageReader *r, char **ret_text, size_t *ret_len,
                 if (!fds)
                         return -ENOMEM;
                 for (size_t i = 0; i < n_batches; i++) {
-                        memcpy(fds + k, r->batches[i].fds, r->batches[i].n_fds * sizeof(int));
-                        k += r->batches[i].n_fds;
-                        free(r->batches[i].fds);
+                        memcpy(fds + k, m->batches[i].fds, m->batches[i].n_fds * sizeof(int));
+                        k += m->batches[i].n_fds;
+                        free(m->batches[i].fds);
                 }
-                memmove(r->batches, r->batches + n_batches, (r->n_batches - n_batches) * sizeof(FdBatch));
-                r->n_batches -= n_batches;
+                memmove(m->batches, m->batches + n_batches, (m->n_batches - n_batches) * sizeof(FdBatch));
+                m->n_batches -= n_batches;
         }
 
-        *ret_text = r->buf + r->start;
+        *ret_text = m->buf + m->start;
         *ret_len = len;
         *ret_fds = TAKE_PTR(fds);
         *ret_n_fds = n_fds;
-        r->start += len + 1;
-        r->scanned = 0;
+        m->start += len + 1;
+        m->scanned = 0;
         return 1;
 }
 
-/* Parses one message into an object. -EBADMSG for anything else. */
-static int message_parse(const char *text, size_t len, yajl_val *ret) {
-        _cleanup_json_ yajl_val v = NULL;
-        unsigned depth = 0;
+/* Checks what yajl would accept but we must not: nesting deeper than
+ * JSON_DEPTH_MAX, and "\u0000" in strings, which yajl_tree would hand out
+ * as a C string cut short at that point (a path "a\u0000b" would read as
+ * "a"). */
+static bool message_is_safe(const char *text, size_t len) {
         bool in_string = false, escaped = false;
-        int r;
+        unsigned depth = 0;
 
         for (size_t i = 0; i < len; i++) {
                 char ch = text[i];
 
                 if (in_string) {
-                        if (escaped)
+                        if (escaped) {
                                 escaped = false;
-                        else if (ch == '\\')
+                                if (ch == 'u' && len - i > 4 && memcmp(text + i + 1, "0000", 4) == 0)
+                                        return false;
+                        } else if (ch == '\\')
                                 escaped = true;
                         else if (ch == '"')
                                 in_string = false;
@@ -289,11 +292,20 @@ static int message_parse(const char *text, size_t len, yajl_val *ret) {
                         in_string = true;
                 else if (ch == '[' || ch == '{') {
                         if (++depth > JSON_DEPTH_MAX)
-                                return -EBADMSG;
+                                return false;
                 } else if ((ch == ']' || ch == '}') && depth > 0)
                         depth--;
         }
+        return true;
+}
 
+/* Parses one message into an object. -EBADMSG for anything else. */
+static int message_parse(const char *text, size_t len, yajl_val *ret) {
+        _cleanup_json_ yajl_val v = NULL;
+        int r;
+
+        if (!message_is_safe(text, len))
+                return -EBADMSG;
         r = json_parse(text, &v, NULL);
         if (r < 0)
                 return r;
@@ -832,8 +844,11 @@ static int service_get_interface_description(VarlinkServer *s, VarlinkCall *call
         return varlink_call_reply(call, text, false);
 }
 
-/* Routes a call; errors of the handlers become InternalError. The standard
- * errors name the method fully qualified, as systemd and libvarlink do. */
+/* Routes a call; errors of the handlers become InternalError. The spec's
+ * MethodNotFound/MethodNotImplemented carry "method: string" without saying
+ * which form: like systemd we send the fully qualified name (varlink/go sends
+ * the bare member name for MethodNotFound and the qualified one for
+ * MethodNotImplemented; clients only display it). */
 static void server_dispatch(VarlinkServer *s, VarlinkCall *call) {
         const char *method = call->method, *dot = strrchr(method, '.'), *member;
         VarlinkInterface *i;
@@ -925,7 +940,8 @@ static int connection_enqueue(VarlinkConnection *c, const char *data, size_t siz
                 size_t want;
                 char *p;
 
-                memmove(c->output, c->output + c->output_start, queued);
+                if (c->output_start > 0)
+                        memmove(c->output, c->output + c->output_start, queued);
                 c->output_start = 0;
                 c->output_end = queued;
                 want = c->output_alloc * 2;
@@ -983,7 +999,7 @@ static void connection_process(VarlinkConnection *c) {
 
                 if (call->oneway)
                         call_finish(call);
-                else if (!call->finished && call->n_ref == 2) {
+                else if (!call->finished && !c->dead && call->n_ref == 2) {
                         /* Only we and the connection hold it: the handler neither
                          * answered nor kept it, and nobody ever could. */
                         log_warning("Method %s neither answered nor kept its call.", call->method);

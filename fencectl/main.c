@@ -1,4 +1,5 @@
 /* fencectl — the client of fenced: global options and verb dispatch. */
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +70,15 @@ static int verb_version(Fencectl *ctl, int argc, char *argv[]) {
         _cleanup_(varlink_client_freep) VarlinkClient *c = NULL;
         VarlinkReply reply = {};
 
+        if (argc > 1) {
+                if (streq(argv[1], "--help") || streq(argv[1], "-h")) {
+                        printf("Usage: fencectl version\n\nShow the versions of fencectl and of the running fenced.\n");
+                        return 0;
+                }
+                log_error("unexpected argument '%s'. Try 'fencectl version --help'.", argv[1]);
+                return EXIT_USAGE;
+        }
+
         printf("fencectl %s\n", FENCE_VERSION);
         if (varlink_client_connect_unix(&c, ctl->socket_path) < 0 ||
             varlink_client_call(c, "io.fence.Sandbox.GetFeatures", NULL, &reply) < 0 || reply.error) {
@@ -109,6 +119,13 @@ int main(int argc, char *argv[]) {
         };
         Fencectl ctl = { .socket_path = getenv("FENCE_SOCKET") };
         int c;
+
+        /* A closed 0, 1 or 2 would be taken by the next open() (the cwd fd
+         * sent to fenced, a config file) and then read or written as stdio. */
+        for (int fd = 0; fd < 3; fd++)
+                if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
+                    open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+                        return 125;
 
         if (!ctl.socket_path || !ctl.socket_path[0])
                 ctl.socket_path = FENCE_DEFAULT_SOCKET;

@@ -200,11 +200,23 @@ static int open_as_caller(const char *path, int *ret_fd, char **ret_real, bool *
         return 0;
 }
 
-static int add_mounts(FsView *v, char * const *patterns, const char *key, FsMountKind kind,
+/* Relative patterns ("**" + "/.env", as templates write them) match below the cwd. */
+static int glob_pattern(const char *cwd, const char *pattern, char ***ret) {
+        _cleanup_free_ char *abs = NULL;
+
+        if (pattern[0] != '/') {
+                if (!cwd || asprintf(&abs, "%s/%s", streq(cwd, "/") ? "" : cwd, pattern) < 0)
+                        return -ENOMEM;
+                pattern = abs;
+        }
+        return fs_glob(pattern, NULL, ret);
+}
+
+static int add_mounts(FsView *v, const char *cwd, char * const *patterns, const char *key, FsMountKind kind,
                       LandlockTier tier, char **ret_error) {
         for (char * const *p = patterns; p && *p; p++) {
                 _cleanup_strv_free_ char **paths = NULL;
-                int r = fs_glob(*p, NULL, &paths);
+                int r = glob_pattern(cwd, *p, &paths);
 
                 if (r == -E2BIG)
                         return set_error(ret_error, r, "%s: %s: the pattern matches too much (see fenced's log); narrow it", key, *p);
@@ -241,10 +253,11 @@ static int add_mounts(FsView *v, char * const *patterns, const char *key, FsMoun
         return 0;
 }
 
-static int add_rebinds(FsView *v, char * const *patterns, const char *key, FsRebindKind kind, char **ret_error) {
+static int add_rebinds(FsView *v, const char *cwd, char * const *patterns, const char *key, FsRebindKind kind,
+                       char **ret_error) {
         for (char * const *p = patterns; p && *p; p++) {
                 _cleanup_strv_free_ char **paths = NULL;
-                int r = fs_glob(*p, NULL, &paths);
+                int r = glob_pattern(cwd, *p, &paths);
 
                 if (r == -E2BIG)
                         return set_error(ret_error, r, "%s: %s: the pattern matches too much (see fenced's log); narrow it", key, *p);
@@ -302,7 +315,7 @@ static int add_essential(FsView *v, const char *home, char **ret_error) {
                 }
         }
         /* Directories and files: through the same path as allowRead. */
-        return add_mounts(v, paths, "essential system paths", FS_MOUNT_RO, LANDLOCK_TIER_SYSTEM, ret_error);
+        return add_mounts(v, NULL, paths, "essential system paths", FS_MOUNT_RO, LANDLOCK_TIER_SYSTEM, ret_error);
 }
 
 int fs_view_prepare(const FsPolicy *p, const char *cwd, uid_t uid, gid_t gid,
@@ -326,20 +339,20 @@ int fs_view_prepare(const FsPolicy *p, const char *cwd, uid_t uid, gid_t gid,
                 r = add_essential(v, p->home, ret_error);
                 if (r < 0)
                         goto out;
-                r = add_mounts(v, p->allow_read, "filesystem.allowRead", FS_MOUNT_RO, LANDLOCK_TIER_READ, ret_error);
+                r = add_mounts(v, cwd, p->allow_read, "filesystem.allowRead", FS_MOUNT_RO, LANDLOCK_TIER_READ, ret_error);
                 if (r < 0)
                         goto out;
-                r = add_mounts(v, p->allow_execute, "filesystem.allowExecute", FS_MOUNT_RO, LANDLOCK_TIER_EXECUTE, ret_error);
+                r = add_mounts(v, cwd, p->allow_execute, "filesystem.allowExecute", FS_MOUNT_RO, LANDLOCK_TIER_EXECUTE, ret_error);
                 if (r < 0)
                         goto out;
         }
-        r = add_mounts(v, p->allow_write, "filesystem.allowWrite", FS_MOUNT_RW, LANDLOCK_TIER_WRITE, ret_error);
+        r = add_mounts(v, cwd, p->allow_write, "filesystem.allowWrite", FS_MOUNT_RW, LANDLOCK_TIER_WRITE, ret_error);
         if (r < 0)
                 goto out;
-        r = add_rebinds(v, p->deny_write, "filesystem.denyWrite", FS_REBIND_RO, ret_error);
+        r = add_rebinds(v, cwd, p->deny_write, "filesystem.denyWrite", FS_REBIND_RO, ret_error);
         if (r < 0)
                 goto out;
-        r = add_rebinds(v, p->deny_read, "filesystem.denyRead", FS_REBIND_MASK, ret_error);
+        r = add_rebinds(v, cwd, p->deny_read, "filesystem.denyRead", FS_REBIND_MASK, ret_error);
         if (r < 0)
                 goto out;
 

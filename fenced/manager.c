@@ -45,6 +45,8 @@ Manager *manager_free(Manager *m) {
                 free(run);
         }
         varlink_server_free(m->varlink);
+        if (m->created_socket)
+                (void) unlink(m->options.socket_path);
         sd_event_source_disable_unref(m->idle_timer);
         sd_event_source_disable_unref(m->shutdown_timer);
         cgroup_root_close(&m->cgroups);
@@ -250,6 +252,7 @@ int manager_start(Manager *m) {
                 r = varlink_server_listen_unix(m->varlink, m->options.socket_path, 0666);
                 if (r < 0)
                         return log_error_errno(r, "Failed to listen on %s: %m", m->options.socket_path);
+                m->created_socket = true;
         }
 
         manager_check_idle(m);

@@ -52,6 +52,7 @@ struct Manager {
         sd_event_source *idle_timer;
         sd_event_source *shutdown_timer;
         bool shutting_down;
+        bool created_socket;    /* ours to unlink at exit (not socket-activated) */
 };
 
 int manager_new(Manager **ret, const ManagerOptions *options);

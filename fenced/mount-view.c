@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <sys/fsuid.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -137,10 +138,24 @@ int mount_view_build(const MountViewSpec *spec, FsView **ret_view, char **ret_er
                 if (r < 0)
                         return r;
         }
-        if (spec->cwd_fd >= 0) {
-                cwd_tree = open_tree(spec->cwd_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-                if (cwd_tree >= 0)
-                        (void) mount_setattr(cwd_tree, "", AT_EMPTY_PATH, &ro, sizeof ro);
+        if (spec->cwd_fd >= 0 && spec->cwd_path) {
+                /* The fd's mount belongs to the daemon's namespace, which
+                 * open_tree() refuses: open the path again here, as the
+                 * caller, and use it only if it is the same directory. */
+                _cleanup_close_ int fd = -1;
+                struct stat a, b;
+
+                (void) setfsgid(spec->gid);
+                (void) setfsuid(spec->uid);
+                fd = open(spec->cwd_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                (void) setfsuid(0);
+                (void) setfsgid(0);
+                if (fd >= 0 && fstat(fd, &a) == 0 && fstat(spec->cwd_fd, &b) == 0 &&
+                    a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+                        cwd_tree = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+                        if (cwd_tree >= 0)
+                                (void) mount_setattr(cwd_tree, "", AT_EMPTY_PATH, &ro, sizeof ro);
+                }
         }
 
         TRY(mount("tmpfs", BASE, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k"), "mounting the base tmpfs");

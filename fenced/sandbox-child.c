@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <net/if.h>
 #include <poll.h>
 #include <signal.h>
@@ -59,6 +60,28 @@ static int loopback_up(void) {
                 return negative_errno();
         ifr.ifr_flags |= IFF_UP;
         return RET_NERRNO(ioctl(fd, SIOCSIFFLAGS, &ifr));
+}
+
+static int cmp_int(const void *a, const void *b) {
+        return *(const int *) a - *(const int *) b;
+}
+
+/* The child is a copy of the daemon: drop every fd it inherited (the
+ * listening socket, the event log, other sandboxes' sockets and pidfds)
+ * except the ones this sandbox needs. */
+static int close_inherited_fds(const SandboxSpec *spec, int setup_fd) {
+        int keep[] = { setup_fd, spec->cwd_fd, spec->stdio_fds[0], spec->stdio_fds[1], spec->stdio_fds[2] };
+        unsigned from = 3;
+
+        qsort(keep, ELEMENTSOF(keep), sizeof keep[0], cmp_int);
+        for (size_t i = 0; i < ELEMENTSOF(keep); i++) {
+                if (keep[i] < (int) from)
+                        continue;
+                if ((unsigned) keep[i] > from && close_range(from, (unsigned) keep[i] - 1, 0) < 0)
+                        return negative_errno();
+                from = (unsigned) keep[i] + 1;
+        }
+        return RET_NERRNO(close_range(from, ~0U, 0));
 }
 
 static void noop_handler(int sig) {
@@ -186,6 +209,18 @@ void sandbox_child_main(const SandboxSpec *spec, int setup_fd) {
         int r, sigfd;
 
         (void) prctl(PR_SET_NAME, "fence-init", 0, 0, 0);
+        r = close_inherited_fds(spec, setup_fd);
+        if (r < 0)
+                fail(setup_fd, r, "closing the daemon's file descriptors");
+        /* 0-2 are still the daemon's stdio (its log): not for the sandbox. */
+        int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null_fd < 0)
+                fail(setup_fd, errno, "opening /dev/null");
+        for (int fd = 0; fd < 3; fd++)
+                if (dup2(null_fd, fd) < 0)
+                        fail(setup_fd, errno, "replacing the daemon's stdio");
+        if (null_fd > 2)
+                safe_close(null_fd);
         /* This process is a copy of the daemon: keep its memory unreadable. */
         (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 

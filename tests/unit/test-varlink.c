@@ -358,3 +358,738 @@ static void test_server_stopp(TestServer **ts) {
                 test_server_stop(*ts);
 }
 #define _cleanup_server_ _cleanup_(test_server_stopp)
+
+/* ---- helpers for the test side --------------------------------------------- */
+
+/* Waits for a line starting with prefix from the server thread, skipping
+ * others. */
+static bool wait_event(TestServer *ts, const char *prefix) {
+        char line[256];
+        size_t n = 0;
+
+        for (;;) {
+                struct pollfd p = { .fd = ts->notify_fd, .events = POLLIN };
+                char ch;
+
+                if (poll(&p, 1, TIMEOUT_MS) <= 0)
+                        return false;
+                if (read(ts->notify_fd, &ch, 1) != 1)
+                        return false;
+                if (ch != '\n') {
+                        if (n < sizeof line - 1)
+                                line[n++] = ch;
+                        continue;
+                }
+                line[n] = 0;
+                n = 0;
+                if (startswith(line, prefix))
+                        return true;
+        }
+}
+
+static VarlinkClient *connect_client(TestServer *ts) {
+        VarlinkClient *c = NULL;
+
+        cr_assert_eq(varlink_client_connect_unix(&c, ts->path), 0);
+        return c;
+}
+
+static int raw_connect(TestServer *ts) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        cr_assert_geq(fd, 0);
+        strcpy(sa.sun_path, ts->path);
+        cr_assert_eq(connect(fd, (struct sockaddr *) &sa, sizeof sa), 0);
+        return fd;
+}
+
+/* Sends as much as the peer takes; false when it closed on us. */
+static bool raw_send(int fd, const void *data, size_t size) {
+        const char *p = data;
+
+        while (size > 0) {
+                ssize_t n = send(fd, p, size, MSG_NOSIGNAL);
+                if (n < 0) {
+                        cr_assert(errno == EPIPE || errno == ECONNRESET, "send: %m");
+                        return false;
+                }
+                p += n;
+                size -= (size_t) n;
+        }
+        return true;
+}
+
+/* True when the server closes the connection within the timeout; replies
+ * that arrive first are drained. */
+static bool raw_wait_closed(int fd) {
+        static char buf[65536];
+
+        for (;;) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                ssize_t n;
+
+                if (poll(&p, 1, TIMEOUT_MS) <= 0)
+                        return false;
+                n = recv(fd, buf, sizeof buf, 0);
+                if (n == 0 || (n < 0 && errno == ECONNRESET))
+                        return true;
+                if (n < 0)
+                        return false;
+        }
+}
+
+static yajl_val parse(const char *text) {
+        yajl_val v = NULL;
+
+        cr_assert_eq(json_parse(text, &v, NULL), 0, "bad JSON in test: %s", text);
+        return v;
+}
+
+/* Asserts the reply has no error and these parameters. */
+static void assert_params(const VarlinkReply *r, const char *expected) {
+        _cleanup_json_ yajl_val want = parse(expected);
+        _cleanup_json_gen_ yajl_gen g = json_gen_new();
+        _cleanup_free_ char *got = NULL;
+
+        json_gen_value(g, r->parameters);
+        cr_assert_eq(json_gen_take(g, &got), 0);
+        cr_assert_null(r->error, "unexpected error %s %s", r->error, got);
+        cr_assert(json_equal(r->parameters, want), "parameters %s, expected %s", got, expected);
+}
+
+static void assert_error(const VarlinkReply *r, const char *error, const char *expected) {
+        _cleanup_json_ yajl_val want = parse(expected);
+        _cleanup_json_gen_ yajl_gen g = json_gen_new();
+        _cleanup_free_ char *got = NULL;
+
+        json_gen_value(g, r->parameters);
+        cr_assert_eq(json_gen_take(g, &got), 0);
+        cr_assert_not_null(r->error, "expected error %s, got reply %s", error, got);
+        cr_assert_str_eq(r->error, error);
+        cr_assert(json_equal(r->parameters, want), "error parameters %s, expected %s", got, expected);
+        cr_assert(!r->continues);
+}
+
+static void call_expect(VarlinkClient *c, const char *method, const char *parameters, const char *expected) {
+        VarlinkReply r = {};
+
+        cr_assert_eq(varlink_client_call(c, method, parameters, &r), 0, "call %s", method);
+        assert_params(&r, expected);
+        cr_assert(!r.continues);
+        varlink_reply_done(&r);
+}
+
+static void call_expect_error(VarlinkClient *c, const char *method, const char *parameters,
+                              const char *error, const char *expected) {
+        VarlinkReply r = {};
+
+        cr_assert_eq(varlink_client_call(c, method, parameters, &r), 0, "call %s", method);
+        assert_error(&r, error, expected);
+        varlink_reply_done(&r);
+}
+
+/* ---- tests ------------------------------------------------------------------ */
+
+Test(varlink, echo) {
+        _cleanup_server_ TestServer *ts = test_server_start();
+        _cleanup_(varlink_client_freep) VarlinkClient *c = connect_client(ts);
+
+        call_expect(c, "io.fence.test.Echo", "{\"value\":{\"a\":[1,\"x\",null,true]}}",
+                    "{\"value\":{\"a\":[1,\"x\",null,true]}}");
+        /* NULL parameters go out as {} and come back as an empty object. */
+        call_expect(c, "io.fence.test.Echo", NULL, "{}");
+}
+
+Test(varlink, echo_large_message_both_ways) {
+        _cleanup_server_ TestServer *ts = test_server_start();
+        _cleanup_(varlink_client_freep) VarlinkClient *c = connect_client(ts);
+        size_t size = 6 * 1024 * 1024;
+        _cleanup_free_ char *params = malloc(size + 32);
+        VarlinkReply r = {};
+        const char *s;
+
+        /* Bigger than any socket buffer: exercises partial writes on both
+         * sides and the growth of the input buffers. */
+        cr_assert_not_null(params);
+        strcpy(params, "{\"value\":\"");
+        memset(params + 10, 'y', size);
+        strcpy(params + 10 + size, "\"}");
+        cr_assert_eq(varlink_client_call(c, "io.fence.test.Echo", params, &r), 0);
+        cr_assert_null(r.error);
+        s = json_get_string(r.parameters, "value");
+        cr_assert_not_null(s);
+        cr_assert_eq(strlen(s), size);
+        cr_assert_eq(strspn(s, "y"), size);
+        varlink_reply_done(&r);
+
+        call_expect(c, "io.fence.test.Echo", "{\"value\":1}", "{\"value\":1}");
+}
+
+Test(varlink, more_streams_with_continues) {
+        _cleanup_server_ TestServer *ts = test_server_start();
+        _cleanup_(varlink_client_freep) VarlinkClient *c = connect_client(ts);
+
+        cr_assert_eq(varlink_client_send(c, "io.fence.test.Stream", "{\"count\":5}", VARLINK_CALL_MORE, NULL, 0), 0);
+        for (int i = 0; i < 5; i++) {
+                VarlinkReply r = {};
+                int64_t index = -1;
+
+                cr_assert_eq(varlink_client_read(c, &r, TIMEOUT_MS), 0);
+                cr_assert_null(r.error);
+                cr_assert_eq(json_get_int(r.parameters, "index", &index), 0);
+                cr_assert_eq(index, i);
+                cr_assert_eq(r.continues, i < 4, "reply %d continues=%d", i, r.continues);
+                varlink_reply_done(&r);
+        }
+        /* The connection is free for the next call. */
+        call_expect(c, "io.fence.test.Echo", "{\"after\":true}", "{\"after\":true}");
+}
+
+Test(varlink, continues_without_more_is_einval) {
+        _cleanup_server_ TestServer *ts = test_server_start();
+        _cleanup_(varlink_client_freep) VarlinkClient *c = connect_client(ts);
+        char expected[32];
+
+        snprintf(expected, sizeof expected, "{\"r\":%d}", -EINVAL);
+        call_expect_error(c, "io.fence.test.Stream", "{\"count\":3}", "io.fence.test.NoMore", expected);
+}
+
+Test(varlink, oneway_gets_no_reply) {
+        _cleanup_server_ TestServer *ts = test_server_start();
+        _cleanup_(varlink_client_freep) VarlinkClient *c = connect_client(ts);
+        VarlinkReply r = {};
+
+        cr_assert_eq(varlink_client_send(c, "io.fence.test.Record", "{\"value\":\"a\"}", VARLINK_CALL_ONEWAY, NULL, 0), 0);
+        cr_assert_eq(varlink_client_send(c, "io.fence.test.Record", "{\"value\":\"b\"}", VARLINK_CALL_ONEWAY, NULL, 0), 0);
+        cr_assert(wait_event(ts, "record:a:oneway"));
+        cr_assert(wait_event(ts, "record:b:oneway"));
+        /* Had the server answered the oneway calls, this would read their replies. */
+        cr_assert_eq(varlink_client_read(c, &r, 0), -EAGAIN);
+        call_expect(c, "io.fence.test.Echo", "{\"n\":1}", "{\"n\":1}");
+        cr_assert_eq(varlink_client_read(c, &r, 0), -EAGAIN);
+}
+
+Test(varlink, oneway_then_close_still_runs) {
+        _cleanup_server_ TestServer *ts = test_server_start();
+        VarlinkClient *c = connect_client(ts);
+
+        cr_assert_eq(varlink_client_send(c, "io.fence.test.Record", "{\"value\":\"last\"}", VARLINK_CALL_ONEWAY, NULL, 0), 0);
+        varlink_client_free(c);
+        cr_assert(wait_event(ts, "record:last:oneway"));
+        cr_assert(wait_event(ts, "disconnect:"));
+}
+
+Test(varlink, get_info) {
+        _cleanup_server_ TestServer *ts = test_server_start();
+        _cleanup_(varlink_client_freep) VarlinkClient *c = connect_client(ts);
+
+        call_expect(c, "org.varlink.service.GetInfo", NULL,
+                    "{\"vendor\":\"Fence\",\"product\":\"test\",\"version\":\"1\","
+                    "\"url\":\"https://example.org\","
+                    "\"interfaces\":[\"org.varlink.service\",\"io.fence.test\"]}");
+}
+
+Test(varlink, get_interface_description) {
+        _cleanup_server_ TestServer *ts = test_server_start();
+        _cleanup_(varlink_client_freep) VarlinkClient *c = connect_client(ts);
+        VarlinkReply r = {};
+        const char *d;
+
+        cr_assert_eq(varlink_client_call(c, "org.varlink.service.GetInterfaceDescription",
+                                         "{\"interface\":\"io.fence.test\"}", &r), 0);
+        cr_assert_null(r.error);
+        cr_assert_str_eq(json_get_string(r.parameters, "description"), test_idl);
+        varlink_reply_done(&r);
+
+        cr_assert_eq(varlink_client_call(c, "org.varlink.service.GetInterfaceDescription",
+                                         "{\"interface\":\"org.varlink.service\"}", &r), 0);
+        cr_assert_null(r.error);
+        d = json_get_string(r.parameters, "description");
+        cr_assert_not_null(d);
+        cr_assert_not_null(strstr(d, "interface org.varlink.service\n"));
+        cr_assert_not_null(strstr(d, "method GetInfo() -> ("));
+        cr_assert_not_null(strstr(d, "method GetInterfaceDescription(interface: string) -> (description: string)"));
+        cr_assert_not_null(strstr(d, "error MethodNotFound (method: string)"));
+        varlink_reply_done(&r);
+
+        call_expect_error(c, "org.varlink.service.GetInterfaceDescription", "{\"interface\":\"org.nope\"}",
+                          VARLINK_ERROR_INTERFACE_NOT_FOUND, "{\"interface\":\"org.nope\"}");
+        call_expect_error(c, "org.varlink.service.GetInterfaceDescription", NULL,
+                          VARLINK_ERROR_INVALID_PARAMETER, "{\"parameter\":\"interface\"}");
+}
+
+Test(varlink, standard_errors) {
+        _cleanup_server_ TestServer *ts = test_server_start();
+        _cleanup_(varlink_client_freep) VarlinkClient *c = connect_client(ts);
+
+        call_expect_error(c, "org.nope.Thing", NULL,
+                          VARLINK_ERROR_INTERFACE_NOT_FOUND, "{\"interface\":\"org.nope\"}");
+        call_expect_error(c, "io.fence.test.Nope", NULL,
+                          VARLINK_ERROR_METHOD_NOT_FOUND, "{\"method\":\"io.fence.test.Nope\"}");
+        /* Only mentioned in a comment of the IDL: not declared. */
+        call_expect_error(c, "io.fence.test.Fake", NULL,
+                          VARLINK_ERROR_METHOD_NOT_FOUND, "{\"method\":\"io.fence.test.Fake\"}");
+        /* Declared over several lines, absent from the method table. */
+        call_expect_error(c, "io.fence.test.Missing", NULL,
+                          VARLINK_ERROR_METHOD_NOT_IMPLEMENTED, "{\"method\":\"io.fence.test.Missing\"}");
+        call_expect_error(c, "org.varlink.service.Nope", NULL,
+                          VARLINK_ERROR_METHOD_NOT_FOUND, "{\"method\":\"org.varlink.service.Nope\"}");
+        call_expect_error(c, "io.fence.test.Need", "{\"other\":1}",
+                          VARLINK_ERROR_INVALID_PARAMETER, "{\"parameter\":\"name\"}");
+        call_expect_error(c, "NoDot", NULL, VARLINK_ERROR_INVALID_PARAMETER, "{\"parameter\":\"method\"}");
+        call_expect_error(c, "io.fence.test.", NULL, VARLINK_ERROR_INVALID_PARAMETER, "{\"parameter\":\"method\"}");
+        call_expect_error(c, "io.fence.test.Fail", NULL, VARLINK_ERROR_INTERNAL, "{}");
+        /* Every error left the connection usable. */
+        call_expect(c, "io.fence.test.Need", "{\"name\":\"x\"}", "{\"name\":\"x\"}");
+}
+
+Test(varlink, fd_passing) {
+        _cleanup_server_ TestServer *ts = test_server_start();
+        _cleanup_(varlink_client_freep) VarlinkClient *c = connect_client(ts);
+        _cleanup_close_ int rfd = -1, wfd = -1;
+        char expected[32], buf[16] = {};
+        int p[2];
+
+        cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+        rfd = p[0];
+        wfd = p[1];
+        cr_assert_eq(varlink_client_send(c, "io.fence.test.WriteFd", "{\"fd\":0,\"text\":\"hello\"}", 0, &wfd, 1), 0);
+        /* The sender keeps its own copy. */
+        cr_assert_geq(fcntl(wfd, F_GETFD), 0);
+        wfd = safe_close(wfd);
+
+        VarlinkReply r = {};
+        cr_assert_eq(varlink_client_read(c, &r, TIMEOUT_MS), 0);
+        snprintf(expected, sizeof expected, "{\"again\":%d}", -EBADF);
+        assert_params(&r, expected);
+        varlink_reply_done(&r);
+
+        cr_assert_eq(read(rfd, buf, sizeof buf - 1), 5);
+        cr_assert_str_eq(buf, "hello");
+        /* The server closed its copy after writing: EOF. */
+        cr_assert_eq(read(rfd, buf, sizeof buf), 0);
+
+        call_expect_error(c, "io.fence.test.WriteFd", "{\"fd\":0,\"text\":\"x\"}",
+                          VARLINK_ERROR_INVALID_PARAMETER, "{\"parameter\":\"fd\"}");
+}
+
+Test(varlink, fds_belong_to_their_message_when_pipelined) {
+        _cleanup_server_ TestServer *ts = test_server_start();
+        _cleanup_(varlink_client_freep) VarlinkClient *c = connect_client(ts);
+        int fds[3];
+        static const char *const expected[] = {
+                "{\"value\":\"first\"}", "{\"count\":0}", "{\"count\":0}", "{\"count\":3}", "{\"count\":0}", "{\"count\":1}",
+        };
+
+        for (int k = 0; k < 3; k++)
+                fds[k] = STDERR_FILENO;
+        /* While Later is pending and the next call is buffered, the server
+         * does not read: the calls below pile up in the socket and one
+         * recvmsg() returns a call without fds together with one with fds. */
+        cr_assert_eq(varlink_client_send(c, "io.fence.test.Later", "{\"value\":\"first\"}", 0, NULL, 0), 0);
+        cr_assert_eq(varlink_client_send(c, "io.fence.test.CountFds", NULL, 0, NULL, 0), 0);
+        cr_assert_eq(varlink_client_send(c, "io.fence.test.CountFds", NULL, 0, NULL, 0), 0);
+        cr_assert_eq(varlink_client_send(c, "io.fence.test.CountFds", NULL, 0, fds, 3), 0);
+        cr_assert_eq(varlink_client_send(c, "io.fence.test.CountFds", NULL, 0, NULL, 0), 0);
+        cr_assert_eq(varlink_client_send(c, "io.fence.test.CountFds", NULL, 0, fds, 1), 0);
+        for (size_t k = 0; k < ELEMENTSOF(expected); k++) {
+                VarlinkReply r = {};
+
+                cr_assert_eq(varlink_client_read(c, &r, TIMEOUT_MS), 0);
+                assert_params(&r, expected[k]);
+                varlink_reply_done(&r);
+        }
+}
+
+Test(varlink, too_many_fds_close_the_connection) {
+        _cleanup_server_ TestServer *ts = test_server_start();
+        _cleanup_(varlink_client_freep) VarlinkClient *other = connect_client(ts);
+        _cleanup_close_ int fd = raw_connect(ts);
+        const char msg[] = "{\"method\":\"io.fence.test.CountFds\"}";
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int) * (VARLINK_FDS_MAX + 1))];
+        } control = {};
+        struct iovec iov = { (void *) msg, sizeof msg };
+        struct msghdr mh = {
+                .msg_iov = &iov,
+                .msg_iovlen = 1,
+                .msg_control = &control,
+                .msg_controllen = sizeof control,
+        };
+        struct cmsghdr *cmsg = CMSG_FIRSTHDR(&mh);
+        int fds[VARLINK_FDS_MAX + 1];
+
+        for (size_t k = 0; k < ELEMENTSOF(fds); k++)
+                fds[k] = STDERR_FILENO;
+        cmsg->cmsg_level = SOL_SOCKET;
+        cmsg->cmsg_type = SCM_RIGHTS;
+        cmsg->cmsg_len = CMSG_LEN(sizeof fds);
+        memcpy(CMSG_DATA(cmsg), fds, sizeof fds);
+        cr_assert_eq(sendmsg(fd, &mh, MSG_NOSIGNAL), (ssize_t) sizeof msg);
+
+        cr_assert(raw_wait_closed(fd));
+        call_expect(other, "io.fence.test.Echo", "{\"still\":\"here\"}", "{\"still\":\"here\"}");
+
+        /* The client API refuses to send that many. */
+        cr_assert_eq(varlink_client_send(other, "io.fence.test.CountFds", NULL, 0, fds, ELEMENTSOF(fds)), -EINVAL);
+}
+
+static void check_bad_message(const char *data, size_t size) {
+        _cleanup_server_ TestServer *ts = test_server_start();
+        _cleanup_(varlink_client_freep) VarlinkClient *other = connect_client(ts);
+        _cleanup_close_ int fd = raw_connect(ts);
+
+        /* The other connection is established and known to the server. */
+        call_expect(other, "io.fence.test.Echo", "{\"n\":1}", "{\"n\":1}");
+        (void) raw_send(fd, data, size);
+        cr_assert(raw_wait_closed(fd), "server did not close after %.40s", data);
+        cr_assert(wait_event(ts, "disconnect:"));
+        call_expect(other, "io.fence.test.Echo", "{\"n\":2}", "{\"n\":2}");
+}
+
+#define BAD(s) check_bad_message(s, sizeof(s))      /* with the NUL */
+
+Test(varlink, malformed_json_closes_only_that_connection) {
+        BAD("{\"method\": ");
+}
+
+Test(varlink, not_an_object_closes) {
+        BAD("[\"io.fence.test.Echo\"]");
+}
+
+Test(varlink, missing_method_closes) {
+        BAD("{\"parameters\":{}}");
+}
+
+Test(varlink, non_string_method_closes) {
+        BAD("{\"method\":42}");
+}
+
+Test(varlink, non_object_parameters_close) {
+        BAD("{\"method\":\"io.fence.test.Echo\",\"parameters\":[1]}");
+}
+
+Test(varlink, non_bool_more_closes) {
+        BAD("{\"method\":\"io.fence.test.Echo\",\"more\":\"yes\"}");
+}
+
+Test(varlink, more_and_oneway_close) {
+        BAD("{\"method\":\"io.fence.test.Echo\",\"more\":true,\"oneway\":true}");
+}
+
+Test(varlink, nul_escape_in_a_string_closes) {
+        /* yajl would hand out "io.fence.test.Echo" for this method name. */
+        BAD("{\"method\":\"io.fence.test.Echo\\u0000.Other\"}");
+}
+
+Test(varlink, escaped_backslash_before_u0000_text_is_fine) {
+        _cleanup_server_ TestServer *ts = test_server_start();
+        _cleanup_(varlink_client_freep) VarlinkClient *c = connect_client(ts);
+
+        /* "\\u0000" is a backslash followed by the text u0000. */
+        call_expect(c, "io.fence.test.Echo", "{\"v\":\"a\\\\u0000\"}", "{\"v\":\"a\\\\u0000\"}");
+}
+
+Test(varlink, empty_message_closes) {
+        BAD("");
+}
+
+Test(varlink, garbage_after_valid_call_closes) {
+        const char data[] = "{\"method\":\"io.fence.test.Echo\"}\0{{{{";
+        _cleanup_server_ TestServer *ts = test_server_start();
+        _cleanup_close_ int fd = raw_connect(ts);
+        char buf[128] = {};
+
+        cr_assert(raw_send(fd, data, sizeof data));
+        /* The valid call is answered before the garbage is found. */
+        cr_assert_gt(recv(fd, buf, sizeof buf - 1, 0), 0);
+        cr_assert_str_eq(buf, "{\"parameters\":{}}");
+        cr_assert(raw_wait_closed(fd));
+}
+
+Test(varlink, deep_nesting_closes_without_crashing) {
+        /* Valid JSON, but yajl frees trees recursively: this deep, it
+         * would overflow the server's stack. */
+        size_t depth = 1024 * 1024;
+        _cleanup_free_ char *data = malloc(2 * depth + 1);
+
+        cr_assert_not_null(data);
+        memset(data, '[', depth);
+        memset(data + depth, ']', depth);
+        data[2 * depth] = 0;
+        check_bad_message(data, 2 * depth + 1);
+}
+
+Test(varlink, oversized_message_closes) {
+        size_t size = VARLINK_MESSAGE_MAX + 4096;
+        _cleanup_free_ char *data = malloc(size);
+
+        cr_assert_not_null(data);
+        memset(data, ' ', size);
+        check_bad_message(data, size);
+}
+
+Test(varlink, half_sent_message_closes) {
+        _cleanup_server_ TestServer *ts = test_server_start();
+        _cleanup_(varlink_client_freep) VarlinkClient *other = connect_client(ts);
+        _cleanup_close_ int fd = raw_connect(ts);
+        const char data[] = "{\"method\":\"io.fence.test.Echo\"";
+
+        call_expect(other, "io.fence.test.Echo", "{\"n\":1}", "{\"n\":1}");
+        cr_assert(raw_send(fd, data, strlen(data)));
+        cr_assert_eq(shutdown(fd, SHUT_WR), 0);
+        cr_assert(raw_wait_closed(fd));
+        call_expect(other, "io.fence.test.Echo", "{\"n\":2}", "{\"n\":2}");
+}
+
+Test(varlink, half_close_after_call_still_gets_the_reply) {
+        _cleanup_server_ TestServer *ts = test_server_start();
+        _cleanup_(varlink_client_freep) VarlinkClient *c = connect_client(ts);
+        VarlinkReply r = {};
+
+        cr_assert_eq(varlink_client_send(c, "io.fence.test.Later", "{\"value\":\"v\"}", 0, NULL, 0), 0);
+        cr_assert_eq(shutdown(varlink_client_fd(c), SHUT_WR), 0);
+        cr_assert_eq(varlink_client_read(c, &r, TIMEOUT_MS), 0);
+        assert_params(&r, "{\"value\":\"v\"}");
+        varlink_reply_done(&r);
+        cr_assert_eq(varlink_client_read(c, &r, TIMEOUT_MS), -ECONNRESET);
+}
+
+Test(varlink, pipelined_calls_answered_in_order) {
+        _cleanup_server_ TestServer *ts = test_server_start();
+        _cleanup_(varlink_client_freep) VarlinkClient *c = connect_client(ts);
+        static const char *const expected[] = {
+                "{\"value\":\"1\"}", "{\"value\":2}", "{\"value\":\"3\"}", "{\"value\":4}",
+        };
+
+        /* Later answers from a timer: the Echo behind it must wait. */
+        cr_assert_eq(varlink_client_send(c, "io.fence.test.Later", "{\"value\":\"1\"}", 0, NULL, 0), 0);
+        cr_assert_eq(varlink_client_send(c, "io.fence.test.Echo", "{\"value\":2}", 0, NULL, 0), 0);
+        cr_assert_eq(varlink_client_send(c, "io.fence.test.Later", "{\"value\":\"3\"}", 0, NULL, 0), 0);
+        cr_assert_eq(varlink_client_send(c, "io.fence.test.Echo", "{\"value\":4}", 0, NULL, 0), 0);
+        for (size_t k = 0; k < ELEMENTSOF(expected); k++) {
+                VarlinkReply r = {};
+
+                cr_assert_eq(varlink_client_read(c, &r, TIMEOUT_MS), 0);
+                assert_params(&r, expected[k]);
+                varlink_reply_done(&r);
+        }
+}
+
+Test(varlink, cancel_on_client_disconnect) {
+        _cleanup_server_ TestServer *ts = test_server_start();
+        VarlinkClient *c = connect_client(ts);
+
+        cr_assert_eq(varlink_client_send(c, "io.fence.test.Hold", NULL, 0, NULL, 0), 0);
+        cr_assert(wait_event(ts, "hold"));
+        varlink_client_free(c);
+        /* The cancel handler runs first, then the disconnect handler. */
+        cr_assert(wait_event(ts, "cancel:io.fence.test.Hold"));
+        cr_assert(wait_event(ts, "disconnect:"));
+}
+
+Test(varlink, cancel_on_disconnect_with_a_call_queued) {
+        _cleanup_server_ TestServer *ts = test_server_start();
+        VarlinkClient *c = connect_client(ts);
+
+        /* With Hold pending and Echo waiting in its buffer the server does not
+         * poll for input; the hangup must still be noticed. */
+        cr_assert_eq(varlink_client_send(c, "io.fence.test.Hold", NULL, 0, NULL, 0), 0);
+        cr_assert_eq(varlink_client_send(c, "io.fence.test.Echo", NULL, 0, NULL, 0), 0);
+        cr_assert(wait_event(ts, "hold"));
+        varlink_client_free(c);
+        cr_assert(wait_event(ts, "cancel:io.fence.test.Hold"));
+        cr_assert(wait_event(ts, "disconnect:"));
+}
+
+Test(varlink, cancel_on_server_shutdown) {
+        TestServer *ts = test_server_start();
+        _cleanup_(varlink_client_freep) VarlinkClient *c = connect_client(ts);
+        VarlinkReply r = {};
+        uint64_t one = 1;
+
+        cr_assert_eq(varlink_client_send(c, "io.fence.test.Hold", NULL, 0, NULL, 0), 0);
+        cr_assert(wait_event(ts, "hold"));
+        cr_assert_eq(write(ts->stop_fd, &one, sizeof one), (ssize_t) sizeof one);
+        cr_assert(wait_event(ts, "cancel:io.fence.test.Hold"));
+        cr_assert(wait_event(ts, "disconnect:"));
+        cr_assert(wait_event(ts, "stopped"));
+        cr_assert_eq(varlink_client_read(c, &r, TIMEOUT_MS), -ECONNRESET);
+        test_server_stop(ts);
+}
+
+Test(varlink, output_limit_closes_a_peer_that_does_not_read) {
+        _cleanup_server_ TestServer *ts = test_server_start();
+        _cleanup_(varlink_client_freep) VarlinkClient *c = connect_client(ts);
+        _cleanup_(varlink_client_freep) VarlinkClient *other = connect_client(ts);
+        char expected[64];
+
+        cr_assert_eq(varlink_client_send(c, "io.fence.test.Flood", "{\"size\":1048576}", VARLINK_CALL_MORE, NULL, 0), 0);
+        snprintf(expected, sizeof expected, "flood:%d:sent", -ENOBUFS);
+        cr_assert(wait_event(ts, expected));
+        cr_assert(wait_event(ts, "cancel:io.fence.test.Flood"));
+        cr_assert(raw_wait_closed(varlink_client_fd(c)));
+        call_expect(other, "io.fence.test.Echo", "{\"n\":1}", "{\"n\":1}");
+}
+
+Test(varlink, peer_credentials) {
+        _cleanup_server_ TestServer *ts = test_server_start();
+        _cleanup_(varlink_client_freep) VarlinkClient *c = connect_client(ts);
+        char expected[128];
+        int n = getgroups(0, NULL);
+
+        cr_assert_geq(n, 0);
+        snprintf(expected, sizeof expected, "{\"uid\":%u,\"gid\":%u,\"pid\":%d,\"groups\":%d}",
+                 (unsigned) getuid(), (unsigned) getgid(), (int) getpid(), n);
+        call_expect(c, "io.fence.test.Peer", NULL, expected);
+}
+
+Test(varlink, client_read_timeouts) {
+        _cleanup_server_ TestServer *ts = test_server_start();
+        _cleanup_(varlink_client_freep) VarlinkClient *c = connect_client(ts);
+        VarlinkReply r = {};
+
+        cr_assert_eq(varlink_client_send(c, "io.fence.test.Hold", NULL, 0, NULL, 0), 0);
+        cr_assert(wait_event(ts, "hold"));
+        cr_assert_eq(varlink_client_read(c, &r, 0), -EAGAIN);
+        cr_assert_eq(varlink_client_read(c, &r, 30), -ETIMEDOUT);
+}
+
+Test(varlink, client_argument_errors) {
+        _cleanup_server_ TestServer *ts = test_server_start();
+        _cleanup_(varlink_client_freep) VarlinkClient *c = connect_client(ts);
+        VarlinkClient *none = NULL;
+        char path[200];
+
+        cr_assert_eq(varlink_client_send(c, "io.fence.test.Echo", NULL, VARLINK_CALL_MORE | VARLINK_CALL_ONEWAY, NULL, 0), -EINVAL);
+        cr_assert_eq(varlink_client_send(c, "io.fence.test.Echo", NULL, 1U << 7, NULL, 0), -EINVAL);
+        cr_assert_eq(varlink_client_send(c, NULL, NULL, 0, NULL, 0), -EINVAL);
+        cr_assert_eq(varlink_client_send(c, "io.fence.test.Echo", NULL, 0, NULL, 1), -EINVAL);
+
+        snprintf(path, sizeof path, "%s/nope", ts->dir);
+        cr_assert_eq(varlink_client_connect_unix(&none, path), -ENOENT);
+        cr_assert_eq(varlink_client_connect_unix(&none, ""), -EINVAL);
+        cr_assert_null(none);
+        call_expect(c, "io.fence.test.Echo", "{\"ok\":true}", "{\"ok\":true}");
+}
+
+Test(varlink, client_rejects_bad_replies) {
+        int p[2];
+        VarlinkClient *c = NULL;
+        VarlinkReply r = {};
+
+        cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p), 0);
+        cr_assert_eq(varlink_client_new_fd(&c, p[0]), 0);
+        cr_assert_eq(varlink_client_fd(c), p[0]);
+
+        cr_assert(raw_send(p[1], "[1]", 4));
+        cr_assert_eq(varlink_client_read(c, &r, TIMEOUT_MS), -EBADMSG);
+        cr_assert(raw_send(p[1], "{\"error\":5}", 12));
+        cr_assert_eq(varlink_client_read(c, &r, TIMEOUT_MS), -EBADMSG);
+        cr_assert(raw_send(p[1], "{\"continues\":\"x\"}", 18));
+        cr_assert_eq(varlink_client_read(c, &r, TIMEOUT_MS), -EBADMSG);
+        /* A reply without parameters reads as an empty object. */
+        cr_assert(raw_send(p[1], "{\"error\":\"a.B\"}", 16));
+        cr_assert_eq(varlink_client_read(c, &r, TIMEOUT_MS), 0);
+        cr_assert_str_eq(r.error, "a.B");
+        cr_assert(YAJL_IS_OBJECT(r.parameters));
+        cr_assert_eq(r.parameters->u.object.len, 0);
+        varlink_reply_done(&r);
+        /* Half a message, then EOF. */
+        cr_assert(raw_send(p[1], "{\"para", 6));
+        close(p[1]);
+        cr_assert_eq(varlink_client_read(c, &r, TIMEOUT_MS), -ECONNRESET);
+        varlink_client_free(c);
+}
+
+Test(varlink, client_receives_fds) {
+        int p[2], pp[2];
+        _cleanup_(varlink_client_freep) VarlinkClient *c = NULL;
+        VarlinkReply r = {};
+        const char msg[] = "{\"parameters\":{\"fd\":0}}";
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        struct iovec iov = { (void *) msg, sizeof msg };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof control };
+        struct cmsghdr *cmsg = CMSG_FIRSTHDR(&mh);
+        char buf[8] = {};
+
+        cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p), 0);
+        cr_assert_eq(pipe2(pp, O_CLOEXEC), 0);
+        cr_assert_eq(varlink_client_new_fd(&c, p[0]), 0);
+        cmsg->cmsg_level = SOL_SOCKET;
+        cmsg->cmsg_type = SCM_RIGHTS;
+        cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cmsg), &pp[1], sizeof(int));
+        cr_assert_eq(sendmsg(p[1], &mh, MSG_NOSIGNAL), (ssize_t) sizeof msg);
+        close(pp[1]);
+
+        cr_assert_eq(varlink_client_read(c, &r, TIMEOUT_MS), 0);
+        cr_assert_eq(r.n_fds, 1);
+        cr_assert_eq(write(r.fds[0], "ok", 2), 2);
+        varlink_reply_done(&r);
+        cr_assert_eq(read(pp[0], buf, sizeof buf), 2);
+        cr_assert_str_eq(buf, "ok");
+        /* varlink_reply_done() closed the only write end. */
+        cr_assert_eq(read(pp[0], buf, sizeof buf), 0);
+        close(pp[0]);
+        close(p[1]);
+}
+
+/* ---- server set-up without a running loop ---------------------------------- */
+
+Test(varlink, add_interface_errors) {
+        _cleanup_(varlink_server_freep) VarlinkServer *s = NULL;
+        static const VarlinkMethod none[] = { {} };
+
+        cr_assert_eq(varlink_server_new(&s, NULL, "v", "p", "1", "u"), 0);
+        cr_assert_eq(varlink_server_add_interface(s, "method Foo()\n", none, NULL), -EINVAL);
+        cr_assert_eq(varlink_server_add_interface(s, "# interface io.fence.commented\nmethod Foo()\n", none, NULL), -EINVAL);
+        cr_assert_eq(varlink_server_add_interface(s, "interface org.varlink.service\n", none, NULL), -EEXIST);
+        cr_assert_eq(varlink_server_add_interface(s, "interface io.fence.a\nmethod Foo() -> ()\n", none, NULL), 0);
+        cr_assert_eq(varlink_server_add_interface(s, "interface io.fence.a\n", none, NULL), -EEXIST);
+        cr_assert_eq(varlink_server_add_interface(s, "interface io.fence.b\n", NULL, NULL), 0);
+        cr_assert_eq(varlink_server_n_connections(s), 0);
+}
+
+Test(varlink, listen_unix_replaces_only_stale_sockets) {
+        char dir[] = "/tmp/test-varlink-XXXXXX", path[128], file[128];
+        _cleanup_(varlink_server_freep) VarlinkServer *a = NULL, *b = NULL;
+        struct stat st;
+        int fd;
+
+        cr_assert_not_null(mkdtemp(dir));
+        snprintf(path, sizeof path, "%s/sock", dir);
+        snprintf(file, sizeof file, "%s/file", dir);
+
+        /* A socket file nobody listens on. */
+        fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        strcpy(sa.sun_path, path);
+        cr_assert_eq(bind(fd, (struct sockaddr *) &sa, sizeof sa), 0);
+        close(fd);
+
+        cr_assert_eq(varlink_server_new(&a, NULL, "v", "p", "1", "u"), 0);
+        cr_assert_eq(varlink_server_new(&b, NULL, "v", "p", "1", "u"), 0);
+        cr_assert_eq(varlink_server_listen_unix(a, path, 0660), 0);
+        cr_assert_eq(stat(path, &st), 0);
+        cr_assert(S_ISSOCK(st.st_mode));
+        cr_assert_eq(st.st_mode & 07777, 0660);
+
+        /* Somebody listens there now. */
+        cr_assert_eq(varlink_server_listen_unix(b, path, 0600), -EADDRINUSE);
+
+        fd = open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+        cr_assert_geq(fd, 0);
+        close(fd);
+        cr_assert_eq(varlink_server_listen_unix(b, file, 0600), -EEXIST);
+        cr_assert_eq(varlink_server_listen_unix(b, "", 0600), -EINVAL);
+
+        unlink(path);
+        unlink(file);
+        rmdir(dir);
+}

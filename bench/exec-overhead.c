@@ -1,0 +1,229 @@
+/* exec-overhead — what the exec supervisor costs per exec.
+ *
+ *     exec-overhead [-n ROUNDS] [PROGRAM]
+ *
+ * Times fork + execve(PROGRAM, default /bin/true) + waitpid in a child, ROUNDS
+ * times (default 2000) in each of three setups, and prints the median and
+ * 90th percentile in microseconds:
+ *   plain       no filter
+ *   deny        the seccomp deny filter (seccomp-deny.h)
+ *   supervised  the deny filter and the exec supervisor in argv mode, with the
+ *               default deny list and two rules, on an sd-event loop as in
+ *               fenced
+ * Needs root (or CAP_SYS_PTRACE) for the supervisor to read the child.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <systemd/sd-event.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "command-policy.h"
+#include "exec-supervisor.h"
+#include "seccomp-deny.h"
+
+typedef enum Mode { MODE_PLAIN, MODE_DENY, MODE_SUPERVISED } Mode;
+
+static uint64_t now_ns(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000000ULL + (uint64_t) ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+        return x < y ? -1 : x > y;
+}
+
+/* In the measured child: rounds of fork+exec+wait, durations to out. */
+_noreturn_ static void measure(int out, unsigned rounds, const char *program) {
+        char *argv[] = { (char *) program, NULL }, *envp[] = { NULL };
+
+        for (unsigned i = 0; i < rounds; i++) {
+                uint64_t t0 = now_ns(), dt;
+                int status;
+                pid_t pid = fork();
+
+                if (pid < 0)
+                        _exit(1);
+                if (pid == 0) {
+                        execve(program, argv, envp);
+                        _exit(127);
+                }
+                if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                        _exit(2);
+                dt = now_ns() - t0;
+                if (write(out, &dt, sizeof dt) != sizeof dt)
+                        _exit(3);
+        }
+        _exit(0);
+}
+
+static int send_fd(int sock, int fd) {
+        char byte = 0;
+        struct iovec iov = { &byte, 1 };
+        union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u = {};
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &fd, sizeof(int));
+        return sendmsg(sock, &mh, 0) == 1 ? 0 : -errno;
+}
+
+static int recv_fd(int sock) {
+        char byte;
+        struct iovec iov = { &byte, 1 };
+        union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u = {};
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+        int fd;
+
+        if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) != 1 || !CMSG_FIRSTHDR(&mh))
+                return -EIO;
+        memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof(int));
+        return fd;
+}
+
+typedef struct Run {
+        uint64_t *samples;
+        size_t n, max;
+        bool eof;
+} Run;
+
+static int on_samples(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
+        Run *run = userdata;
+        ssize_t k = read(fd, run->samples + run->n, (run->max - run->n) * sizeof(uint64_t));
+
+        if (k <= 0) {
+                run->eof = true;
+                return sd_event_source_set_enabled(src, SD_EVENT_OFF);
+        }
+        run->n += (size_t) k / sizeof(uint64_t);
+        return 0;
+}
+
+static int run_mode(Mode mode, unsigned rounds, const char *program, const CommandPolicy *policy, Run *run) {
+        int pipefd[2], sp[2], listener = -1, r;
+        ExecSupervisor *s = NULL;
+        sd_event_source *io = NULL;
+        sd_event *e = NULL;
+        pid_t pid;
+
+        if (pipe2(pipefd, O_CLOEXEC) < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+                return -errno;
+
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                char go;
+
+                close(pipefd[0]);
+                close(sp[0]);
+                if (mode != MODE_PLAIN) {
+                        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || seccomp_deny_install() < 0)
+                                _exit(10);
+                }
+                if (mode == MODE_SUPERVISED) {
+                        if (exec_supervisor_install_filter(&listener) < 0 || send_fd(sp[1], listener) < 0)
+                                _exit(11);
+                        close(listener);
+                }
+                if (read(sp[1], &go, 1) != 1)
+                        _exit(12);
+                measure(pipefd[1], rounds, program);
+        }
+        close(pipefd[1]);
+        close(sp[1]);
+
+        r = sd_event_new(&e);
+        if (r < 0)
+                return r;
+        if (mode == MODE_SUPERVISED) {
+                listener = recv_fd(sp[0]);
+                if (listener < 0)
+                        return listener;
+                r = exec_supervisor_attach(e, listener, policy, NULL, NULL, &s);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_event_add_io(e, &io, pipefd[0], EPOLLIN, on_samples, run);
+        if (r < 0)
+                return r;
+        if (write(sp[0], "g", 1) != 1)
+                return -errno;
+        while (!run->eof) {
+                r = sd_event_run(e, UINT64_MAX);
+                if (r < 0)
+                        return r;
+        }
+
+        if (waitpid(pid, &r, 0) != pid || !WIFEXITED(r) || WEXITSTATUS(r) != 0) {
+                fprintf(stderr, "measuring child failed (status %d)\n", r);
+                return -EIO;
+        }
+        sd_event_source_disable_unref(io);
+        exec_supervisor_free(s);
+        sd_event_unref(e);
+        close(pipefd[0]);
+        close(sp[0]);
+        return 0;
+}
+
+int main(int argc, char *argv[]) {
+        static const char * const names[] = { "plain", "deny", "supervised" };
+        char *deny[] = { (char *) "git push", (char *) "npm publish", NULL };
+        CommandPolicy *policy = NULL;
+        const char *program = "/bin/true";
+        unsigned rounds = 2000;
+        int opt, r;
+
+        while ((opt = getopt(argc, argv, "n:")) >= 0) {
+                if (opt != 'n') {
+                        fprintf(stderr, "usage: %s [-n ROUNDS] [PROGRAM]\n", argv[0]);
+                        return 2;
+                }
+                rounds = (unsigned) strtoul(optarg, NULL, 10);
+        }
+        if (optind < argc)
+                program = argv[optind];
+        if (rounds == 0)
+                rounds = 1;
+
+        r = command_policy_new(&(CommandPolicySettings) {
+                .deny = deny, .use_defaults = true, .exec_mode = COMMAND_EXEC_ARGV,
+        }, &policy);
+        if (r < 0) {
+                fprintf(stderr, "policy: %s\n", strerror(-r));
+                return 1;
+        }
+
+        printf("fork+exec+wait of %s, %u rounds each\n", program, rounds);
+        printf("%-12s %10s %10s\n", "setup", "median_us", "p90_us");
+        for (Mode m = MODE_PLAIN; m <= MODE_SUPERVISED; m++) {
+                Run run = { .max = rounds };
+
+                run.samples = calloc(rounds, sizeof(uint64_t));
+                if (!run.samples)
+                        return 1;
+                r = run_mode(m, rounds, program, policy, &run);
+                if (r < 0 || run.n == 0) {
+                        fprintf(stderr, "%s: %s\n", names[m], strerror(r < 0 ? -r : EIO));
+                        return 1;
+                }
+                qsort(run.samples, run.n, sizeof(uint64_t), cmp_u64);
+                printf("%-12s %10.1f %10.1f\n", names[m],
+                       run.samples[run.n / 2] / 1000.0, run.samples[run.n * 9 / 10] / 1000.0);
+                free(run.samples);
+        }
+        command_policy_free(policy);
+        return 0;
+}

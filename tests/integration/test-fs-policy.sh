@@ -1,0 +1,351 @@
+#!/bin/bash
+# filesystem.* of fence.json enforced for an unprivileged user: allowWrite,
+# denyWrite, denyRead, globs, the mandatory protection of dangerous files,
+# extends (merging, cycles, "!entry"), defaultDenyRead, escalation attempts
+# that must gain nothing, and the errors of malformed files. Every denial is
+# checked on the host too: the file is byte-for-byte unchanged, or was not
+# created.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+fenced_start
+
+HOME_DIR=$(getent passwd "$TEST_USER" | cut -d: -f6)
+
+# as_user CMD...: runs CMD as the test user outside any sandbox (set-up).
+as_user() {
+        setpriv --reuid="$TEST_USER" --regid="$TEST_USER" --init-groups -- \
+                env -i HOME="$HOME_DIR" PATH="$USER_PATH" "$@"
+}
+
+# newcase NAME: a fresh directory owned by the test user, the cwd of the
+# following fctl_capture calls.
+newcase() {
+        CASE=$T/work/$1
+        mkdir -p "$CASE"
+        chown "$TEST_USER:$TEST_USER" "$CASE"
+        # shellcheck disable=SC2034 # read by fctl_exec in lib.sh
+        FCTL_CWD=$CASE
+}
+
+# put FILE CONTENT: writes FILE (relative to $CASE) as the test user.
+put() {
+        as_user sh -c 'mkdir -p "$(dirname "$1")" && printf "%s\n" "$2" >"$1"' sh "$CASE/$1" "$2"
+}
+
+sum() {
+        sha256sum <"$1" | cut -d' ' -f1
+}
+
+# The user config (step 4 of the discovery) would change every case below.
+for f in "$HOME_DIR/.config/fence/fence.json" "$HOME_DIR/.config/fence/fence.jsonc" \
+         "$HOME_DIR/.fence.json" "$HOME_DIR/.fence.jsonc"; do
+        [ ! -e "$f" ] || bail_out "$f exists: the test user must have no user config"
+done
+
+# --- default: cwd read-only, /tmp writable ---------------------------------
+newcase default
+put keep.txt "keep me"
+before=$(sum "$CASE/keep.txt")
+fctl_capture run -- sh -c 'echo evil >keep.txt'
+isnt "$RC" 0 "default policy: overwriting a file in the cwd fails"
+like "$ERR" "Read-only file system" "...with 'Read-only file system'"
+is "$(sum "$CASE/keep.txt")" "$before" "...and the file is unchanged"
+fctl_capture run -- touch new.txt
+isnt "$RC" 0 "default policy: creating a file in the cwd fails"
+check "...and it was not created" test ! -e "$CASE/new.txt"
+fctl_capture run -- sh -c 'echo hi >/tmp/t && cat /tmp/t'
+is "$RC/$OUT" "0/hi" "default policy: /tmp is writable"
+
+# --- allowWrite ["."] with denyWrite --------------------------------------
+newcase allow-write
+put fence.json '{ "filesystem": { "allowWrite": ["."], "denyWrite": ["./ro.txt"] } }'
+put ro.txt "read only"
+put rw.txt "old"
+before=$(sum "$CASE/ro.txt")
+fctl_capture run -- sh -c 'echo new >rw.txt && mkdir d && echo x >d/f && cat rw.txt d/f'
+is "$RC/$OUT" $'0/new\nx' "allowWrite [\".\"]: writing and creating in the cwd works"
+is "$(cat "$CASE/rw.txt" "$CASE/d/f" 2>&1)" $'new\nx' "...and the host sees the new content"
+fctl_capture run -- sh -c 'echo evil >>ro.txt'
+isnt "$RC" 0 "denyWrite [\"./ro.txt\"]: appending to it fails"
+like "$ERR" "Read-only file system" "...with 'Read-only file system'"
+fctl_capture run -- rm -f ro.txt
+isnt "$RC" 0 "...removing it fails"
+fctl_capture run -- mv ro.txt moved.txt
+isnt "$RC" 0 "...renaming it fails"
+is "$(sum "$CASE/ro.txt")" "$before" "...and ro.txt is byte-for-byte unchanged"
+check "...and no renamed copy exists" test ! -e "$CASE/moved.txt"
+
+# The same file given with -s, from another directory.
+newcase settings-flag
+fctl_capture run -s ../allow-write/fence.json -- sh -c 'echo s >s.txt'
+is "$RC" 0 "-s FILE: the file's allowWrite [\".\"] applies to the cwd"
+is "$(cat "$CASE/s.txt" 2>&1)" "s" "...and the file was written"
+
+# -t TEMPLATE: local-dev-server writes the project.
+newcase template
+fctl_capture run -t local-dev-server -- sh -c 'echo t >t.txt'
+is "$RC" 0 "-t local-dev-server: the cwd is writable"
+is "$(cat "$CASE/t.txt" 2>&1)" "t" "...and the file was written"
+
+# --- denyRead: a directory and a file --------------------------------------
+newcase deny-read
+put fence.json '{ "filesystem": { "denyRead": ["./secret", "./hidden.txt"] } }'
+put secret/a.txt "secret a"
+put hidden.txt "hidden"
+put visible.txt "visible"
+before=$(sum "$CASE/secret/a.txt")
+fctl_capture run -- cat secret/a.txt
+isnt "$RC" 0 "denyRead [\"./secret\"]: cat of a file in it fails"
+unlike "$OUT" "secret a" "...and prints nothing of it"
+like "$ERR" "Permission denied|No such file" "...with 'Permission denied'"
+fctl_capture run -- ls -A secret
+if [ "$RC" != 0 ]; then
+        pass "...ls of the directory fails"
+else
+        is "$OUT" "" "...ls of the directory shows nothing"
+fi
+fctl_capture run -- cat hidden.txt
+isnt "$RC" 0 "denyRead of a file: cat fails"
+unlike "$OUT" "hidden" "...and prints nothing of it"
+fctl_capture run -- cat visible.txt
+is "$RC/$OUT" "0/visible" "a file next to them stays readable"
+is "$(sum "$CASE/secret/a.txt")" "$before" "the masked file is unchanged on the host"
+
+# --- ways around denyWrite/denyRead inside a writable tree -----------------
+newcase bypass
+put fence.json '{ "filesystem": { "allowWrite": ["."], "denyWrite": ["./sub/ro.txt"], "denyRead": ["./sub/secret", "./**/.env"] } }'
+put sub/ro.txt "read only"
+put sub/secret/a.txt "secret"
+put deep/x/.env "TOKEN=1"
+before=$(sum "$CASE/sub/ro.txt")
+fctl_capture run -- ln sub/ro.txt hardlink
+isnt "$RC" 0 "a hard link to a denyWrite file cannot be made"
+fctl_capture run -- sh -c 'echo evil >tmpf && mv -f tmpf sub/ro.txt'
+isnt "$RC" 0 "renaming another file over it fails (editor-style save)"
+fctl_capture run -- sh -c 'mv sub sub2 && { echo evil >>sub2/ro.txt; cat sub2/secret/a.txt; }'
+isnt "$RC" 0 "after renaming their parent directory, in the same sandbox:"
+like "$ERR" "sub2/ro.txt: Read-only file system" "...the denyWrite file is still read-only"
+unlike "$OUT" "secret" "...and the denyRead directory still hidden"
+is "$(sum "$(find "$CASE" -name ro.txt | head -n 1)")" "$before" "...and the denyWrite file is byte-for-byte unchanged"
+# The rename is real on the host: the next sandbox's path rules name
+# ./sub/..., which no longer exists. (The mandatory protection pins the
+# ancestors of protected paths against exactly this; denyRead/denyWrite
+# paths are not pinned.)
+if [ -d "$CASE/sub2" ]; then
+        fctl_capture run -- sh -c 'echo evil >>sub2/ro.txt; cat sub2/secret/a.txt'
+        todo "denyRead/denyWrite paths inside allowWrite: a sandbox can rename an ancestor, and the next sandbox no longer hides/protects them"
+        unlike "$OUT" "secret" "after a sandbox renamed sub/ to sub2/, the next sandbox still cannot read the denyRead file"
+        todo "denyRead/denyWrite paths inside allowWrite: a sandbox can rename an ancestor, and the next sandbox no longer hides/protects them"
+        is "$(sum "$CASE/sub2/ro.txt")" "$before" "...nor change the denyWrite file"
+else
+        pass "renaming the parent of denyRead/denyWrite paths fails"
+fi
+check "no hard link of the denyWrite file exists" test ! -e "$CASE/hardlink"
+fctl_capture run -- sh -c 'mv deep/x deep/y; cp -r deep deep2; cat deep/*/.env deep2/*/.env'
+unlike "$OUT" "TOKEN" "denyRead [\"./**/.env\"]: renaming or copying its directory does not reveal it"
+
+newcase relative-glob
+put fence.json '{ "filesystem": { "allowWrite": ["."], "denyWrite": ["**/.env"] } }'
+put app/.env "TOKEN=1"
+before=$(sum "$CASE/app/.env")
+fctl_capture run -- sh -c 'echo ok >plain.txt; echo evil >>app/.env'
+is "$(cat "$CASE/plain.txt" 2>/dev/null)" "ok" "denyWrite [\"**/.env\"] (documented: matched below the cwd): the sandbox starts"
+like "$ERR" "app/\.env: Read-only file system" "...and app/.env is read-only"
+is "$(sum "$CASE/app/.env")" "$before" "...and app/.env is unchanged"
+
+# --- allowWrite with a glob -------------------------------------------------
+newcase glob
+put fence.json '{ "filesystem": { "allowWrite": ["./out*"] } }'
+as_user mkdir "$CASE/out1" "$CASE/out2" "$CASE/other"
+fctl_capture run -- sh -c 'echo 1 >out1/f && echo 2 >out2/f'
+is "$RC" 0 "allowWrite [\"./out*\"]: out1/ and out2/ are writable"
+is "$(cat "$CASE/out1/f" "$CASE/out2/f" 2>&1)" $'1\n2' "...and the files exist on the host"
+fctl_capture run -- sh -c 'echo 3 >other/f'
+isnt "$RC" 0 "...other/ is not writable"
+like "$ERR" "Read-only file system" "...with 'Read-only file system'"
+check "...and other/f was not created" test ! -e "$CASE/other/f"
+fctl_capture run -- sh -c 'echo 4 >outside.txt'
+isnt "$RC" 0 "...the cwd itself is not writable"
+
+# --- mandatory protection inside allowWrite ["."] --------------------------
+newcase protect
+put fence.json '{ "filesystem": { "allowWrite": ["."] } }'
+put .bashrc "echo bashrc"
+put .gitconfig "[user] name = me"
+put .git/config "[core] bare = false"
+put .git/hooks/pre-commit "#!/bin/sh"
+declare -A sums
+for f in .bashrc .gitconfig .git/config .git/hooks/pre-commit; do
+        sums[$f]=$(sum "$CASE/$f")
+done
+for f in .bashrc .gitconfig .git/config .git/hooks/pre-commit; do
+        fctl_capture run -- sh -c "echo evil >>'$f'"
+        isnt "$RC" 0 "protected $f: appending fails"
+        like "$ERR" "Read-only file system" "...with 'Read-only file system'"
+        fctl_capture run -- rm -f "$f"
+        isnt "$RC" 0 "protected $f: removing fails"
+        is "$(sum "$CASE/$f")" "${sums[$f]}" "...and $f is byte-for-byte unchanged"
+done
+fctl_capture run -- sh -c 'mv .git .g; mkdir -p .git/hooks; echo evil >.git/hooks/post-checkout'
+check "renaming .git away and recreating hooks/ fails" test ! -e "$CASE/.git/hooks/post-checkout"
+check "...and .git is still in place" test -f "$CASE/.git/config" -a ! -e "$CASE/.g"
+fctl_capture run -- sh -c 'echo ok >plain.txt'
+is "$RC" 0 "an ordinary file next to them is writable"
+
+# The same protection in the home directory (allowWrite ["~"]).
+for f in .bashrc .profile; do
+        [ -e "$HOME_DIR/$f" ] || as_user sh -c 'echo "# fence-itest" >"$1"' sh "$HOME_DIR/$f"
+        sums[$f]=$(sum "$HOME_DIR/$f")
+done
+put fence.json '{ "filesystem": { "allowWrite": ["~"] } }'
+fctl_capture run -- sh -c 'echo evil >>~/.bashrc'
+isnt "$RC" 0 "allowWrite [\"~\"]: appending to ~/.bashrc fails"
+fctl_capture run -- sh -c 'echo evil >>~/.profile'
+isnt "$RC" 0 "...appending to ~/.profile fails"
+is "$(sum "$HOME_DIR/.bashrc")/$(sum "$HOME_DIR/.profile")" "${sums[.bashrc]}/${sums[.profile]}" "...and both are unchanged"
+fctl_capture run -- sh -c 'echo ok >~/fence-itest-home-$$ && cat ~/fence-itest-home-$$ && rm ~/fence-itest-home-$$'
+is "$RC/$OUT" "0/ok" "...while an ordinary file in the home can be written"
+
+newcase protect-missing
+put fence.json '{ "filesystem": { "allowWrite": ["."] } }'
+put .git/config "[core] bare = false"
+fctl_capture run -- sh -c 'mkdir -p .git/hooks; echo evil >.git/hooks/pre-commit'
+isnt "$RC" 0 "creating .git/hooks/pre-commit where .git/hooks was missing fails"
+check "...and no pre-commit hook exists" test ! -e "$CASE/.git/hooks/pre-commit"
+fctl_capture run -- sh -c 'echo evil >.bashrc'
+todo "a missing protected file can be created: fs-protect.h leaves it to a fanotify watch (fenced/fs-protect-watch.c), not yet wired into the sandbox"
+if [ "$RC" != 0 ] && [ ! -e "$CASE/.bashrc" ]; then
+        pass "creating a missing .bashrc fails (or is undone)"
+else
+        fail "creating a missing .bashrc fails (or is undone)" "exit $RC; on the host: $(ls -l "$CASE/.bashrc" 2>&1)"
+fi
+
+newcase git-config
+put fence.json '{ "filesystem": { "allowWrite": ["."], "allowGitConfig": true } }'
+put .git/config "[core] bare = false"
+put .git/hooks/pre-commit "#!/bin/sh"
+before=$(sum "$CASE/.git/hooks/pre-commit")
+fctl_capture run -- sh -c 'echo "[x] y = z" >>.git/config'
+is "$RC" 0 "allowGitConfig: true: .git/config is writable"
+is "$(tail -n 1 "$CASE/.git/config")" "[x] y = z" "...and the host sees the change"
+fctl_capture run -- sh -c 'echo evil >>.git/hooks/pre-commit'
+isnt "$RC" 0 "...but the hooks stay read-only"
+is "$(sum "$CASE/.git/hooks/pre-commit")" "$before" "...and the hook is unchanged"
+
+# --- extends ----------------------------------------------------------------
+newcase extends
+put cfg/parent.json '{ "filesystem": { "allowWrite": ["./a"], "denyRead": ["./c", "./a/s.txt"] } }'
+put fence.json '{ "extends": "./cfg/parent.json", "filesystem": { "allowWrite": ["./b"], "denyRead": ["!./c"] } }'
+put a/s.txt "a secret"
+put c/s.txt "c readable again"
+as_user mkdir -p "$CASE/b"
+fctl_capture run -- sh -c 'echo a >a/x && echo b >b/x'
+is "$RC" 0 "extends: the parent's and the child's allowWrite are merged"
+is "$(cat "$CASE/a/x" "$CASE/b/x" 2>&1)" $'a\nb' "...and both files were written"
+fctl_capture run -- cat a/s.txt
+isnt "$RC" 0 "...the parent's denyRead [\"./a/s.txt\"] still applies"
+fctl_capture run -- cat c/s.txt
+is "$RC/$OUT" "0/c readable again" "\"!./c\" removes the parent's denyRead entry: c/ is readable"
+fctl_capture config show
+like "$ERR" "1\. $CASE/cfg/parent\.json" "config show lists the parent first"
+unlike "$OUT" '"!' "...and the merged configuration has no '!' entries"
+
+newcase extends-cycle
+put a.json '{ "extends": "./b.json" }'
+put b.json '{ "extends": "./a.json" }'
+fctl_capture run -s a.json -- true
+is "$RC" 125 "extends cycle: exit 125"
+like "$ERR" "a\.json" "...the message names a.json"
+like "$ERR" "b\.json" "...and b.json"
+fctl_capture config check a.json
+is "$RC" 1 "config check of the cycle exits 1"
+
+# --- defaultDenyRead ------------------------------------------------------
+newcase deny-default
+as_user sh -c 'echo home secret >"$HOME/fence-itest-home.txt"; mkdir -p "$HOME/fence-itest-allowed"; echo allowed >"$HOME/fence-itest-allowed/f"'
+put fence.json '{ "filesystem": { "defaultDenyRead": true, "allowRead": [".", "~/fence-itest-allowed"] } }'
+fctl_capture run -- cat /etc/hostname
+is "$RC/$OUT" "0/$(cat /etc/hostname)" "defaultDenyRead: /etc/hostname is readable"
+fctl_capture run -- sh -c 'cat ~/fence-itest-home.txt'
+isnt "$RC" 0 "...a file in the home outside the allow lists is not"
+unlike "$OUT" "home secret" "...and nothing of it is printed"
+fctl_capture run -- sh -c 'cat ~/fence-itest-allowed/f'
+is "$RC/$OUT" "0/allowed" "...an allowRead path is readable"
+fctl_capture run -- cat fence.json
+is "$RC" 0 "...the cwd in allowRead is readable"
+fctl_capture run -- ls /var/tmp
+isnt "$RC" 0 "...a system directory outside the essential paths is not listable"
+rm -rf "$HOME_DIR/fence-itest-home.txt" "$HOME_DIR/fence-itest-allowed"
+
+# --- escalation attempts ----------------------------------------------------
+shadow_before=$(sum /etc/shadow)
+passwd_before=$(sum /etc/passwd)
+newcase escalate
+as_user mkdir "$CASE/rw"
+as_user ln -s /etc/shadow "$CASE/rw/shadow"
+as_user ln -s /etc "$CASE/rw/etc"
+put fence.json '{ "filesystem": { "allowWrite": ["./rw", "./rw/shadow", "/etc", "/var/lib"], "allowRead": ["/root"] } }'
+fctl_capture run -- cat rw/shadow
+isnt "$RC" 0 "a symlink to /etc/shadow in an allowWrite dir (and itself in allowWrite): reading through it fails"
+like "$ERR" "Permission denied" "...with 'Permission denied'"
+fctl_capture run -- sh -c 'echo "evil::0:0::/:/bin/sh" >>rw/shadow'
+isnt "$RC" 0 "...writing through it fails"
+fctl_capture run -- sh -c 'ln -sf /etc/shadow rw/shadow2 && cat rw/shadow2'
+isnt "$RC" 0 "...a symlink made inside the sandbox reads nothing either"
+fctl_capture run -- sh -c 'echo "evil::0:0::/:/bin/sh" >>/etc/passwd'
+isnt "$RC" 0 "allowWrite [\"/etc\"]: appending to /etc/passwd fails"
+like "$ERR" "Permission denied" "...with 'Permission denied' (the kernel's own check)"
+fctl_capture run -- sh -c 'echo "evil::0:0::/:/bin/sh" >>rw/etc/passwd'
+isnt "$RC" 0 "...also through a symlink to /etc"
+fctl_capture run -- touch /etc/fence-itest-$$
+isnt "$RC" 0 "...creating a file in /etc fails"
+check "...and it does not exist on the host" test ! -e "/etc/fence-itest-$$"
+fctl_capture run -- touch /var/lib/fence-itest-$$
+isnt "$RC" 0 "allowWrite [\"/var/lib\"] (root-owned): creating a file there fails"
+like "$ERR" "Permission denied" "...with 'Permission denied'"
+check "...and it does not exist on the host" test ! -e "/var/lib/fence-itest-$$"
+fctl_capture run -- ls /root
+isnt "$RC" 0 "allowRead [\"/root\"]: /root still cannot be listed"
+newcase escalate-ddr
+put fence.json '{ "filesystem": { "defaultDenyRead": true, "allowRead": [".", "/root"] } }'
+fctl_capture run -- ls -A /root
+isnt "$RC" 0 "defaultDenyRead + allowRead [\"/root\"]: /root still cannot be listed"
+is "$(sum /etc/shadow)" "$shadow_before" "/etc/shadow is unchanged"
+is "$(sum /etc/passwd)" "$passwd_before" "/etc/passwd is unchanged"
+
+# --- malformed configurations ----------------------------------------------
+newcase malformed
+put unknown.json '{ "filesystem": { "allowWrit": ["."] } }'
+put type.json '{ "filesystem": { "allowWrite": "." } }'
+as_user sh -c 'printf "{ \"filesystem\": {\n  \"allowWrite\": [\".\",, ] } }\n" >"$1"' sh "$CASE/bad.json"
+put good.json '{ "filesystem": { "allowWrite": ["."] } }'
+fctl_capture run -s unknown.json -- true
+is "$RC" 125 "an unknown key: exit 125"
+like "$ERR" "unknown\.json: filesystem\.allowWrit: unknown key" "...naming the file and the key"
+fctl_capture run -s type.json -- true
+is "$RC" 125 "a wrong type: exit 125"
+like "$ERR" "type\.json: filesystem\.allowWrite: expected" "...naming the file and the key"
+fctl_capture run -s bad.json -- true
+is "$RC" 125 "bad JSON: exit 125"
+like "$ERR" "bad\.json:2:[0-9]+:" "...naming the file, line and column"
+fctl_capture run --lenient -s unknown.json -- echo lenient
+is "$RC/$OUT" "0/lenient" "--lenient accepts the unknown key"
+as_user cp "$CASE/unknown.json" "$CASE/fence.json"
+fctl_capture run -- true
+is "$RC" 125 "a discovered ./fence.json with an unknown key: exit 125"
+like "$ERR" "$CASE/fence\.json: filesystem\.allowWrit" "...naming the file and the key"
+for f in unknown type bad; do
+        fctl_capture config check $f.json
+        is "$RC" 1 "config check $f.json exits 1"
+done
+fctl_capture config check good.json
+is "$RC" 0 "config check good.json exits 0"
+
+# --- templates ----------------------------------------------------------------
+fctl_capture templates
+is "$RC" 0 "fencectl templates exits 0"
+is "$(awk '{ print $1 }' <<<"$OUT" | sort | tr '\n' ' ')" \
+        "code code-relaxed code-strict disable-telemetry git-readonly local-dev-server " \
+        "fencectl templates lists the 6 templates"
+
+finish

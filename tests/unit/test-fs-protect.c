@@ -1,0 +1,553 @@
+/* Mandatory protection: collect on a real tree, apply in a forked child
+ * inside its own mount namespace, and probe with real syscalls. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "fs-protect.h"
+#include "fs-protect-watch.h"
+#include "strv.h"
+
+static char root[] = "/tmp/test-fs-protect-XXXXXX";
+
+static const char *P(const char *rel) {
+        static char bufs[8][PATH_MAX];
+        static int i;
+        char *b = bufs[i++ % 8];
+
+        snprintf(b, PATH_MAX, "%s/%s", root, rel);
+        return b;
+}
+
+static void mkdir_p(const char *rel) {
+        char p[PATH_MAX];
+
+        snprintf(p, sizeof p, "%s/%s", root, rel);
+        for (char *s = p + strlen(root) + 1; *s; s++)
+                if (*s == '/') {
+                        *s = 0;
+                        (void) mkdir(p, 0755);
+                        *s = '/';
+                }
+        cr_assert(mkdir(p, 0755) == 0 || errno == EEXIST, "mkdir %s: %m", p);
+}
+
+static void put(const char *rel, const char *content) {
+        int fd = open(P(rel), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        cr_assert_geq(fd, 0, "create %s: %m", rel);
+        cr_assert_eq(write(fd, content, strlen(content)), (ssize_t) strlen(content));
+        close(fd);
+}
+
+static void make_repo(const char *gitdir, bool hooks) {
+        char rel[PATH_MAX];
+
+        snprintf(rel, sizeof rel, "%s/objects", gitdir);
+        mkdir_p(rel);
+        snprintf(rel, sizeof rel, "%s/refs/heads", gitdir);
+        mkdir_p(rel);
+        snprintf(rel, sizeof rel, "%s/HEAD", gitdir);
+        put(rel, "ref: refs/heads/main\n");
+        snprintf(rel, sizeof rel, "%s/config", gitdir);
+        put(rel, "[core]\n\tbare = false\n");
+        if (hooks) {
+                snprintf(rel, sizeof rel, "%s/hooks", gitdir);
+                mkdir_p(rel);
+                snprintf(rel, sizeof rel, "%s/hooks/pre-commit.sample", gitdir);
+                put(rel, "#!/bin/sh\n");
+        }
+}
+
+static void setup(void) {
+        char gitlink[PATH_MAX + 16];
+
+        cr_assert_not_null(mkdtemp(root));
+
+        mkdir_p("cwd/src");
+        put("cwd/src/main.c", "int main(void) { return 0; }\n");
+        put("cwd/.bashrc", "original bashrc\n");
+        put("cwd/real_zshrc", "zsh\n");
+        cr_assert_eq(symlink("real_zshrc", P("cwd/.zshrc")), 0);
+
+        make_repo("cwd/.git", true);
+        mkdir_p("cwd/.git/objects/ab");
+        put("cwd/.git/objects/ab/.bashrc", "in the object store\n");
+        make_repo("cwd/.git/modules/sub", false);
+
+        mkdir_p("cwd/.claude/commands");
+        mkdir_p("cwd/vscode-real");
+        put("cwd/vscode-real/settings.json", "{}\n");
+        cr_assert_eq(symlink("vscode-real", P("cwd/.vscode")), 0);
+
+        /* Deeper than fence's 3 levels. */
+        make_repo("cwd/a/b/c/d/e/f/g/.git", false);
+        make_repo("cwd/node_modules/pkg/.git", true);
+        mkdir_p("cwd/deep1/deep2");
+        put("cwd/deep1/deep2/.mcp.json", "{}\n");
+        /* A second name of the same file: each name needs its own mount. */
+        cr_assert_eq(link(P("cwd/.bashrc"), P("cwd/deep1/.bashrc")), 0);
+
+        mkdir_p("cwd/sub");
+        put("cwd/sub/.git", "gitdir: ../.git/modules/sub\n");
+
+        /* A worktree of a repository outside the cwd. */
+        make_repo("main/.git", true);
+        mkdir_p("main/.git/worktrees/wt");
+        put("main/.git/worktrees/wt/commondir", "../..\n");
+        put("main/.git/worktrees/wt/config.worktree", "[core]\n");
+        mkdir_p("cwd/wt");
+        snprintf(gitlink, sizeof gitlink, "gitdir: %s\n", P("main/.git/worktrees/wt"));
+        put("cwd/wt/.git", gitlink);
+
+        mkdir_p("cwd/x");
+        cr_assert_eq(symlink("..", P("cwd/x/loop")), 0);
+
+        mkdir_p("home/.config/git");
+        put("home/.profile", "profile\n");
+        put("home/.config/git/config", "[user]\n");
+
+        make_repo("outer/.git", true);
+        mkdir_p("outer/inner/dir");
+}
+
+static int rm_entry(const char *p, const struct stat *st, int type, struct FTW *ftw) {
+        return remove(p);
+}
+
+static void teardown(void) {
+        nftw(root, rm_entry, 64, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(fs_protect, .init = setup, .fini = teardown);
+
+static const FsProtectPath *find_existing(const FsProtectList *l, const char *rel) {
+        for (size_t i = 0; i < l->n_existing; i++)
+                if (streq(l->existing[i].path, P(rel)))
+                        return &l->existing[i];
+        return NULL;
+}
+
+static const FsProtectMissing *find_missing(const FsProtectList *l, const char *parent_rel, const char *name) {
+        for (size_t i = 0; i < l->n_missing; i++)
+                if (streq(l->missing[i].parent, P(parent_rel)) && streq(l->missing[i].name, name))
+                        return &l->missing[i];
+        return NULL;
+}
+
+static void dump(const FsProtectList *l) {
+        for (size_t i = 0; i < l->n_existing; i++)
+                cr_log_info("existing %s", l->existing[i].path);
+        for (size_t i = 0; i < l->n_missing; i++)
+                cr_log_info("missing  %s / %s", l->missing[i].parent, l->missing[i].name);
+}
+
+#define EXPECT_EXISTING(l, rel, k)                                                      \
+        do {                                                                            \
+                const FsProtectPath *_e = find_existing(l, rel);                        \
+                cr_expect_not_null(_e, "not found: %s", rel);                           \
+                if (_e)                                                                 \
+                        cr_expect_eq(_e->kind, k, "%s: wrong kind", rel);               \
+        } while (0)
+
+#define EXPECT_MISSING(l, parent, name, k)                                              \
+        do {                                                                            \
+                const FsProtectMissing *_m = find_missing(l, parent, name);             \
+                cr_expect_not_null(_m, "not reported missing: %s/%s", parent, name);    \
+                if (_m)                                                                 \
+                        cr_expect_eq(_m->kind, k, "%s/%s: wrong kind", parent, name);   \
+        } while (0)
+
+Test(fs_protect, collect_finds_everything_at_any_depth) {
+        FsProtectList l = {};
+        int r;
+
+        r = fs_protect_collect(P("cwd"), P("home"), false, NULL, &l);
+        cr_assert_eq(r, 0, "collect: %s", strerror(-r));
+        dump(&l);
+
+        EXPECT_EXISTING(&l, "cwd/.bashrc", FS_PROTECT_FILE);
+        EXPECT_EXISTING(&l, "cwd/.zshrc", FS_PROTECT_FILE);
+        EXPECT_EXISTING(&l, "cwd/.vscode", FS_PROTECT_DIR);
+        EXPECT_EXISTING(&l, "cwd/.claude/commands", FS_PROTECT_DIR);
+        EXPECT_EXISTING(&l, "cwd/.git/hooks", FS_PROTECT_DIR);
+        EXPECT_EXISTING(&l, "cwd/.git/config", FS_PROTECT_FILE);
+        EXPECT_EXISTING(&l, "cwd/.git/modules/sub/config", FS_PROTECT_FILE);
+        EXPECT_EXISTING(&l, "cwd/a/b/c/d/e/f/g/.git/config", FS_PROTECT_FILE);
+        EXPECT_EXISTING(&l, "cwd/node_modules/pkg/.git/hooks", FS_PROTECT_DIR);
+        EXPECT_EXISTING(&l, "cwd/node_modules/pkg/.git/config", FS_PROTECT_FILE);
+        EXPECT_EXISTING(&l, "cwd/deep1/deep2/.mcp.json", FS_PROTECT_FILE);
+        EXPECT_EXISTING(&l, "cwd/deep1/.bashrc", FS_PROTECT_FILE);
+        /* Through the worktree's gitlink and commondir, outside the cwd. */
+        EXPECT_EXISTING(&l, "main/.git/hooks", FS_PROTECT_DIR);
+        EXPECT_EXISTING(&l, "main/.git/config", FS_PROTECT_FILE);
+        EXPECT_EXISTING(&l, "main/.git/worktrees/wt/config.worktree", FS_PROTECT_FILE);
+        EXPECT_EXISTING(&l, "home/.profile", FS_PROTECT_FILE);
+        EXPECT_EXISTING(&l, "home/.config/git/config", FS_PROTECT_FILE);
+
+        /* The object store is not searched; symlinks are not walked. */
+        cr_expect_null(find_existing(&l, "cwd/.git/objects/ab/.bashrc"));
+        for (size_t i = 0; i < l.n_existing; i++)
+                cr_expect_null(strstr(l.existing[i].path, "/loop/"), "walked a symlink: %s", l.existing[i].path);
+
+        EXPECT_MISSING(&l, "cwd", ".gitmodules", FS_PROTECT_FILE);
+        EXPECT_MISSING(&l, "cwd", ".mcp.json", FS_PROTECT_FILE);
+        EXPECT_MISSING(&l, "cwd", ".idea", FS_PROTECT_DIR);
+        EXPECT_MISSING(&l, "cwd/.claude", "agents", FS_PROTECT_DIR);
+        EXPECT_MISSING(&l, "cwd/.git/modules/sub", "hooks", FS_PROTECT_DIR);
+        EXPECT_MISSING(&l, "cwd/a/b/c/d/e/f/g/.git", "hooks", FS_PROTECT_DIR);
+        EXPECT_MISSING(&l, "home", ".bashrc", FS_PROTECT_FILE);
+        EXPECT_MISSING(&l, "home", ".gitconfig", FS_PROTECT_FILE);
+        cr_expect_null(find_missing(&l, "cwd", ".bashrc"), "exists, not missing");
+        cr_expect_null(find_missing(&l, "home", ".profile"), "exists, not missing");
+
+        /* Exact totals: no duplicates (the submodule's git dir is reached both
+         * by the walk and through sub/.git). */
+        cr_expect_eq(l.n_existing, 17, "existing: %zu", l.n_existing);
+        cr_expect_eq(l.n_missing, 7 + 1 + 1 + 2 + 8, "missing: %zu", l.n_missing);
+
+        fs_protect_list_done(&l);
+}
+
+Test(fs_protect, allow_git_config_and_enclosing_repo) {
+        FsProtectList l = {};
+
+        cr_assert_eq(fs_protect_collect(P("cwd"), NULL, true, NULL, &l), 0);
+        cr_expect_not_null(find_existing(&l, "cwd/.git/hooks"));
+        cr_expect_null(find_existing(&l, "cwd/.git/config"));
+        cr_expect_null(find_existing(&l, "main/.git/worktrees/wt/config.worktree"));
+        cr_expect_null(find_missing(&l, "home", ".bashrc"), "no home given");
+        fs_protect_list_done(&l);
+
+        /* A subdirectory of a repository: git uses the repository above. */
+        cr_assert_eq(fs_protect_collect(P("outer/inner/dir"), NULL, false, NULL, &l), 0);
+        EXPECT_EXISTING(&l, "outer/.git/hooks", FS_PROTECT_DIR);
+        EXPECT_EXISTING(&l, "outer/.git/config", FS_PROTECT_FILE);
+        fs_protect_list_done(&l);
+}
+
+Test(fs_protect, bounds_fail_closed) {
+        FsProtectList l = {};
+
+        cr_assert_eq(fs_protect_collect(P("cwd"), NULL, false, &(FsGlobLimits) { .max_depth = 3 }, &l), -E2BIG);
+        cr_assert_eq(fs_protect_collect(P("cwd"), NULL, false, &(FsGlobLimits) { .max_visited = 10 }, &l), -E2BIG);
+        cr_assert_eq(fs_protect_collect(P("cwd"), NULL, false, &(FsGlobLimits) { .max_matches = 3 }, &l), -E2BIG);
+        cr_assert_eq(l.n_existing + l.n_missing, 0);
+        cr_assert_eq(fs_protect_collect("relative", NULL, false, NULL, &l), -EINVAL);
+}
+
+/* ---- apply, in a child with its own mount namespace ---- */
+
+static int report_fd = -1;
+
+_printf_(2, 3) static void fail(int line, const char *fmt, ...) {
+        char buf[512];
+        va_list ap;
+        size_t n;
+
+        snprintf(buf, sizeof buf, "line %i: ", line);
+        n = strlen(buf);
+        va_start(ap, fmt);
+        vsnprintf(buf + n, sizeof buf - n - 1, fmt, ap);
+        va_end(ap);
+        n = strlen(buf);
+        buf[n++] = '\n';
+        (void) !write(report_fd, buf, n);
+}
+
+#define EXPECT(probe, want)                                                     \
+        do {                                                                    \
+                int _got = (probe);                                             \
+                if (_got != (want))                                             \
+                        fail(__LINE__, "%s = %i (%s), want %i", #probe, _got,   \
+                             _got < 0 ? strerror(-_got) : "ok", (want));        \
+        } while (0)
+
+#define SYS(expr) ((expr) < 0 ? -errno : 0)
+
+static int probe_create(const char *rel) {
+        int fd = open(P(rel), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+        if (fd < 0)
+                return -errno;
+        close(fd);
+        return 0;
+}
+
+static int probe_write(const char *rel) {
+        int fd = open(P(rel), O_WRONLY | O_APPEND | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        close(fd);
+        return 0;
+}
+
+static void run_child(void (*fn)(void)) {
+        char buf[16384];
+        size_t len = 0;
+        int p[2], status;
+        ssize_t n;
+        pid_t pid;
+
+        cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+        pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+                close(p[0]);
+                report_fd = p[1];
+                if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+                        fail(__LINE__, "new mount namespace: %m");
+                else
+                        fn();
+                _exit(0);
+        }
+        close(p[1]);
+        while ((n = read(p[0], buf + len, sizeof buf - 1 - len)) > 0)
+                len += n;
+        buf[len] = 0;
+        close(p[0]);
+        cr_assert_eq(waitpid(pid, &status, 0), pid);
+        cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child died: status %#x", status);
+        cr_expect_eq(len, 0, "failed checks in the child:\n%s", buf);
+}
+
+static void child_apply(void) {
+        FsProtectList l = {};
+        struct stat st;
+        size_t want = 0;
+        int r;
+
+        r = fs_protect_collect(P("cwd"), P("home"), false, NULL, &l);
+        if (r < 0)
+                return fail(__LINE__, "collect: %s", strerror(-r));
+        for (size_t i = 0; i < l.n_missing; i++)
+                want += l.missing[i].kind == FS_PROTECT_FILE;
+
+        r = fs_protect_apply(&l, FS_PROTECT_PLACEHOLDER_DIRS);
+        /* Everything here is writable: every missing file stays creatable,
+         * every missing directory got a placeholder. */
+        EXPECT(r, (int) want);
+        for (size_t i = 0; i < l.n_missing; i++)
+                if (l.missing[i].creatable != (l.missing[i].kind == FS_PROTECT_FILE))
+                        fail(__LINE__, "%s/%s: creatable=%i", l.missing[i].parent, l.missing[i].name,
+                             l.missing[i].creatable);
+
+        /* Existing files and directories: read-only, and cannot be removed
+         * or renamed away. */
+        EXPECT(probe_write("cwd/.bashrc"), -EROFS);
+        EXPECT(SYS(truncate(P("cwd/.bashrc"), 0)), -EROFS);
+        EXPECT(SYS(unlink(P("cwd/.bashrc"))), -EBUSY);
+        EXPECT(SYS(rename(P("cwd/.bashrc"), P("cwd/bashrc.old"))), -EBUSY);
+        EXPECT(probe_create("cwd/.git/hooks/pre-commit"), -EROFS);
+        EXPECT(SYS(rename(P("cwd/.git/hooks"), P("cwd/.git/hooks.old"))), -EBUSY);
+        EXPECT(probe_write("cwd/.git/config"), -EROFS);
+        EXPECT(probe_create("cwd/node_modules/pkg/.git/hooks/post-checkout"), -EROFS);
+        EXPECT(probe_create("main/.git/hooks/pre-commit"), -EROFS);
+        EXPECT(probe_write("main/.git/worktrees/wt/config.worktree"), -EROFS);
+        EXPECT(probe_create("cwd/.claude/commands/evil.md"), -EROFS);
+        EXPECT(probe_write("cwd/deep1/deep2/.mcp.json"), -EROFS);
+        EXPECT(probe_write("cwd/deep1/.bashrc"), -EROFS);
+        EXPECT(probe_write("home/.profile"), -EROFS);
+
+        /* The escape a plain read-only bind allows: move the parent away and
+         * rebuild it. Ancestors are pinned. */
+        EXPECT(SYS(rename(P("cwd/.git"), P("cwd/.git-moved"))), -EBUSY);
+        EXPECT(SYS(rename(P("cwd/.claude"), P("cwd/.claude-moved"))), -EBUSY);
+        EXPECT(SYS(rename(P("cwd/deep1"), P("cwd/deep1-moved"))), -EBUSY);
+        EXPECT(SYS(rename(P("cwd/a/b"), P("cwd/a/b-moved"))), -EBUSY);
+
+        /* Symlinks: the link is pinned, its target read-only. */
+        EXPECT(probe_write("cwd/.zshrc"), -EROFS);
+        EXPECT(probe_write("cwd/real_zshrc"), -EROFS);
+        EXPECT(SYS(unlink(P("cwd/.zshrc"))), -EBUSY);
+        EXPECT(probe_create("cwd/.vscode/tasks.json"), -EROFS);
+        EXPECT(SYS(unlink(P("cwd/.vscode"))), -EBUSY);
+
+        /* Missing directories: placeholders, read-only. */
+        EXPECT(SYS(stat(P("cwd/.claude/agents"), &st)), 0);
+        EXPECT(probe_create("cwd/.claude/agents/evil.md"), -EROFS);
+        EXPECT(probe_create("cwd/a/b/c/d/e/f/g/.git/hooks/pre-commit"), -EROFS);
+        EXPECT(probe_create("cwd/.git/modules/sub/hooks/pre-commit"), -EROFS);
+        EXPECT(probe_create("cwd/.idea/workspace.xml"), -EROFS);
+        EXPECT(SYS(rmdir(P("cwd/.idea"))), -EBUSY);
+
+        /* Missing files: left to the watch; the matcher recognises them. */
+        EXPECT(SYS(lstat(P("cwd"), &st)), 0);
+        EXPECT(fs_protect_match_creation(&l, st.st_dev, st.st_ino, ".gitmodules"), true);
+        EXPECT(fs_protect_match_creation(&l, st.st_dev, st.st_ino, "README.md"), false);
+        EXPECT(SYS(lstat(P("home"), &st)), 0);
+        EXPECT(fs_protect_match_creation(&l, st.st_dev, st.st_ino, ".bashrc"), true);
+
+        /* Everything else keeps working, git included. */
+        EXPECT(probe_create("cwd/src/new.c"), 0);
+        EXPECT(SYS(mkdir(P("cwd/newdir"), 0755)), 0);
+        EXPECT(SYS(rename(P("cwd/src"), P("cwd/src2"))), 0);
+        EXPECT(probe_create("cwd/.git/index.lock"), 0);
+        EXPECT(SYS(rename(P("cwd/.git/index.lock"), P("cwd/.git/index"))), 0);
+        EXPECT(SYS(mkdir(P("cwd/.git/objects/cd"), 0755)), 0);
+        EXPECT(probe_create("cwd/.git/refs/heads/feature"), 0);
+        EXPECT(probe_create("main/.git/worktrees/wt/index"), 0);
+
+        fs_protect_list_done(&l);
+}
+
+static bool mounted_below(const char *dir) {
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+        char line[4096];
+
+        cr_assert_not_null(f);
+        while (fgets(line, sizeof line, f))
+                if (strstr(line, dir))
+                        return true;
+        return false;
+}
+
+Test(fs_protect, apply_blocks_writes_renames_and_missing_dirs) {
+        char buf[64] = {};
+        int fd;
+
+        if (geteuid() != 0)
+                cr_skip_test("needs root for a private mount namespace");
+
+        run_child(child_apply);
+
+        /* Nothing leaked out of the child's namespace, nothing was changed. */
+        cr_assert_not(mounted_below(root), "mounts propagated to the host namespace");
+        fd = open(P("cwd/.bashrc"), O_RDONLY | O_CLOEXEC);
+        cr_assert_geq(fd, 0);
+        cr_assert_gt(read(fd, buf, sizeof buf - 1), 0);
+        close(fd);
+        cr_assert_str_eq(buf, "original bashrc\n");
+        cr_assert_eq(access(P("cwd/.git/hooks/pre-commit"), F_OK), -1);
+        cr_assert_eq(access(P("main/.git/hooks/pre-commit"), F_OK), -1);
+        cr_assert_eq(access(P("cwd/.git"), F_OK), 0);
+        /* The documented side effect: placeholders stay, empty. */
+        cr_assert_eq(access(P("cwd/a/b/c/d/e/f/g/.git/hooks"), F_OK), 0);
+        cr_assert_eq(access(P("cwd/a/b/c/d/e/f/g/.git/hooks/pre-commit"), F_OK), -1);
+        /* The writes that were allowed did land. */
+        cr_assert_eq(access(P("cwd/src2/new.c"), F_OK), 0);
+}
+
+static void child_readonly_home(void) {
+        FsProtectList l = {};
+        int fd, r;
+
+        /* As in a sandbox: home lies in the read-only part of the view. */
+        fd = open(P("home"), O_PATH | O_CLOEXEC);
+        int tree = open_tree(fd, "", AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        struct mount_attr a = { .attr_set = MOUNT_ATTR_RDONLY };
+        if (tree < 0 || mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) < 0 ||
+            move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return fail(__LINE__, "read-only home: %m");
+
+        r = fs_protect_collect(P("home"), P("home"), false, NULL, &l);
+        if (r < 0)
+                return fail(__LINE__, "collect: %s", strerror(-r));
+        r = fs_protect_apply(&l, FS_PROTECT_PLACEHOLDER_DIRS);
+        /* Nothing can be created in a read-only home: no watch needed, and no
+         * placeholder was left behind. */
+        EXPECT(r, 0);
+        EXPECT(probe_create("home/.bashrc"), -EROFS);
+        fs_protect_list_done(&l);
+}
+
+Test(fs_protect, apply_readonly_parent_needs_nothing) {
+        if (geteuid() != 0)
+                cr_skip_test("needs root for a private mount namespace");
+        run_child(child_readonly_home);
+        cr_assert_eq(access(P("home/.idea"), F_OK), -1, "placeholder created in a read-only tree");
+        cr_assert_eq(access(P("home/.claude"), F_OK), -1, "placeholder created in a read-only tree");
+}
+
+static double now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* 50,000 files in 550 directories, and one repository 7 levels down. */
+Test(fs_protect, fifty_thousand_files) {
+        char rel[PATH_MAX];
+        double best = 1e9;
+
+        for (int i = 0; i < 50; i++)
+                for (int j = 0; j < 10; j++) {
+                        snprintf(rel, sizeof rel, "big/d%02i/s%i", i, j);
+                        mkdir_p(rel);
+                        for (int k = 0; k < 100; k++) {
+                                snprintf(rel, sizeof rel, "big/d%02i/s%i/f%03i.txt", i, j, k);
+                                put(rel, "");
+                        }
+                }
+        make_repo("big/d42/s7/x/y/z/.git", true);
+
+        for (int round = 0; round < 3; round++) {
+                FsProtectList l = {};
+                double t0 = now_ms();
+                int r = fs_protect_collect(P("big"), NULL, false, NULL, &l);
+                double dt = now_ms() - t0;
+
+                if (dt < best)
+                        best = dt;
+                cr_assert_eq(r, 0);
+                cr_assert_not_null(find_existing(&l, "big/d42/s7/x/y/z/.git/hooks"));
+                fs_protect_list_done(&l);
+        }
+        fprintf(stderr, "fs_protect_collect on 50,000 files: %.1f ms\n", best);
+        cr_expect_lt(best, 100.0, "walking 50,000 files took %.1f ms", best);
+}
+
+/* ---- the watch for missing files that mounts cannot block ---- */
+
+Test(fs_protect, watch_reports_protected_creations_only) {
+        _cleanup_(fs_protect_watch_freep) FsProtectWatch *w = NULL;
+        _cleanup_strv_free_ char **paths = NULL;
+        FsProtectList l = {};
+        int r;
+
+        cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), false, NULL, &l), 0);
+        r = fs_protect_watch_new(&l, true, &w);
+        cr_assert_eq(r, 0, "watch: %s", strerror(-r));
+        cr_assert_geq(fs_protect_watch_fd(w), 0);
+
+        /* Nothing happened yet. */
+        cr_assert_eq(fs_protect_watch_read(w, &paths), 0);
+
+        cr_assert_eq(close(open(P("cwd/README.md"), O_WRONLY | O_CREAT | O_CLOEXEC, 0644)), 0);
+        cr_assert_eq(close(open(P("cwd/.gitmodules"), O_WRONLY | O_CREAT | O_CLOEXEC, 0644)), 0);
+        cr_assert_eq(rename(P("cwd/src/main.c"), P("cwd/.mcp.json")), 0);
+        cr_assert_eq(symlink("/etc/passwd", P("home/.bashrc")), 0);
+        cr_assert_eq(mkdir(P("cwd/.idea"), 0755), 0);
+        cr_assert_eq(mkdir(P("cwd/.claude/agents"), 0755), 0);
+        cr_assert_eq(link(P("cwd/README.md"), P("home/.zshrc")), 0);
+        /* Not in a watched directory, and not a protected name. */
+        cr_assert_eq(close(open(P("cwd/src/.gitmodules"), O_WRONLY | O_CREAT | O_CLOEXEC, 0644)), 0);
+        cr_assert_eq(mkdir(P("cwd/build"), 0755), 0);
+
+        r = fs_protect_watch_read(w, &paths);
+        cr_assert_eq(r, 6, "read: %i", r);
+        cr_assert_str_eq(paths[0], P("cwd/.gitmodules"));
+        cr_assert_str_eq(paths[1], P("cwd/.mcp.json"));
+        cr_assert_str_eq(paths[2], P("home/.bashrc"));
+        cr_assert_str_eq(paths[3], P("cwd/.idea"));
+        cr_assert_str_eq(paths[4], P("cwd/.claude/agents"));
+        cr_assert_str_eq(paths[5], P("home/.zshrc"));
+        cr_assert_null(paths[6]);
+
+        fs_protect_list_done(&l);
+}
+
+Test(fs_protect, watch_only_creatable_entries) {
+        _cleanup_(fs_protect_watch_freep) FsProtectWatch *w = NULL;
+        FsProtectList l = {};
+
+        cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), false, NULL, &l), 0);
+        /* Without fs_protect_apply() nothing is marked creatable. */
+        cr_assert_eq(fs_protect_watch_new(&l, false, &w), 0);
+        cr_assert_eq(fs_protect_watch_fd(w), -1);
+        fs_protect_list_done(&l);
+}
