@@ -40,7 +40,7 @@ PROC_BASELINE=
 # Extra arguments for env(1) in fctl_user, e.g. FCTL_ENV=(FOO=bar).
 FCTL_ENV=()
 # Set by fctl_capture / capture.
-OUT= ERR= RC=
+OUT='' ERR='' RC=''
 
 # ---------------------------------------------------------------- TAP ----
 
@@ -116,7 +116,7 @@ check() {
         if "$@"; then
                 pass "$desc"
         else
-                LAST_CMD= fail "$desc" "command failed: $*"
+                LAST_CMD='' fail "$desc" "command failed: $*"
         fi
 }
 
@@ -153,7 +153,7 @@ unlike() {      # unlike ACTUAL EXTENDED-REGEX DESCRIPTION
 }
 
 cmp_num() {     # cmp_num ACTUAL OP EXPECTED DESCRIPTION (OP: -eq -lt -le -gt -ge -ne)
-        if [[ "$1" =~ ^-?[0-9]+$ ]] && [ "$1" "$2" "$3" ]; then
+        if [[ "$1" =~ ^-?[0-9]+$ ]] && test "$1" "$2" "$3"; then
                 pass "$4"
         else
                 fail "$4" "expected: $2 $3" "  actual: '$1'"
@@ -341,7 +341,7 @@ fctl_exec() {
         exec setpriv --reuid="$user" --regid="$user" --init-groups -- \
                 env -i --default-signal HOME="$(getent passwd "$user" | cut -d: -f6)" USER="$user" LOGNAME="$user" \
                 PATH="$USER_PATH" LANG=C.UTF-8 SHELL=/bin/sh \
-                ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+                ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0:detect_leaks=0:log_path=stderr" \
                 ${UBSAN_OPTIONS:+UBSAN_OPTIONS="$UBSAN_OPTIONS"} \
                 "${FCTL_ENV[@]}" \
                 "$FENCECTL" --socket "$SOCK" "$@"

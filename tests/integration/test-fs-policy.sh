@@ -97,7 +97,7 @@ before=$(sum "$CASE/secret/a.txt")
 fctl_capture run -- cat secret/a.txt
 isnt "$RC" 0 "denyRead [\"./secret\"]: cat of a file in it fails"
 unlike "$OUT" "secret a" "...and prints nothing of it"
-like "$ERR" "Permission denied|No such file" "...with 'Permission denied'"
+like "$ERR" "secret/a\.txt: Permission denied" "...with 'Permission denied'"
 fctl_capture run -- ls -A secret
 if [ "$RC" != 0 ]; then
         pass "...ls of the directory fails"

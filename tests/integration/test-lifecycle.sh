@@ -30,7 +30,7 @@ cgroup_gone() {
 # sets SB_ID and SB_PID.
 wait_sandbox() {        # wait_sandbox USER ERE
         local line i
-        SB_ID= SB_PID=
+        SB_ID='' SB_PID='' SB_LINE=''
         for ((i = 0; i < 250; i++)); do
                 line=$(fctl_as "$1" ps 2>/dev/null | awk -v re="$2" 'NR > 1 { l = $0; $1 = $2 = $3 = $4 = ""; if ($0 ~ re) { print l; exit } }')
                 if [ -n "$line" ] && [ "$(awk '{ print $2 }' <<<"$line")" != 0 ]; then

@@ -151,7 +151,9 @@ fctl_capture run -- ls -A "$T/state"
 is "$OUT" "" "fenced's state directory is masked"
 # (LeakSanitizer needs ptrace, which a sandbox may not use: off for the inner one.)
 FCTL_ENV=(ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0)
-fctl_capture run -- "$FENCECTL" --socket "$SOCK" run true
+# A copy: the checkout may lie below /tmp, which the sandbox replaces.
+cp "$FENCECTL" "$T/fencectl.copy" && chmod 0755 "$T/fencectl.copy"
+fctl_capture run -- "$T/fencectl.copy" --socket "$SOCK" run true
 FCTL_ENV=()
 is "$RC" 125 "a sandbox cannot start another sandbox (exit 125)"
 like "$ERR" "sandbox" "...with a message saying why"

@@ -60,7 +60,7 @@ cmp_num "$rc" -ne 125 "a command writing to a closed pipe ends (exit $rc, SIGPIP
 
 # --- a terminal -------------------------------------------------------------
 if command -v script >/dev/null; then
-        out=$(cd "$T/work" && SOCK=$SOCK FENCECTL=$FENCECTL script -qec \
+        out=$(cd "$T/work" && script -qec \
                 "setpriv --reuid=$TEST_USER --regid=$TEST_USER --init-groups -- env -i PATH=$USER_PATH $FENCECTL --socket $SOCK run -- sh -c 'test -t 0 && test -t 1 && echo is-a-tty'" \
                 /dev/null </dev/null | tr -d '\r')
         like "$out" "is-a-tty" "a terminal on stdin/stdout is passed as a terminal"

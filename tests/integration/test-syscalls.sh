@@ -12,6 +12,8 @@ setpriv --reuid="$TEST_USER" --regid="$TEST_USER" --init-groups -- test -x "$TRY
         skip_all "$TRY is not executable by $TEST_USER"
 
 fenced_start
+# The checkout may lie below /tmp, which every sandbox replaces with its own.
+cp "$TRY" "$T/try-syscall" && chmod 0755 "$T/try-syscall" && TRY=$T/try-syscall
 
 HOME_DIR=$(getent passwd "$TEST_USER" | cut -d: -f6)
 UID_T=$(id -u "$TEST_USER")
