@@ -482,7 +482,8 @@ int fs_view_attach(FsView *v, uid_t uid, gid_t gid, char **ret_error) {
                 if (symlink(v->symlinks[i].target, v->symlinks[i].path) < 0 && errno != EEXIST)
                         return set_error(ret_error, errno, "recreating the symlink %s: %s", v->symlinks[i].path, strerror(errno));
 
-        qsort(v->mounts, v->n_mounts, sizeof *v->mounts, cmp_mount);
+        if (v->n_mounts > 0)
+                qsort(v->mounts, v->n_mounts, sizeof *v->mounts, cmp_mount);
         for (size_t i = 0; i < v->n_mounts; i++) {
                 r = attach_tree(v->mounts[i].tree, v->mounts[i].path, v->mounts[i].dir);
                 if (r < 0)

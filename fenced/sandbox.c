@@ -177,7 +177,20 @@ static void init_gone(Sandbox *s, const siginfo_t *si) {
         if (drain_setup(s) < 0)
                 setup_closed(s);
 
-        if (!s->exited_msg && !s->exit.setup_error && !s->exit.exec_error) {
+        if (!s->exited_msg && !s->exit.setup_error && !s->exit.exec_error && s->command_pid == 0) {
+                /* Init died before the command started and without saying
+                 * why (a crash, a sanitizer abort, an outside SIGKILL):
+                 * that is a failed setup, not the command's exit status. */
+                s->exit.setup_error = EIO;
+                if (si->si_code == CLD_EXITED)
+                        snprintf(s->setup_what, sizeof s->setup_what,
+                                 "the sandbox's init exited with status %d before starting the command",
+                                 si->si_status);
+                else
+                        snprintf(s->setup_what, sizeof s->setup_what,
+                                 "the sandbox's init was killed by signal %d before starting the command",
+                                 si->si_status);
+        } else if (!s->exited_msg && !s->exit.setup_error && !s->exit.exec_error) {
                 if (si->si_code == CLD_EXITED)
                         s->exit.exit_code = si->si_status;
                 else {
