@@ -3,7 +3,10 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 
 #include "cgroup.h"
@@ -36,35 +39,6 @@ static int find_cgroup2_mount(char **ret) {
         return -ENOENT;
 }
 
-int cgroup_root_open(CgroupRoot *ret) {
-        _cleanup_free_ char *mount = NULL, *slice = NULL;
-        int r, fd;
-
-        r = find_cgroup2_mount(&mount);
-        if (r < 0)
-                return log_error_errno(r, "No cgroup2 hierarchy is mounted (mount -t cgroup2 none /sys/fs/cgroup/unified): %m");
-
-        if (asprintf(&slice, "%s/" SLICE_NAME, mount) < 0)
-                return log_oom();
-        if (mkdir(slice, 0755) < 0 && errno != EEXIST)
-                return log_error_errno(errno, "Failed to create %s: %m", slice);
-        fd = open(slice, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return log_error_errno(errno, "Failed to open %s: %m", slice);
-
-        ret->mount = TAKE_PTR(mount);
-        ret->slice = TAKE_PTR(slice);
-        ret->slice_fd = fd;
-        return 0;
-}
-
-void cgroup_root_close(CgroupRoot *r) {
-        free(r->mount);
-        free(r->slice);
-        safe_close(r->slice_fd);
-        *r = (CgroupRoot) { .slice_fd = -1 };
-}
-
 static int write_string_at(int dirfd, const char *file, const char *s) {
         _cleanup_close_ int fd = -1;
         size_t l = strlen(s);
@@ -75,6 +49,114 @@ static int write_string_at(int dirfd, const char *file, const char *s) {
         if (write(fd, s, l) != (ssize_t) l)
                 return negative_errno();
         return 0;
+}
+
+/* Our own cgroup2 path, from the "0::" line of /proc/self/cgroup. */
+static int own_cgroup(char **ret) {
+        _cleanup_fclose_ FILE *f = NULL;
+        _cleanup_free_ char *line = NULL;
+        size_t n = 0;
+
+        f = fopen("/proc/self/cgroup", "re");
+        if (!f)
+                return negative_errno();
+        while (getline(&line, &n, f) > 0) {
+                const char *p = startswith(line, "0::");
+                if (!p)
+                        continue;
+                *ret = strndup(p, strcspn(p, "\n"));
+                return *ret ? 0 : -ENOMEM;
+        }
+        return -ENOENT;
+}
+
+/* systemd marks the cgroup of a unit with Delegate=yes with the xattr
+ * trusted.delegate=1 (user.delegate for user managers). */
+static bool cgroup_is_delegated(const char *path) {
+        static const char *const names[] = { "trusted.delegate", "user.delegate" };
+        char v[2];
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (getxattr(path, names[i], v, sizeof v) == 1 && v[0] == '1')
+                        return true;
+        return false;
+}
+
+/* Delegated: fenced moves itself into <base>/daemon, so that <base> holds
+ * only cgroups (the no-internal-processes rule of cgroup2 with controllers
+ * enabled) and fence.slice becomes its sibling. */
+static int move_self_into(const char *base) {
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_close_ int fd = -1;
+
+        if (asprintf(&dir, "%s/daemon", base) < 0)
+                return log_oom();
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                return log_error_errno(errno, "Failed to create %s: %m", dir);
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(errno, "Failed to open %s: %m", dir);
+        if (write_string_at(fd, "cgroup.procs", "0") < 0)
+                return log_error_errno(errno, "Failed to move fenced into %s: %m", dir);
+        return 0;
+}
+
+int cgroup_root_open(CgroupRoot *ret) {
+        _cleanup_free_ char *mount = NULL, *own = NULL, *base = NULL, *slice = NULL;
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        r = find_cgroup2_mount(&mount);
+        if (r < 0)
+                return log_error_errno(r, "No cgroup2 hierarchy is mounted (mount -t cgroup2 none /sys/fs/cgroup/unified): %m");
+
+        r = own_cgroup(&own);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read fenced's own cgroup from /proc/self/cgroup: %m");
+        /* Our cgroup as a directory; "/" is the mount itself. */
+        if (asprintf(&base, "%s%s", mount, streq(own, "/") ? "" : own) < 0)
+                return log_oom();
+        if (cgroup_is_delegated(base)) {
+                r = move_self_into(base);
+                if (r < 0)
+                        return r;
+                log_debug("Using the delegated cgroup %s.", base);
+        } else {
+                free(base);
+                base = strdup(mount);
+                if (!base)
+                        return log_oom();
+        }
+
+        if (asprintf(&slice, "%s/" SLICE_NAME, base) < 0)
+                return log_oom();
+        if (mkdir(slice, 0755) < 0 && errno != EEXIST)
+                return log_error_errno(errno, "Failed to create %s: %m", slice);
+        fd = open(slice, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(errno, "Failed to open %s: %m", slice);
+        /* A starting fenced kills whatever it finds in its slice (stale
+         * sandboxes of a crashed instance): never a live instance's. */
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                if (errno == EWOULDBLOCK) {
+                        log_error("Another fenced already runs the sandboxes in %s; stop it first "
+                                  "(two daemons on one slice would kill each other's sandboxes).", slice);
+                        return -EBUSY;
+                }
+                return log_error_errno(errno, "Failed to lock %s: %m", slice);
+        }
+
+        ret->mount = TAKE_PTR(mount);
+        ret->slice = TAKE_PTR(slice);
+        ret->slice_fd = TAKE_FD(fd);
+        return 0;
+}
+
+void cgroup_root_close(CgroupRoot *r) {
+        free(r->mount);
+        free(r->slice);
+        safe_close(r->slice_fd);
+        *r = (CgroupRoot) { .slice_fd = -1 };
 }
 
 int cgroup_kill(int cgroup_fd) {

@@ -1,6 +1,11 @@
 /* cgroup.h — the cgroup2 subtree that holds one cgroup per sandbox.
  *
- * Sandboxes live in <cgroup2 mount>/fence.slice/<id>. The cgroup is what
+ * Sandboxes live in <base>/fence.slice/<id>. <base> is the cgroup2 mount,
+ * or, when systemd delegated fenced's own cgroup to it (Delegate=yes, seen
+ * as the xattr trusted.delegate=1), that cgroup: fenced then moves itself
+ * into <base>/daemon. fenced holds an exclusive flock on fence.slice for
+ * its lifetime, so a second instance on the same slice refuses to start
+ * instead of killing the first one's sandboxes as stale. The cgroup is what
  * identifies a sandbox to the kernel (cgroup.kill, eBPF attribution by
  * cgroup id, accounting), so every process of a sandbox is created inside it
  * (CLONE_INTO_CGROUP) and cannot leave it: the fence.slice directories are
@@ -13,11 +18,12 @@
 
 typedef struct CgroupRoot {
         char *mount;            /* where cgroup2 is mounted, e.g. /sys/fs/cgroup/unified */
-        char *slice;            /* <mount>/fence.slice */
+        char *slice;            /* <base>/fence.slice */
         int slice_fd;           /* O_DIRECTORY fd of slice */
 } CgroupRoot;
 
-/* Finds the cgroup2 mount (from /proc/self/mountinfo), creates fence.slice. */
+/* Finds the cgroup2 mount (from /proc/self/mountinfo), picks <base>,
+ * creates and locks fence.slice. -EBUSY: another fenced holds it. */
 int cgroup_root_open(CgroupRoot *ret);
 void cgroup_root_close(CgroupRoot *r);
 

@@ -241,4 +241,55 @@ else
         fail "a sandbox runs before fenced is killed" "$(cat "$T/c.out.err")"
 fi
 
+# --- one slice, one daemon ----------------------------------------------------
+# A starting fenced kills what it finds in its slice as stale: a second
+# instance on the same slice must refuse instead of killing live sandboxes.
+fctl_bg "$TEST_USER" "$T/d.out" run -- sleep 1000
+if wait_sandbox "$TEST_USER" 'sleep 1000'; then
+        id=$SB_ID
+        capture timeout 10 "${FENCED_LAUNCH[@]}" "$FENCED" --socket "$T/sock2" --state-dir "$T/state2" --log-dir "$T/log2"
+        is "$RC" 1 "a second fenced on the same cgroup slice refuses to start"
+        like "$ERR" "Another fenced already runs the sandboxes in .*fence\.slice" "...and says why, naming the slice"
+        check "...and the first one's sandbox still runs" test -n "$(cgroup_procs "$id")"
+        check "...and it leaves no socket behind" test ! -e "$T/sock2"
+        fctl_user kill "$id" >/dev/null 2>&1
+        wait_bg "$BG_PID" 5
+        is "$BG_RC" 143 "...and the first one still serves (kill: SIGTERM)"
+else
+        fail "a sandbox runs before a second fenced starts" "$(cat "$T/d.out.err")"
+fi
+
+# --- under systemd with Delegate=yes ------------------------------------------
+# systemd marks a delegated cgroup with trusted.delegate=1: fenced then keeps
+# its sandboxes below its own cgroup and moves itself into <cgroup>/daemon.
+delegate() {            # delegate set|remove
+        python3 -c 'import os, sys
+if sys.argv[1] == "set":
+    os.setxattr(sys.argv[2], "trusted.delegate", b"1")
+else:
+    os.removexattr(sys.argv[2], "trusted.delegate")' "$1" "$CG_TEST" 2>/dev/null
+}
+if [ -z "$CG_TEST" ]; then
+        skip "fenced runs in the host's cgroup tree (no private subtree to mark as delegated)" "fenced uses a delegated cgroup"
+elif ! delegate set; then
+        skip "cannot set the xattr trusted.delegate on $CG_TEST" "fenced uses a delegated cgroup"
+else
+        fenced_stop
+        fenced_start
+        check "in a delegated cgroup fenced moves itself into <cgroup>/daemon" \
+                grep -qx "$FENCED_PID" "$CG_TEST/daemon/cgroup.procs"
+        fctl_bg "$TEST_USER" "$T/e.out" run -- sleep 1000
+        if wait_sandbox "$TEST_USER" 'sleep 1000'; then
+                check "...and its sandboxes live in <cgroup>/fence.slice" grep -qx "$SB_PID" "$CG_SLICE/$SB_ID/cgroup.procs"
+                fctl_user kill "$SB_ID" >/dev/null 2>&1
+                wait_bg "$BG_PID" 5
+        else
+                fail "...and its sandboxes live in <cgroup>/fence.slice" "$(cat "$T/e.out.err")"
+        fi
+        fenced_stop
+        is "$FENCED_STATUS" 0 "...and it exits 0 on SIGTERM"
+        delegate remove
+        rmdir "$CG_TEST/daemon"
+fi
+
 finish
