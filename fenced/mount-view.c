@@ -2,6 +2,7 @@
 #include <sys/fsuid.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 
 #include "log.h"
@@ -35,7 +36,30 @@ static int bind_file(const char *src, const char *dst) {
         return mount(src, dst, NULL, MS_BIND, NULL);
 }
 
-static int make_dev(char **ret_error) {
+/* The sandbox has its own devpts instance, where the host's pty slave that
+ * fencectl allocated does not exist, so ttyname() finds no name for the
+ * command's terminal. Bind that node over /dev/console (as container
+ * runtimes do): ttyname() falls back to scanning /dev and finds it there.
+ * Only a slave of the host's own /dev/pts qualifies, checked by device
+ * number and inode. */
+static int bind_console(int tty_fd, char **ret_error) {
+        char src[64];
+        struct stat want, have;
+
+        if (tty_fd < 0 || fstat(tty_fd, &want) < 0 || !S_ISCHR(want.st_mode))
+                return 0;
+        if (major(want.st_rdev) < 136 || major(want.st_rdev) > 143)    /* UNIX98_PTY_SLAVE_MAJOR.. */
+                return 0;
+        snprintf(src, sizeof src, "/oldroot/dev/pts/%u",
+                 (major(want.st_rdev) - 136) * 256 + minor(want.st_rdev));
+        if (lstat(src, &have) < 0 || have.st_rdev != want.st_rdev || have.st_ino != want.st_ino ||
+            have.st_dev != want.st_dev)
+                return 0;       /* another devpts instance: no name, as before */
+        TRY(bind_file(src, "/newroot/dev/console"), "binding the terminal to /dev/console");
+        return 0;
+}
+
+static int make_dev(int tty_fd, char **ret_error) {
         static const char * const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
         static const char * const links[][2] = {
                 { "/proc/self/fd", "/newroot/dev/fd" },
@@ -61,7 +85,7 @@ static int make_dev(char **ret_error) {
         TRY(mount("tmpfs", "/newroot/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"), "mounting /dev/shm");
         for (size_t i = 0; i < ELEMENTSOF(links); i++)
                 TRY(symlink(links[i][0], links[i][1]), "creating /dev symlinks");
-        return 0;
+        return bind_console(tty_fd, ret_error);
 }
 
 /* mkdir -p on the view's own tmpfs mounts. */
@@ -170,7 +194,7 @@ int mount_view_build(const MountViewSpec *spec, FsView **ret_view, char **ret_er
                 goto fail;
 
         TRY(mount("proc", "/newroot/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL), "mounting /proc");
-        r = make_dev(ret_error);
+        r = make_dev(spec->tty_fd, ret_error);
         if (r < 0)
                 goto fail;
         TRY(mount("tmpfs", "/newroot/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"), "mounting the private /tmp");

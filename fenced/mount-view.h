@@ -24,6 +24,8 @@ typedef struct MountViewSpec {
         uid_t uid;              /* the caller: user-named paths resolve as it */
         gid_t gid;
         const FsPolicy *policy;
+        int tty_fd;             /* the command's terminal (a pty slave of the
+                                 * host's devpts), shown as /dev/console; -1: none */
 } MountViewSpec;
 
 /* On failure *ret_error gets a message naming the step or the config key

@@ -201,6 +201,7 @@ void sandbox_child_main(const SandboxSpec *spec, int setup_fd) {
                 .uid = spec->uid,
                 .gid = spec->gid,
                 .policy = &spec->fs,
+                .tty_fd = spec->tty ? spec->stdio_fds[0] : -1,
         };
         FsView *view = NULL;
         char *error = NULL;
