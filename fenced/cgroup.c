@@ -202,6 +202,19 @@ int cgroup_populated(int cgroup_fd) {
         return p[strlen("populated ")] == '1';
 }
 
+int cgroup_wait_empty(int cgroup_fd, unsigned timeout_ms) {
+        int r;
+
+        for (unsigned i = 0;; i++) {
+                r = cgroup_populated(cgroup_fd);
+                if (r <= 0)
+                        return r;
+                if (i >= timeout_ms)
+                        return -ETIMEDOUT;
+                nanosleep(&(struct timespec) { .tv_nsec = 1000 * 1000 }, NULL);
+        }
+}
+
 int cgroup_open_events(int cgroup_fd) {
         return RET_NERRNO(openat(cgroup_fd, "cgroup.events", O_RDONLY | O_CLOEXEC | O_NONBLOCK));
 }
@@ -256,10 +269,8 @@ int cgroup_root_clean_stale(CgroupRoot *r) {
                 if (cfd < 0)
                         continue;
                 (void) cgroup_kill(cfd);
-                /* Killed processes leave the cgroup asynchronously; this runs
-                 * once at start-up, so a short bounded wait is acceptable. */
-                for (int i = 0; i < 200 && cgroup_populated(cfd) > 0; i++)
-                        nanosleep(&(struct timespec) { .tv_nsec = 5 * 1000 * 1000 }, NULL);
+                /* This runs once at start-up, so a blocking wait is fine. */
+                (void) cgroup_wait_empty(cfd, 1000);
                 if (cgroup_remove(r, de->d_name) < 0)
                         log_warning_errno(errno, "Failed to remove stale cgroup %s/%s: %m", r->slice, de->d_name);
                 else {

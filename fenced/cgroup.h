@@ -38,6 +38,10 @@ int cgroup_create(CgroupRoot *r, const char *name);
 int cgroup_kill(int cgroup_fd);
 /* 1 if the cgroup still has processes, 0 if empty. */
 int cgroup_populated(int cgroup_fd);
+/* Blocks (polling every millisecond) until the cgroup is empty: 0, or
+ * -ETIMEDOUT after timeout_ms. Killed processes leave a cgroup
+ * asynchronously; only for start-up and shutdown paths, never the loop. */
+int cgroup_wait_empty(int cgroup_fd, unsigned timeout_ms);
 /* fd to poll (EPOLLPRI) for changes of "populated". */
 int cgroup_open_events(int cgroup_fd);
 /* rmdir <slice>/<name>; -EBUSY while populated. */

@@ -42,26 +42,26 @@ static int invalid_argument(VarlinkCall *call, const char *parameter, const char
         return reply_error_message(call, ERROR_INVALID_ARGUMENT, "parameter", parameter, "message", message);
 }
 
-static char *user_name(uid_t uid) {
+/* The caller's name and home from the user database (not from its
+ * environment); a uid without an entry is named by its number, homed at /. */
+static int lookup_user(uid_t uid, char **ret_name, char **ret_home) {
         struct passwd pw, *result = NULL;
         char buf[4096];
-        char *s = NULL;
+        _cleanup_free_ char *name = NULL, *home = NULL;
 
-        if (getpwuid_r(uid, &pw, buf, sizeof buf, &result) == 0 && result)
-                return strdup(result->pw_name);
-        if (asprintf(&s, "%u", (unsigned) uid) < 0)
-                return NULL;
-        return s;
-}
-
-/* The caller's home from the user database (not from its environment). */
-static char *user_home(uid_t uid) {
-        struct passwd pw, *result = NULL;
-        char buf[4096];
-
-        if (getpwuid_r(uid, &pw, buf, sizeof buf, &result) == 0 && result && result->pw_dir[0] == '/')
-                return strdup(result->pw_dir);
-        return strdup("/");
+        if (getpwuid_r(uid, &pw, buf, sizeof buf, &result) == 0 && result) {
+                name = strdup(result->pw_name);
+                home = strdup(result->pw_dir[0] == '/' ? result->pw_dir : "/");
+        } else {
+                if (asprintf(&name, "%u", (unsigned) uid) < 0)
+                        name = NULL;
+                home = strdup("/");
+        }
+        if (!name || !home)
+                return -ENOMEM;
+        *ret_name = TAKE_PTR(name);
+        *ret_home = TAKE_PTR(home);
+        return 0;
 }
 
 static bool env_allowed(const char *entry) {
@@ -270,6 +270,7 @@ static int method_run(VarlinkCall *call, yajl_val p, void *userdata) {
         const gid_t *groups;
         size_t n_groups;
         _cleanup_strv_free_ char **argv = NULL, **env_in = NULL;
+        _cleanup_free_ char *user = NULL;
         SandboxSpec spec = { .cwd_fd = -1, .stdio_fds = { -1, -1, -1 }, .hide_dir = m->options.state_dir };
         SandboxRun *run = NULL;
         _cleanup_config_ FenceConfig *cfg = NULL;
@@ -347,11 +348,9 @@ static int method_run(VarlinkCall *call, yajl_val p, void *userdata) {
         spec.uid = peer->uid;
         spec.gid = peer->gid;
         spec.seccomp_deny = &m->seccomp_deny;
-        spec.fs.home = user_home(peer->uid);
-        if (!spec.fs.home) {
-                r = -ENOMEM;
+        r = lookup_user(peer->uid, &user, &spec.fs.home);
+        if (r < 0)
                 goto out;
-        }
         r = config_for_run(m, call, config, spec.fs.home, spec.cwd_path, &cfg);
         if (r <= 0)
                 goto out;
@@ -369,7 +368,7 @@ static int method_run(VarlinkCall *call, yajl_val p, void *userdata) {
                 goto out;
         }
         run->uid = peer->uid;
-        run->user = user_name(peer->uid);
+        run->user = TAKE_PTR(user);
         run->monitor = monitor;
         run->manager = m;
 

@@ -347,8 +347,7 @@ Sandbox *sandbox_free(Sandbox *s) {
                 (void) waitid((idtype_t) P_PIDFD, (id_t) s->pidfd, &(siginfo_t) {}, WEXITED);
         }
         if (s->cgroup_fd >= 0 && !s->finished) {
-                for (int i = 0; i < 1000 && cgroup_populated(s->cgroup_fd) > 0; i++)
-                        nanosleep(&(struct timespec) { .tv_nsec = 1000 * 1000 }, NULL);
+                (void) cgroup_wait_empty(s->cgroup_fd, 1000);
                 (void) cgroup_remove(s->cgroups, s->id);
         }
 
