@@ -84,6 +84,7 @@ like "$OUT" "rc=1" "path mode: the masked binary cannot be copied under another 
 like "$OUT" "^---------- " "path mode: the binary is masked by a mode-0000 file"
 fctl_capture run -s path.json -- sh -c 'p=push; git $p origin 2>&1; echo "rc=$?"'
 unlike "$OUT" "Permission denied" "path mode: multi-token rules are preflight-only (documented): git \$p is not judged at runtime"
+like "$OUT" "rc=128" "path mode: ... git itself ran and answered"
 fctl_capture run -s path.json -- sh -c 'grep Seccomp_filters /proc/self/status'
 like "$OUT" "Seccomp_filters:[[:space:]]+1$" "path mode: only the deny-list filter, no notify filter"
 
@@ -127,6 +128,7 @@ like "$OUT" "not a git command" "argv: git pushx is not denied (near miss)"
 fctl_capture run -s argv.json -- sh -c 'cp /usr/bin/git /tmp/tig && p=push && /tmp/tig $p origin 2>&1; echo "rc=$?"'
 unlike "$OUT" "Permission denied" \
         "argv: as documented, a copy under another name is judged by its own name (tig push is not git push)"
+like "$OUT" "rc=128" "argv: ... the copy ran and answered as git"
 
 fctl_capture run -s argv.json -- sh -c 'grep Seccomp_filters /proc/self/status'
 like "$OUT" "Seccomp_filters:[[:space:]]+2$" "argv: the deny-list filter and the notify filter"
@@ -141,6 +143,7 @@ printf '#!/bin/sh\n./bin/ssh db.example.com ls 2>&1\n./bin/ssh a.example.com ls\
 chmod 0755 "$W/ssh-try.sh"
 fctl_capture run -s ssh.json -- ./ssh-try.sh
 unlike "$OUT" "ssh ran: db.example.com" "ssh: a denied host is refused at runtime"
+is "$(grep -c 'bin/ssh: Permission denied' <<<"$OUT")" 2 "ssh: both refused ssh execs failed with EACCES"
 like "$OUT" "ssh ran: a.example.com ls" "ssh: an allowed host with an allowed command runs"
 unlike "$OUT" "ssh ran: a.example.com rm" "ssh: a command outside ssh.allowedCommands is refused at runtime"
 
