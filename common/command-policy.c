@@ -1107,3 +1107,45 @@ int command_policy_check_exec(const CommandPolicy *p, const char *path, const ch
                 return check_exec_argv(&c, path_base, resolved_base, argv);
         return check_exec_path(&c, path_base, resolved_base, argv);
 }
+
+static int path_names_add(const RuleList *l, const CommandPolicy *p, char ***names) {
+        for (size_t k = 0; k < l->n; k++) {
+                const Rule *r = &l->v[k];
+
+                if (r->n != 1 || strv_contains(*names, r->tokens[0]))
+                        continue;
+                /* Only the built-in "mkfs.*" is a pattern; a configured name
+                 * with glob characters names no file anyone installs. */
+                if (!r->prefix_glob && (r->tokens[0][strcspn(r->tokens[0], "*?[]{}\\")] != 0 ||
+                                        streq(r->tokens[0], ".") || streq(r->tokens[0], "..")))
+                        continue;
+                if (!r->prefix_glob && single_token_find(&p->allow, r->tokens[0]))
+                        continue;
+                if (strv_extend(names, r->tokens[0]) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+int command_policy_path_mode_names(const CommandPolicy *p, char ***ret) {
+        _cleanup_strv_free_ char **names = calloc(1, sizeof(char *));
+        int r;
+
+        if (!p || !ret)
+                return -EINVAL;
+        if (!names)
+                return -ENOMEM;
+        if (p->exec_mode == COMMAND_EXEC_PATH) {
+                r = path_names_add(&p->deny, p, &names);
+                if (r >= 0 && p->use_defaults)
+                        r = path_names_add(&p->defaults, p, &names);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(names);
+        return 0;
+}
+
+bool command_policy_accepts_shared(const CommandPolicy *p, const char *name) {
+        return p && name && strv_contains(p->accept_shared, name);
+}

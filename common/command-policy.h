@@ -124,6 +124,16 @@ int command_policy_check_shell(const CommandPolicy *p, const char *script, Comma
 int command_policy_check_exec(const CommandPolicy *p, const char *path, const char *resolved_path,
                               char * const *argv, CommandMatch *ret);
 
+/* Path mode (fence's runtime executable deny): the executable names whose
+ * files are masked in a sandbox's mount view — the single-token rules of
+ * command.deny and, with useDefaults, of the built-in list ("mkfs.*" stays a
+ * glob; configured names with glob characters are left out), except names
+ * a single-token allow rule allows. Empty in argv mode
+ * (the supervisor judges every exec there). NULL-terminated, no duplicates. */
+int command_policy_path_mode_names(const CommandPolicy *p, char ***ret);
+/* Whether name is listed in acceptSharedBinaryCannotRuntimeDeny. */
+bool command_policy_accepts_shared(const CommandPolicy *p, const char *name);
+
 /* Whether one rule matches argv by itself (deny semantics); for tests and
  * diagnostics. */
 bool command_rule_matches(const char *rule, char * const *argv);

@@ -16,6 +16,7 @@
 #include "strv.h"
 
 #define EXIT_CANNOT_RUN 125
+#define EXIT_DENIED 126
 
 extern char **environ;
 
@@ -43,7 +44,8 @@ static void help(void) {
                "     --lenient                 Ignore unknown configuration keys\n"
                "  -h --help                    Show this help\n\n"
                "Exit status: the command's own; 128+N if it died of signal N; 125 if the\n"
-               "sandbox could not be created; 126 if CMD is not executable; 127 if not found.\n");
+               "sandbox could not be created; 126 if CMD is not executable or denied by the\n"
+               "command policy; 127 if not found.\n");
 }
 
 static int parse_args(int argc, char *argv[], RunOptions *o) {
@@ -187,7 +189,10 @@ static int report_error(const VarlinkReply *reply) {
                 log_error("could not create the sandbox: %s", msg ?: "unknown reason (see fenced's log)");
         else if (streq(reply->error, "io.fence.Sandbox.PermissionDenied"))
                 log_error("fenced refused the sandbox: %s", msg ?: "permission denied");
-        else if (streq(reply->error, "io.fence.Sandbox.InvalidArgument"))
+        else if (streq(reply->error, "io.fence.Sandbox.CommandDenied")) {
+                log_error("%s", msg ?: "command denied by policy");
+                return EXIT_DENIED;
+        } else if (streq(reply->error, "io.fence.Sandbox.InvalidArgument"))
                 log_error("fenced rejected the request: %s: %s", param ?: "?", msg ?: "invalid");
         else
                 log_error("fenced failed the request: %s", reply->error);

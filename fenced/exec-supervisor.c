@@ -277,8 +277,9 @@ static int task_fs_ids(int proc_dir, uid_t *ret_uid, gid_t *ret_gid) {
  * rights reveal nothing (supplementary groups are not applied: a path only
  * they can reach stays unresolved). Best effort: NULL when it cannot say,
  * and the check goes by the path as written. For execveat(fd, "",
- * AT_EMPTY_PATH) *ret_path gets the file's path. */
-static char *resolve_exec(pid_t pid, bool at, int dirfd, const char *path, int flags, char **ret_path) {
+ * AT_EMPTY_PATH) *ret_path gets the file's path. With ret_fd, the file
+ * stays open (O_PATH) for a look at its first line. */
+static char *resolve_exec(pid_t pid, bool at, int dirfd, const char *path, int flags, char **ret_path, int *ret_fd) {
         _cleanup_close_ int dir = -EBADF, root = -EBADF, fd = -EBADF;
         _cleanup_free_ char *abs = NULL, *base = NULL;
         char name[64];
@@ -326,7 +327,122 @@ static char *resolve_exec(pid_t pid, bool at, int dirfd, const char *path, int f
                 return NULL;
 
         snprintf(name, sizeof name, "/proc/self/fd/%d", fd);
+        if (ret_fd)
+                *ret_fd = TAKE_FD(fd);
         return readlinkat_dup(AT_FDCWD, name);
+}
+
+/* The interpreter line of a script as the kernel reads it (binfmt_script):
+ * "#!", blanks, the interpreter, blanks, one optional argument running to
+ * the end of the line, at most SHEBANG_MAX bytes. The file is read as the
+ * process's filesystem ids. 1 with *ret_interp (and *ret_arg, possibly
+ * NULL) for a script, 0 for anything else. */
+#define SHEBANG_MAX 256
+#define SHEBANG_DEPTH 4         /* the kernel's BINPRM_MAX_RECURSION */
+
+static int read_shebang(pid_t pid, int fd, char **ret_interp, char **ret_arg) {
+        _cleanup_close_ int proc = -EBADF, rfd = -EBADF;
+        char name[64], buf[SHEBANG_MAX + 1], *p, *end, *interp, *arg = NULL;
+        uid_t uid;
+        gid_t gid;
+        ssize_t n;
+
+        snprintf(name, sizeof name, "/proc/%d", (int) pid);
+        proc = open(name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (proc < 0 || task_fs_ids(proc, &uid, &gid) < 0)
+                return 0;
+        snprintf(name, sizeof name, "/proc/self/fd/%d", fd);
+        (void) setfsgid(gid);
+        (void) setfsuid(uid);
+        rfd = open(name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        (void) setfsuid(geteuid());
+        (void) setfsgid(getegid());
+        if (rfd < 0)
+                return 0;
+        n = pread(rfd, buf, SHEBANG_MAX, 0);
+        if (n < 3 || buf[0] != '#' || buf[1] != '!')
+                return 0;
+        buf[n] = 0;
+        end = memchr(buf, '\n', (size_t) n);
+        if (end)
+                *end = 0;
+        else
+                end = buf + n;
+        p = buf + 2;
+        while (*p == ' ' || *p == '\t')
+                p++;
+        interp = p;
+        while (*p && *p != ' ' && *p != '\t')
+                p++;
+        if (*p) {
+                *p++ = 0;
+                while (*p == ' ' || *p == '\t')
+                        p++;
+                if (*p) {
+                        char *e = p + strlen(p);
+                        while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+                                *--e = 0;
+                        arg = p;
+                }
+        }
+        if (!*interp)
+                return 0;
+        *ret_interp = strdup(interp);
+        *ret_arg = arg ? strdup(arg) : NULL;
+        if (!*ret_interp || (arg && !*ret_arg)) {
+                free(*ret_interp);
+                free(*ret_arg);
+                return -ENOMEM;
+        }
+        return 1;
+}
+
+/* A script runs its interpreter without another execve(): judge the command
+ * the kernel builds, [interpreter, optional argument, script, argv[1]...],
+ * for each level of interpreter. */
+static int check_interpreters(const CommandPolicy *policy, pid_t pid, int fd, const char *script,
+                              char * const *argv, CommandMatch *match) {
+        _cleanup_free_ char *path = strdup(script);
+        _cleanup_strv_free_ char **args = strv_copy(argv && argv[0] ? argv + 1 : (char *[]) { NULL });
+        _cleanup_close_ int cur = fd;
+
+        if (!path || !args)
+                return -ENOMEM;
+        for (int depth = 0; depth < SHEBANG_DEPTH && cur >= 0; depth++) {
+                _cleanup_free_ char *interp = NULL, *arg = NULL, *resolved = NULL;
+                _cleanup_strv_free_ char **v = NULL;
+                int next = -EBADF, r;
+
+                r = read_shebang(pid, cur, &interp, &arg);
+                if (r <= 0)
+                        return r;
+                v = calloc(strv_length(args) + 4, sizeof(char *));
+                if (!v)
+                        return -ENOMEM;
+                size_t k = 0;
+                if (!(v[k++] = strdup(interp)) || (arg && !(v[k++] = strdup(arg))) || !(v[k++] = strdup(path)))
+                        return -ENOMEM;
+                for (char **a = args; *a; a++)
+                        if (!(v[k++] = strdup(*a)))
+                                return -ENOMEM;
+
+                resolved = resolve_exec(pid, false, AT_FDCWD, interp, 0, NULL, &next);
+                r = command_policy_check_exec(policy, interp, resolved, v, match);
+                if (r != 0) {
+                        safe_close(next);
+                        return r;
+                }
+                /* The next level: the interpreter may be a script itself. */
+                strv_free(args);
+                args = TAKE_PTR(v);
+                free(args[0]);
+                memmove(args, args + 1, strv_length(args) * sizeof(char *));
+                free(path);
+                path = TAKE_PTR(interp);
+                safe_close(cur);
+                cur = next;
+        }
+        return 0;
 }
 
 /* ---- Helper: judging and answering ----------------------------------------------- */
@@ -392,6 +508,7 @@ static int helper_judge(Helper *h, const struct seccomp_notif *req, Verdict *v) 
         const ExecAbi *abi = helper_abi(h, req->data.arch);
         uintptr_t path_addr, argv_addr;
         _cleanup_free_ char *resolved = NULL, *fd_path = NULL;
+        _cleanup_close_ int file_fd = -EBADF;
         bool at;
         int dirfd = AT_FDCWD, flags = 0, r;
         uint64_t id = req->id;
@@ -434,7 +551,7 @@ static int helper_judge(Helper *h, const struct seccomp_notif *req, Verdict *v) 
         } else if (r < 0 && r != -ESRCH)
                 r = verdict_uncheckable(v, "cannot read the exec's arguments", r);
         else if (r >= 0) {
-                resolved = resolve_exec(m.pid, at, dirfd, v->path, flags, &fd_path);
+                resolved = resolve_exec(m.pid, at, dirfd, v->path, flags, &fd_path, &file_fd);
                 if (fd_path) {
                         free(v->path);
                         v->path = TAKE_PTR(fd_path);
@@ -460,6 +577,8 @@ static int helper_judge(Helper *h, const struct seccomp_notif *req, Verdict *v) 
                 return 0;
 
         r = command_policy_check_exec(h->policy, v->path, resolved, v->argv, &v->match);
+        if (r == 0 && file_fd >= 0)
+                r = check_interpreters(h->policy, m.pid, TAKE_FD(file_fd), v->path, v->argv, &v->match);
         if (r < 0)
                 return verdict_uncheckable(v, "cannot judge the command", r);
         if (r > 0) {

@@ -9,6 +9,7 @@
 #include "seccomp-deny.h"
 #include "log.h"
 #include "manager.h"
+#include "run-exec.h"
 #include "strv.h"
 
 extern const char io_fence_sandbox_varlink[];
@@ -93,6 +94,7 @@ static int build_env(char * const *in, char ***ret) {
 static void run_free(SandboxRun *run) {
         if (!run)
                 return;
+        run_exec_free(run->exec);
         sandbox_free(run->sandbox);
         varlink_call_unref(run->call);
         free(run->user);
@@ -170,6 +172,10 @@ static void on_finished(Sandbox *s, const SandboxExit *e, void *userdata) {
         run_free(run);
 }
 
+static void on_exec_listener(Sandbox *s, int listener_fd, void *userdata) {
+        run_exec_attach(userdata, listener_fd);
+}
+
 /* The client went away: the sandbox goes with it. */
 static void on_call_cancelled(VarlinkCall *call, void *userdata) {
         SandboxRun *run = userdata;
@@ -216,15 +222,7 @@ static int config_for_run(Manager *m, VarlinkCall *call, yajl_val v, const char 
         if (r < 0)
                 return r;
 
-        /* Fail closed: what this fenced cannot enforce yet must not be
-         * silently ignored. (Network keys are safe: the sandbox has no
-         * network beyond loopback at all.) */
-        if (strv_length(c->command.deny) || strv_length(c->command.allow) || c->command.runtime_exec_policy ||
-            strv_length(c->ssh.denied_hosts) || strv_length(c->ssh.denied_commands) ||
-            strv_length(c->ssh.allowed_hosts) || strv_length(c->ssh.allowed_commands))
-                return reply_error_message(call, ERROR_INVALID_CONFIG, "field", "command", "message",
-                                           "command and ssh rules are not enforced by this version of fenced; "
-                                           "remove command.*/ssh.* from the configuration"), 0;
+        /* command.* and ssh.* are enforced by run-exec.c. */
         /* allowLocalBinding needs nothing: servers bind the sandbox's own
          * loopback, which nothing outside can reach (-p is refused). */
         /* Without listed ports allowLocalOutbound reaches nothing (as in fence). */
@@ -367,13 +365,17 @@ static int method_run(VarlinkCall *call, yajl_val p, void *userdata) {
                 r = -ENOMEM;
                 goto out;
         }
+        r = run_exec_prepare(m, call, cfg, &spec, &run->exec);
+        if (r <= 0)
+                goto out;
         run->uid = peer->uid;
         run->user = TAKE_PTR(user);
         run->monitor = monitor;
         run->manager = m;
 
         r = sandbox_spawn(m->event, &m->cgroups, &spec,
-                          &(SandboxCallbacks) { .started = on_started, .finished = on_finished },
+                          &(SandboxCallbacks) { .started = on_started, .finished = on_finished,
+                                                .exec_listener = on_exec_listener },
                           run, &run->sandbox);
         if (r < 0) {
                 _cleanup_free_ char *msg = NULL;
@@ -483,7 +485,7 @@ static int method_get_features(VarlinkCall *call, yajl_val p, void *userdata) {
         json_gen_kv_bool(g, "seccomp", true);
         json_gen_key(g, "seccompDenyList");
         json_gen_strv(g, (char * const *) seccomp_deny_list());
-        json_gen_kv_bool(g, "execSupervisor", false);
+        json_gen_kv_bool(g, "execSupervisor", true);
         json_gen_kv_bool(g, "networkFilter", false);
         json_gen_close(g);
         r = json_gen_take(g, &params);

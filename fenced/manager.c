@@ -4,9 +4,11 @@
 #include <systemd/sd-daemon.h>
 
 #include "config.h"
+#include "exec-supervisor.h"
 #include "json.h"
 #include "log.h"
 #include "manager.h"
+#include "run-exec.h"
 #include "seccomp-deny.h"
 #include "seccomp-util.h"
 
@@ -39,6 +41,7 @@ Manager *manager_free(Manager *m) {
         while (m->runs) {
                 SandboxRun *run = m->runs;
                 manager_remove_run(m, run);
+                run_exec_free(run->exec);
                 sandbox_free(run->sandbox);
                 varlink_call_unref(run->call);
                 free(run->user);
@@ -53,6 +56,7 @@ Manager *manager_free(Manager *m) {
         event_log_free(m->events);
         free(m->policy_floor);
         seccomp_prog_done(&m->seccomp_deny);
+        seccomp_prog_done(&m->exec_notify);
         config_free(m->floor);
         sd_event_unref(m->event);
         free(m);
@@ -210,6 +214,9 @@ int manager_start(Manager *m) {
         r = seccomp_deny_compile(&m->seccomp_deny);
         if (r < 0)
                 return log_error_errno(r, "Failed to build the seccomp deny filter: %m");
+        r = exec_supervisor_compile_filter(&m->exec_notify);
+        if (r < 0)
+                return log_error_errno(r, "Failed to build the exec policy's notify filter: %m");
 
         r = cgroup_root_open(&m->cgroups);
         if (r < 0)

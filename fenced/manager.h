@@ -33,6 +33,7 @@ typedef struct SandboxRun {
         uid_t uid;
         char *user;
         bool monitor;
+        struct RunExec *exec;   /* command policy (run-exec.h) */
         struct SandboxRun *prev, *next;
 } SandboxRun;
 
@@ -45,6 +46,7 @@ struct Manager {
         char *policy_floor;     /* JSON object text, "{}" when none */
         FenceConfig *floor;     /* parsed; empty when none */
         struct sock_fprog seccomp_deny; /* the syscall deny filter, compiled once */
+        struct sock_fprog exec_notify;  /* the argv exec policy's notify filter, compiled once */
 
         SandboxRun *runs;
         unsigned n_runs;

@@ -11,6 +11,7 @@
 
 #include <grp.h>
 
+#include "exec-policy.h"
 #include "identity.h"
 #include "mount-view.h"
 #include "sandbox-child.h"
@@ -136,6 +137,12 @@ _noreturn_ static void exec_command(const SandboxSpec *spec, const FsView *view,
                 r = seccomp_load_prog(spec->seccomp_deny, SECCOMP_DENY_LOAD_FLAGS);
                 if (r < 0)
                         fail(setup_fd, r, "loading the seccomp filter");
+        }
+        /* Last: from here on every exec waits for fenced's verdict. */
+        if (spec->exec_notify) {
+                r = exec_policy_handoff_listener(setup_fd, spec->exec_notify);
+                if (r < 0)
+                        fail(setup_fd, r, "handing the exec policy's seccomp listener to fenced");
         }
 
         send_msg(setup_fd, SETUP_MSG_EXEC, 0, 0, NULL);

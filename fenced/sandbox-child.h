@@ -32,6 +32,7 @@ typedef struct SandboxSpec {
         bool tty;               /* make stdin the controlling terminal */
         FsPolicy fs;            /* the filesystem policy (mandatory protection even when empty) */
         const struct sock_fprog *seccomp_deny; /* compiled once by the daemon */
+        const struct sock_fprog *exec_notify;  /* argv exec policy: its notify filter, else NULL */
 } SandboxSpec;
 
 void sandbox_spec_done(SandboxSpec *s);

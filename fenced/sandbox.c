@@ -36,6 +36,7 @@ struct Sandbox {
         sd_event_source *cgroup_source;
 
         bool exited_msg;        /* got SETUP_MSG_EXITED */
+        bool got_listener;      /* got SETUP_MSG_EXEC_LISTENER */
         bool init_gone;
         bool finished;
         SandboxExit exit;
@@ -63,8 +64,15 @@ static int make_id(char id[static 17]) {
         return 0;
 }
 
-static void handle_msg(Sandbox *s, const SetupMsg *m, const struct ucred *cred) {
+static void handle_msg(Sandbox *s, const SetupMsg *m, const struct ucred *cred, int *fd) {
         switch (m->type) {
+        case SETUP_MSG_EXEC_LISTENER:
+                /* Once, from the command's process before it starts. */
+                if (*fd < 0 || s->command_pid != 0 || s->got_listener || !s->cb.exec_listener)
+                        break;
+                s->got_listener = true;
+                s->cb.exec_listener(s, TAKE_FD(*fd), s->userdata);
+                break;
         case SETUP_MSG_FAILED:
                 s->exit.setup_error = m->error ? m->error : EIO;
                 snprintf(s->setup_what, sizeof s->setup_what, "%.*s", (int) sizeof m->text - 1, m->text);
@@ -99,7 +107,7 @@ static int drain_setup(Sandbox *s) {
                 SetupMsg m;
                 union {
                         struct cmsghdr h;
-                        char buf[CMSG_SPACE(sizeof(struct ucred))];
+                        char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int))];
                 } control;
                 struct iovec iov = { .iov_base = &m, .iov_len = sizeof m };
                 struct msghdr mh = {
@@ -107,6 +115,7 @@ static int drain_setup(Sandbox *s) {
                         .msg_control = &control, .msg_controllen = sizeof control,
                 };
                 const struct ucred *cred = NULL;
+                _cleanup_close_ int fd = -1;
                 ssize_t n;
 
                 if (s->setup_fd < 0)
@@ -121,9 +130,19 @@ static int drain_setup(Sandbox *s) {
                         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
                             c->cmsg_len == CMSG_LEN(sizeof(struct ucred)))
                                 cred = (const struct ucred *) CMSG_DATA(c);
-                if ((size_t) n != sizeof m)
+                        else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+                                /* Keep the first, close any other. */
+                                for (size_t k = 0; k < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); k++) {
+                                        int f;
+                                        memcpy(&f, CMSG_DATA(c) + k * sizeof(int), sizeof(int));
+                                        if (fd < 0)
+                                                fd = f;
+                                        else
+                                                safe_close(f);
+                                }
+                if ((size_t) n != sizeof m || (mh.msg_flags & MSG_CTRUNC))
                         continue;       /* not from our child code: ignore */
-                handle_msg(s, &m, cred);
+                handle_msg(s, &m, cred, &fd);
         }
 }
 

@@ -29,6 +29,9 @@ typedef struct SandboxExit {
 typedef struct SandboxCallbacks {
         /* The command is being executed (its host pid is known). */
         void (*started)(Sandbox *s, void *userdata);
+        /* The command's process sent the exec supervisor's seccomp listener
+         * (before it started); the callee owns listener_fd. */
+        void (*exec_listener)(Sandbox *s, int listener_fd, void *userdata);
         /* Everything is gone, the cgroup removed; s is still valid during
          * the call and must be freed by the owner afterwards. */
         void (*finished)(Sandbox *s, const SandboxExit *e, void *userdata);

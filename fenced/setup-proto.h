@@ -14,6 +14,7 @@ typedef enum SetupMsgType {
         SETUP_MSG_EXEC,            /* the command is about to be executed */
         SETUP_MSG_EXEC_FAILED,     /* execve() failed: error + text (the path) */
         SETUP_MSG_EXITED,          /* the command exited: status (waitpid() form) */
+        SETUP_MSG_EXEC_LISTENER,   /* the exec supervisor's seccomp listener, with SCM_RIGHTS */
 } SetupMsgType;
 
 typedef struct SetupMsg {

@@ -20,6 +20,8 @@ FENCE_DEPS=(
         # runtime tools the tests and scripts call: ip, nft,
         # systemd-socket-activate, useradd, runuser/setpriv, pgrep/ps, fuser
         iproute2 nftables systemd passwd util-linux procps psmisc
+        # the exec policy test runs git (git status allowed, git push denied)
+        git
         # benchmark peer (bench/launch.sh)
         bubblewrap
 )

@@ -503,3 +503,44 @@ Test(command_policy, errors_fail_closed) {
         /* Nesting without end is refused, not followed forever. */
         cr_expect_eq(command_policy_check_argv(p, STRV("sh", "-c", "env env env env env env env env env env env env env env env env env git push"), NULL), -ELOOP);
 }
+
+Test(command_policy, path_mode_names) {
+        _cleanup_command_policy_ CommandPolicy *p = make(&(CommandPolicySettings) {
+                .deny = STRV("git push", "python3", "/opt/bin/curl", "we*rd", "python3", ".."),
+                .allow = STRV("curl", "chroot --help"),
+                .use_defaults = true,
+                .accept_shared_binary = STRV("reboot"),
+        });
+        _cleanup_command_policy_ CommandPolicy *argv = make(&(CommandPolicySettings) {
+                .deny = STRV("python3"), .use_defaults = true, .exec_mode = COMMAND_EXEC_ARGV,
+        });
+        _cleanup_command_policy_ CommandPolicy *none = make_rules(STRV("git push"), NULL, false);
+        _cleanup_strv_free_ char **names = NULL, **argv_names = NULL, **no_names = NULL;
+
+        cr_assert_eq(command_policy_path_mode_names(p, &names), 0);
+        /* single tokens only, by basename, once; a literal glob name is left out */
+        cr_expect(strv_contains(names, "python3"));
+        cr_expect(!strv_contains(names, "git"));
+        cr_expect(!strv_contains(names, "we*rd"));
+        cr_expect(!strv_contains(names, ".."));
+        /* a single-token allow rule lifts the mask; a longer one does not */
+        cr_expect(!strv_contains(names, "curl"));
+        cr_expect(strv_contains(names, "chroot"));
+        /* the defaults, with the built-in glob kept as a pattern */
+        cr_expect(strv_contains(names, "shutdown"));
+        cr_expect(strv_contains(names, "mkfs.*"));
+        cr_expect(!strv_contains(names, "dd"));
+        cr_expect(!strv_contains(names, "init"));
+        size_t n = 0;
+        for (char **x = names; *x; x++)
+                n += streq(*x, "python3");
+        cr_expect_eq(n, 1);
+        cr_expect(command_policy_accepts_shared(p, "reboot"));
+        cr_expect(!command_policy_accepts_shared(p, "chroot"));
+
+        /* argv mode judges every exec itself: no masks */
+        cr_assert_eq(command_policy_path_mode_names(argv, &argv_names), 0);
+        cr_expect_null(argv_names[0]);
+        cr_assert_eq(command_policy_path_mode_names(none, &no_names), 0);
+        cr_expect_null(no_names[0]);
+}
