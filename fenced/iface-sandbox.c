@@ -9,6 +9,8 @@
 #include "seccomp-deny.h"
 #include "log.h"
 #include "manager.h"
+#include "net-sandbox.h"
+#include "run-network.h"
 #include "strv.h"
 
 extern const char io_fence_sandbox_varlink[];
@@ -94,6 +96,7 @@ static void run_free(SandboxRun *run) {
         if (!run)
                 return;
         sandbox_free(run->sandbox);
+        net_sandbox_free(run->net);     /* after the sandbox: nothing uses its namespace now */
         varlink_call_unref(run->call);
         free(run->user);
         free(run);
@@ -217,8 +220,10 @@ static int config_for_run(Manager *m, VarlinkCall *call, yajl_val v, const char 
                 return r;
 
         /* Fail closed: what this fenced cannot enforce yet must not be
-         * silently ignored. (Network keys are safe: the sandbox has no
-         * network beyond loopback at all.) */
+         * silently ignored. */
+        const char *net_field, *net_message;
+        if ((net_field = run_network_unsupported(c, &net_message)))
+                return reply_error_message(call, ERROR_INVALID_CONFIG, "field", net_field, "message", net_message), 0;
         if (strv_length(c->command.deny) || strv_length(c->command.allow) || c->command.runtime_exec_policy ||
             strv_length(c->ssh.denied_hosts) || strv_length(c->ssh.denied_commands) ||
             strv_length(c->ssh.allowed_hosts) || strv_length(c->ssh.allowed_commands))
@@ -373,6 +378,14 @@ static int method_run(VarlinkCall *call, yajl_val p, void *userdata) {
         run->monitor = monitor;
         run->manager = m;
 
+        _cleanup_free_ char *net_error = NULL;
+        r = run_network_setup(run, cfg, &spec, &net_error);
+        if (r < 0) {
+                r = reply_error_message(call, ERROR_SETUP_FAILED, "message",
+                                        net_error ?: "could not set up the sandbox's network", NULL, NULL);
+                goto out;
+        }
+
         r = sandbox_spawn(m->event, &m->cgroups, &spec,
                           &(SandboxCallbacks) { .started = on_started, .finished = on_finished },
                           run, &run->sandbox);
@@ -385,6 +398,7 @@ static int method_run(VarlinkCall *call, yajl_val p, void *userdata) {
                 goto out;
         }
 
+        run_network_started(run);
         run->call = varlink_call_ref(call);
         varlink_call_set_cancel_handler(call, on_call_cancelled, run);
         manager_add_run(m, run);
@@ -485,7 +499,7 @@ static int method_get_features(VarlinkCall *call, yajl_val p, void *userdata) {
         json_gen_key(g, "seccompDenyList");
         json_gen_strv(g, (char * const *) seccomp_deny_list());
         json_gen_kv_bool(g, "execSupervisor", false);
-        json_gen_kv_bool(g, "networkFilter", false);
+        json_gen_kv_bool(g, "networkFilter", true);
         json_gen_close(g);
         r = json_gen_take(g, &params);
         if (r < 0)

@@ -24,6 +24,7 @@ typedef struct ManagerOptions {
 } ManagerOptions;
 
 typedef struct Manager Manager;
+typedef struct NetSandbox NetSandbox;
 
 /* A running sandbox and the Run call that asked for it. */
 typedef struct SandboxRun {
@@ -33,6 +34,7 @@ typedef struct SandboxRun {
         uid_t uid;
         char *user;
         bool monitor;
+        NetSandbox *net;        /* the filtered network, NULL without one */
         struct SandboxRun *prev, *next;
 } SandboxRun;
 

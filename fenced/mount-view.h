@@ -24,6 +24,7 @@ typedef struct MountViewSpec {
         uid_t uid;              /* the caller: user-named paths resolve as it */
         gid_t gid;
         const FsPolicy *policy;
+        const char *resolv_conf;        /* text bound over /etc/resolv.conf; NULL: the host's */
 } MountViewSpec;
 
 /* On failure *ret_error gets a message naming the step or the config key
