@@ -175,6 +175,21 @@ int dns_reply_build(const DnsQuestion *q, uint8_t rcode, void *buf, size_t size)
         return DNS_HEADER_SIZE + n + 4;
 }
 
+int dns_query_build(uint16_t id, const char *name, uint16_t type, void *buf, size_t size) {
+        DnsQuestion q = { .id = id, .flags = DNS_FLAG_RD, .type = type, .class = DNS_CLASS_IN };
+        uint8_t *b = buf;
+        int n;
+
+        if (!name || !name[0] || strlen(name) > DNS_NAME_MAX)
+                return -EINVAL;
+        strcpy(q.name, name);
+        n = dns_reply_build(&q, 0, buf, size);
+        if (n < 0)
+                return n;
+        write_u16(b + 2, DNS_FLAG_RD);  /* a query: no QR, no RA */
+        return n;
+}
+
 typedef struct Answer {
         char owner[DNS_NAME_MAX + 1];
         bool owner_ok;          /* representable as text; others never match */

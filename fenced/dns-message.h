@@ -61,6 +61,10 @@ int dns_question_parse(const void *msg, size_t len, DnsQuestion *ret);
  * QR and RA set, the question echoed. Returns its length or -ENOBUFS. */
 int dns_reply_build(const DnsQuestion *q, uint8_t rcode, void *buf, size_t size);
 
+/* Writes a recursive query (RD set) for name and type with the given id.
+ * Returns its length, -EINVAL for a name that is not one, or -ENOBUFS. */
+int dns_query_build(uint16_t id, const char *name, uint16_t type, void *buf, size_t size);
+
 typedef struct DnsAddress {
         int family;                     /* AF_INET or AF_INET6 */
         uint8_t addr[16];               /* network byte order, 4 or 16 bytes used */

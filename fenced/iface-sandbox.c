@@ -10,6 +10,8 @@
 #include "log.h"
 #include "manager.h"
 #include "run-exec.h"
+#include "net-sandbox.h"
+#include "run-network.h"
 #include "strv.h"
 
 extern const char io_fence_sandbox_varlink[];
@@ -96,6 +98,7 @@ static void run_free(SandboxRun *run) {
                 return;
         run_exec_free(run->exec);
         sandbox_free(run->sandbox);
+        net_sandbox_free(run->net);     /* after the sandbox: nothing uses its namespace now */
         varlink_call_unref(run->call);
         free(run->user);
         free(run);
@@ -222,7 +225,11 @@ static int config_for_run(Manager *m, VarlinkCall *call, yajl_val v, const char 
         if (r < 0)
                 return r;
 
-        /* command.* and ssh.* are enforced by run-exec.c. */
+        /* command.* and ssh.* are enforced by run-exec.c. Fail closed:
+         * what this fenced cannot enforce yet must not be silently ignored. */
+        const char *net_field, *net_message;
+        if ((net_field = run_network_unsupported(c, &net_message)))
+                return reply_error_message(call, ERROR_INVALID_CONFIG, "field", net_field, "message", net_message), 0;
         /* allowLocalBinding needs nothing: servers bind the sandbox's own
          * loopback, which nothing outside can reach (-p is refused). */
         /* Without listed ports allowLocalOutbound reaches nothing (as in fence). */
@@ -268,7 +275,7 @@ static int method_run(VarlinkCall *call, yajl_val p, void *userdata) {
         const gid_t *groups;
         size_t n_groups;
         _cleanup_strv_free_ char **argv = NULL, **env_in = NULL;
-        _cleanup_free_ char *user = NULL;
+        _cleanup_free_ char *user = NULL, *net_error = NULL;
         SandboxSpec spec = { .cwd_fd = -1, .stdio_fds = { -1, -1, -1 }, .hide_dir = m->options.state_dir };
         SandboxRun *run = NULL;
         _cleanup_config_ FenceConfig *cfg = NULL;
@@ -373,6 +380,13 @@ static int method_run(VarlinkCall *call, yajl_val p, void *userdata) {
         run->monitor = monitor;
         run->manager = m;
 
+        r = run_network_setup(run, cfg, &spec, &net_error);
+        if (r < 0) {
+                r = reply_error_message(call, ERROR_SETUP_FAILED, "message",
+                                        net_error ?: "could not set up the sandbox's network", NULL, NULL);
+                goto out;
+        }
+
         r = sandbox_spawn(m->event, &m->cgroups, &spec,
                           &(SandboxCallbacks) { .started = on_started, .finished = on_finished,
                                                 .exec_listener = on_exec_listener },
@@ -386,6 +400,7 @@ static int method_run(VarlinkCall *call, yajl_val p, void *userdata) {
                 goto out;
         }
 
+        run_network_started(run);
         run->call = varlink_call_ref(call);
         varlink_call_set_cancel_handler(call, on_call_cancelled, run);
         manager_add_run(m, run);
@@ -486,7 +501,7 @@ static int method_get_features(VarlinkCall *call, yajl_val p, void *userdata) {
         json_gen_key(g, "seccompDenyList");
         json_gen_strv(g, (char * const *) seccomp_deny_list());
         json_gen_kv_bool(g, "execSupervisor", true);
-        json_gen_kv_bool(g, "networkFilter", false);
+        json_gen_kv_bool(g, "networkFilter", true);
         json_gen_close(g);
         r = json_gen_take(g, &params);
         if (r < 0)

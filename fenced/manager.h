@@ -24,6 +24,7 @@ typedef struct ManagerOptions {
 } ManagerOptions;
 
 typedef struct Manager Manager;
+typedef struct NetSandbox NetSandbox;
 
 /* A running sandbox and the Run call that asked for it. */
 typedef struct SandboxRun {
@@ -34,6 +35,7 @@ typedef struct SandboxRun {
         char *user;
         bool monitor;
         struct RunExec *exec;   /* command policy (run-exec.h) */
+        NetSandbox *net;        /* the filtered network, NULL without one */
         struct SandboxRun *prev, *next;
 } SandboxRun;
 

@@ -7,6 +7,7 @@
 
 #include "log.h"
 #include "macro.h"
+#include "mount-file.h"
 #include "mount-view.h"
 
 /* Layout while building: a private tmpfs becomes the root, the host's root
@@ -148,7 +149,7 @@ static int build_root(bool empty, char **ret_error) {
 }
 
 int mount_view_build(const MountViewSpec *spec, FsView **ret_view, char **ret_error) {
-        _cleanup_close_ int cwd_tree = -1;
+        _cleanup_close_ int cwd_tree = -1, resolv_tree = -1;
         FsView *view = NULL;
         struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
         int r;
@@ -188,6 +189,9 @@ int mount_view_build(const MountViewSpec *spec, FsView **ret_view, char **ret_er
         TRY(mkdir("oldroot", 0755), "creating oldroot");
         TRY(pivot_root(".", "oldroot"), "pivot_root into the base tmpfs");
         TRY(chdir("/"), "chdir /");
+        if (spec->resolv_conf)
+                TRY(mount_file_create("/", "resolv.conf", spec->resolv_conf, &resolv_tree),
+                    "writing the sandbox's resolv.conf");
 
         r = build_root(fs_view_default_deny_read(view), ret_error);
         if (r < 0)
@@ -225,6 +229,8 @@ int mount_view_build(const MountViewSpec *spec, FsView **ret_view, char **ret_er
         r = keep_cwd_reachable(spec, cwd_tree, ret_error);
         if (r < 0)
                 goto fail;
+        if (resolv_tree >= 0)
+                TRY(mount_file_attach(resolv_tree, "/etc/resolv.conf"), "binding the sandbox's /etc/resolv.conf");
 
         *ret_view = view;
         return 0;

@@ -26,6 +26,7 @@ typedef struct MountViewSpec {
         const FsPolicy *policy;
         int tty_fd;             /* the command's terminal (a pty slave of the
                                  * host's devpts), shown as /dev/console; -1: none */
+        const char *resolv_conf;        /* text bound over /etc/resolv.conf; NULL: the host's */
 } MountViewSpec;
 
 /* On failure *ret_error gets a message naming the step or the config key

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -43,4 +44,45 @@ int netns_exec(int netns_fd, netns_func_t func, void *userdata) {
         if (r != 0)
                 return -r;
         return c.result;
+}
+
+static int new_cb(void *userdata) {
+        int *fd = userdata;
+
+        /* This thread's namespace only; the thread ends right after. */
+        if (unshare(CLONE_NEWNET) < 0)
+                return -errno;
+        *fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        return *fd < 0 ? -errno : 0;
+}
+
+static void *new_thread(void *p) {
+        Call *c = p;
+
+        c->result = c->func(c->userdata);
+        return NULL;
+}
+
+int netns_new(int *ret_fd) {
+        int fd = -1;
+        Call c = { .netns_fd = -1, .func = new_cb, .userdata = &fd, .result = -EIO };
+        sigset_t all, saved;
+        pthread_t t;
+        int r;
+
+        if (!ret_fd)
+                return -EINVAL;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &saved);
+        r = pthread_create(&t, NULL, new_thread, &c);
+        pthread_sigmask(SIG_SETMASK, &saved, NULL);
+        if (r != 0)
+                return -r;
+        r = pthread_join(t, NULL);
+        if (r != 0)
+                return -r;
+        if (c.result < 0)
+                return c.result;
+        *ret_fd = fd;
+        return 0;
 }

@@ -18,3 +18,8 @@ typedef int (*netns_func_t)(void *userdata);
  * Returns what func returned, or a negative errno if the thread could not be
  * started or could not join the namespace. */
 int netns_exec(int netns_fd, netns_func_t func, void *userdata);
+
+/* Creates a new network namespace (only `lo`, down) from a short-lived
+ * thread and returns an fd of it (close-on-exec). The namespace lives as
+ * long as that fd, a socket in it or a process in it does. */
+int netns_new(int *ret_fd);

@@ -1,6 +1,7 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -34,6 +35,9 @@ void sandbox_spec_done(SandboxSpec *s) {
         for (size_t i = 0; i < 3; i++)
                 safe_close(s->stdio_fds[i]);
         fs_policy_done(&s->fs);
+        if (s->join_netns)
+                safe_close(s->netns_fd);
+        free(s->resolv_conf);
         *s = (SandboxSpec) { .cwd_fd = -1, .stdio_fds = { -1, -1, -1 } };
 }
 
@@ -209,6 +213,7 @@ void sandbox_child_main(const SandboxSpec *spec, int setup_fd) {
                 .gid = spec->gid,
                 .policy = &spec->fs,
                 .tty_fd = spec->tty ? spec->stdio_fds[0] : -1,
+                .resolv_conf = spec->resolv_conf,
         };
         FsView *view = NULL;
         char *error = NULL;
@@ -217,6 +222,9 @@ void sandbox_child_main(const SandboxSpec *spec, int setup_fd) {
         int r, sigfd;
 
         (void) prctl(PR_SET_NAME, "fence-init", 0, 0, 0);
+        /* Before anything else: the capture rules are already in there. */
+        if (spec->join_netns && setns(spec->netns_fd, CLONE_NEWNET) < 0)
+                fail(setup_fd, errno, "joining the sandbox's network namespace");
         r = close_inherited_fds(spec, setup_fd);
         if (r < 0)
                 fail(setup_fd, r, "closing the daemon's file descriptors");

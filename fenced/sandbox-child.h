@@ -33,6 +33,9 @@ typedef struct SandboxSpec {
         FsPolicy fs;            /* the filesystem policy (mandatory protection even when empty) */
         const struct sock_fprog *seccomp_deny; /* compiled once by the daemon */
         const struct sock_fprog *exec_notify;  /* argv exec policy: its notify filter, else NULL */
+        bool join_netns;        /* join netns_fd instead of a fresh, empty network namespace */
+        int netns_fd;           /* the filtered namespace (net-sandbox.h), owned */
+        char *resolv_conf;      /* its /etc/resolv.conf text, or NULL */
 } SandboxSpec;
 
 void sandbox_spec_done(SandboxSpec *s);

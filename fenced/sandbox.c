@@ -254,9 +254,9 @@ static int on_pidfd(sd_event_source *src, int fd, uint32_t revents, void *userda
         return 0;
 }
 
-static pid_t clone_sandbox(int cgroup_fd, int *ret_pidfd) {
+static pid_t clone_sandbox(int cgroup_fd, bool join_netns, int *ret_pidfd) {
         struct clone_args args = {
-                .flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET |
+                .flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | (join_netns ? 0 : CLONE_NEWNET) |
                          CLONE_NEWCGROUP | CLONE_PIDFD | CLONE_INTO_CGROUP,
                 .pidfd = (uint64_t) (uintptr_t) ret_pidfd,
                 .exit_signal = SIGCHLD,
@@ -324,7 +324,7 @@ int sandbox_spawn(sd_event *event, CgroupRoot *cgroups, SandboxSpec *spec,
                 goto fail;
         }
 
-        pid = clone_sandbox(s->cgroup_fd, &s->pidfd);
+        pid = clone_sandbox(s->cgroup_fd, spec->join_netns, &s->pidfd);
         if (pid < 0) {
                 r = log_error_errno(errno, "clone3() of sandbox %s failed: %m", s->id);
                 goto fail;

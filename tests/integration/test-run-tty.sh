@@ -9,9 +9,18 @@ fenced_start
 
 # tty_run SETUP FENCECTL-ARG...: `SETUP; fencectl ARG...` as the test user,
 # in a shell on a new terminal; OUT (CRs removed), ERR, RC as capture sets.
+# Standard input is a FIFO that this shell holds open for writing: script(1)
+# turns EOF on its input into a byte typed on the terminal, which would end
+# up in the command's output.
 tty_run() {
-        local setup=$1 cmd
+        local setup=$1 cmd keys=${TTY_STDIN:-}
         shift
+        if [ -z "$keys" ]; then
+                keys=$T/tty-in
+                rm -f "$keys"
+                mkfifo "$keys"
+                exec 8<>"$keys"
+        fi
         printf -v cmd '%q ' "$FENCECTL" --socket "$SOCK" "$@"
         LAST_CMD="script: $setup; fencectl $*"
         (
@@ -22,8 +31,9 @@ tty_run() {
                         ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0:detect_leaks=0:log_path=stderr" \
                         ${UBSAN_OPTIONS:+UBSAN_OPTIONS="$UBSAN_OPTIONS"} \
                         script -qec "$setup; exec $cmd" /dev/null
-        ) <"${TTY_STDIN:-/dev/null}" >"$T/capture.out" 2>"$T/capture.err"
+        ) <"$keys" >"$T/capture.out" 2>"$T/capture.err"
         RC=$?
+        [ -n "${TTY_STDIN:-}" ] || { exec 8>&-; rm -f "$keys"; }
         OUT=$(tr -d '\r' <"$T/capture.out")
         ERR=$(cat "$T/capture.err")
 }
@@ -57,14 +67,24 @@ like "$OUT" "job status 143" "...and ends when killed"
 
 # --- ^C on the terminal ----------------------------------------------------------
 # The interrupt character typed on the user's terminal ends the command with
-# SIGINT. The byte is sent once the sandbox runs (fencectl ps lists it).
+# SIGINT (not the client's SIGINT: the byte crosses fencectl's relay).
 mkfifo "$T/keys"
-(TTY_STDIN=$T/keys tty_run : run -- sleep 100; exit "$RC") &
+(TTY_STDIN=$T/keys tty_run : run -- sleep 100; exit "$RC") 8>&- &
 runner=$!
 exec 7>"$T/keys"
+# script(1) may hold back input that arrives while it sets up, so the key is
+# typed again every 0.2 s until the command is gone (at most 10 s).
+trap '' PIPE     # script may be gone between the check and the write
 if wait_until 10 eval 'fctl_user ps 2>/dev/null | grep -q "sleep 100"'; then
-        printf '\003' >&7
+        for ((i = 0; i < 50; i++)); do
+                printf '\003' >&7 2>/dev/null || break
+                ! kill -0 "$runner" 2>/dev/null && break
+                sleep 0.2
+        done
+else
+        diag "the sandbox did not show up in fencectl ps within 10 s"
 fi
+trap - PIPE
 exec 7>&-
 wait "$runner"
 RC=$?

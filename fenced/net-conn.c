@@ -1,0 +1,269 @@
+/* Connections a sandbox makes through the daemon: their life, the outbound
+ * connect from the host namespace, and the hand-over to the relay. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "macro.h"
+#include "net-internal.h"
+
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+
+bool net_addr_is_local(int family, const uint8_t *a) {
+        static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+        static const uint8_t zero[16];
+
+        if (family == AF_INET)
+                return a[0] == 127 || a[0] == 0;
+        if (memcmp(a, zero, 15) == 0 && (a[15] == 0 || a[15] == 1))
+                return true;
+        return memcmp(a, mapped, 12) == 0 && (a[12] == 127 || a[12] == 0);
+}
+
+int net_conn_new(NetSandbox *ns, NetConnKind kind, int family, int client_fd, NetConn **ret) {
+        NetConn *c;
+
+        if (ns->n_conns >= NET_MAX_CONNS) {
+                safe_close(client_fd);
+                return -EMFILE;
+        }
+        c = calloc(1, sizeof *c);
+        if (!c) {
+                safe_close(client_fd);
+                return -ENOMEM;
+        }
+        *c = (NetConn) {
+                .ns = ns,
+                .kind = kind,
+                .family = family,
+                .client_fd = client_fd,
+                .server_fd = -1,
+        };
+        c->next = ns->conns;
+        if (ns->conns)
+                ns->conns->prev = c;
+        ns->conns = c;
+        ns->n_conns++;
+        *ret = c;
+        return 0;
+}
+
+void net_conn_free(NetConn *c) {
+        NetSandbox *ns;
+
+        if (!c)
+                return;
+        ns = c->ns;
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                ns->conns = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        ns->n_conns--;
+
+        dns_pending_cancel(c->lookup);
+        relay_free(c->relay);
+        sd_event_source_disable_unref(c->client_src);
+        sd_event_source_disable_unref(c->server_src);
+        sd_event_source_disable_unref(c->timer);
+        safe_close(c->client_fd);
+        safe_close(c->server_fd);
+        free(c->buf);
+        free(c->to_server);
+        free(c);
+}
+
+void net_conn_reset(NetConn *c) {
+        struct linger l = { .l_onoff = 1, .l_linger = 0 };
+
+        c->client_src = sd_event_source_disable_unref(c->client_src);
+        if (c->client_fd >= 0)
+                (void) setsockopt(c->client_fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+        net_conn_free(c);
+}
+
+static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        NetConn *c = userdata;
+
+        if (c->connected && c->server_fd >= 0 && !c->relay) {
+                /* Still connecting out. */
+                net_connected_t cb = c->connected;
+                c->connected = NULL;
+                c->server_src = sd_event_source_disable_unref(c->server_src);
+                c->server_fd = safe_close(c->server_fd);
+                cb(c, -ETIMEDOUT);
+                return 0;
+        }
+        net_conn_reset(c);
+        return 0;
+}
+
+int net_conn_set_timeout(NetConn *c, uint64_t usec) {
+        if (!c->timer)
+                return sd_event_add_time_relative(c->ns->event, &c->timer, CLOCK_MONOTONIC, usec, 0, on_timeout, c);
+        if (sd_event_source_set_time_relative(c->timer, usec) < 0)
+                return -EIO;
+        return sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
+}
+
+int net_conn_reply(NetConn *c, const void *data, size_t len) {
+        ssize_t n = send(c->client_fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+        if (n < 0)
+                return -errno;
+        return (size_t) n == len ? 0 : -EAGAIN;
+}
+
+static void connected_done(NetConn *c, int error) {
+        net_connected_t cb = c->connected;
+
+        c->connected = NULL;
+        c->server_src = sd_event_source_disable_unref(c->server_src);
+        if (error < 0)
+                c->server_fd = safe_close(c->server_fd);
+        if (cb)
+                cb(c, error);
+}
+
+static void try_next(NetConn *c, int last_error);
+
+static int on_server_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        NetConn *c = userdata;
+        int err = 0;
+        socklen_t len = sizeof err;
+
+        if (c->connecting) {
+                c->connecting = false;
+                if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+                        err = errno;
+                if (err != 0) {
+                        c->server_src = sd_event_source_disable_unref(c->server_src);
+                        c->server_fd = safe_close(c->server_fd);
+                        try_next(c, -err);
+                        return 0;
+                }
+        }
+        while (c->to_server_off < c->to_server_len) {
+                ssize_t n = send(fd, c->to_server + c->to_server_off, c->to_server_len - c->to_server_off,
+                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n < 0) {
+                        if (errno == EAGAIN)
+                                return 0;
+                        connected_done(c, -errno);
+                        return 0;
+                }
+                c->to_server_off += (size_t) n;
+        }
+        connected_done(c, 0);
+        return 0;
+}
+
+static void try_next(NetConn *c, int last_error) {
+        while (c->next_addr < c->n_addrs) {
+                const DnsAddress *a = &c->addrs[c->next_addr++];
+                struct sockaddr_storage ss = {};
+                socklen_t sl;
+                int fd, r;
+
+                /* The host's loopback is reachable only through
+                 * allowLocalOutbound, never because a name resolved to it. */
+                if (net_addr_is_local(a->family, a->addr)) {
+                        last_error = -EACCES;
+                        continue;
+                }
+
+                if (a->family == AF_INET) {
+                        struct sockaddr_in *in = (struct sockaddr_in *) &ss;
+                        in->sin_family = AF_INET;
+                        in->sin_port = htons(c->target.port);
+                        memcpy(&in->sin_addr, a->addr, 4);
+                        sl = sizeof *in;
+                } else {
+                        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &ss;
+                        in6->sin6_family = AF_INET6;
+                        in6->sin6_port = htons(c->target.port);
+                        memcpy(&in6->sin6_addr, a->addr, 16);
+                        sl = sizeof *in6;
+                }
+                /* Created here, on the main thread: in the host's namespace. */
+                fd = socket(a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+                if (fd < 0) {
+                        last_error = -errno;
+                        continue;
+                }
+                if (connect(fd, (struct sockaddr *) &ss, sl) < 0 && errno != EINPROGRESS) {
+                        last_error = -errno;
+                        close(fd);
+                        continue;
+                }
+                c->server_fd = fd;
+                c->connecting = true;
+                r = sd_event_add_io(c->ns->event, &c->server_src, fd, EPOLLOUT, on_server_io, c);
+                if (r < 0) {
+                        connected_done(c, r);
+                        return;
+                }
+                return;
+        }
+        connected_done(c, last_error < 0 ? last_error : -EHOSTUNREACH);
+}
+
+static void on_resolved(const DnsAddress *addrs, size_t n, int error, void *userdata) {
+        NetConn *c = userdata;
+
+        c->lookup = NULL;
+        if (error < 0) {
+                connected_done(c, error);
+                return;
+        }
+        c->n_addrs = MIN(n, ELEMENTSOF(c->addrs));
+        memcpy(c->addrs, addrs, c->n_addrs * sizeof *addrs);
+        c->next_addr = 0;
+        try_next(c, -EHOSTUNREACH);
+}
+
+void net_conn_connect(NetConn *c, net_connected_t connected) {
+        int r;
+
+        c->connected = connected;
+        (void) net_conn_set_timeout(c, NET_HANDSHAKE_TIMEOUT_USEC);
+        if (c->n_addrs > 0) {
+                try_next(c, -EHOSTUNREACH);
+                return;
+        }
+        if (c->target.family == AF_INET || c->target.family == AF_INET6) {
+                c->addrs[0] = (DnsAddress) { .family = c->target.family };
+                memcpy(c->addrs[0].addr, c->target.addr, 16);
+                c->n_addrs = 1;
+                try_next(c, -EHOSTUNREACH);
+                return;
+        }
+        r = dns_upstream_resolve(c->ns->dns, c->target.host, on_resolved, c, &c->lookup);
+        if (r < 0)
+                connected_done(c, r);
+}
+
+static void on_relay_done(Relay *r, int error, void *userdata) {
+        NetConn *c = userdata;
+
+        net_conn_free(c);
+}
+
+void net_conn_relay(NetConn *c) {
+        int a = c->client_fd, b = c->server_fd, r;
+
+        c->client_src = sd_event_source_disable_unref(c->client_src);
+        c->server_src = sd_event_source_disable_unref(c->server_src);
+        c->timer = sd_event_source_disable_unref(c->timer);
+        c->client_fd = c->server_fd = -1;
+        r = relay_new(c->ns->event, a, b, on_relay_done, c, &c->relay);
+        if (r < 0) {
+                log_debug_errno(r, "Cannot relay a connection: %m");
+                net_conn_free(c);
+        }
+}

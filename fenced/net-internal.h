@@ -1,0 +1,141 @@
+/* net-internal.h — what the network modules of one sandbox share (the
+ * NetSandbox object and its connections); not for use outside
+ * net-sandbox.c, net-conn.c, dns-server.c, tcp-capture.c, proxy-server.c.
+ */
+#pragma once
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <systemd/sd-event.h>
+
+#include "dns-cache.h"
+#include "dns-upstream.h"
+#include "net-policy.h"
+#include "net-sandbox.h"
+#include "proxy-proto.h"
+#include "relay.h"
+
+/* Connections a sandbox may have open through the daemon at once (relayed
+ * or in handshake); more are refused at accept. Each costs 6 fds. */
+#define NET_MAX_CONNS 1024
+/* How long a handshake (sniffing, proxy request, connecting out) may take. */
+#define NET_HANDSHAKE_TIMEOUT_USEC (10 * 1000 * 1000ULL)
+/* How long the transparent relay waits for a ClientHello or request head
+ * before deciding with the DNS name alone (server-speaks-first protocols). */
+#define NET_SNIFF_TIMEOUT_USEC (300 * 1000ULL)
+#define NET_DNS_CACHE_SIZE 4096
+
+typedef enum NetListenerKind {
+        NET_LISTEN_TCP,
+        NET_LISTEN_DNS_UDP,
+        NET_LISTEN_DNS_TCP,
+        NET_LISTEN_HTTP,
+        NET_LISTEN_SOCKS,
+        _NET_LISTEN_MAX,
+} NetListenerKind;
+
+typedef struct NetListener {
+        NetSandbox *ns;
+        NetListenerKind kind;
+        int family;
+        int fd;
+        sd_event_source *src;
+} NetListener;
+
+typedef struct NetConn NetConn;
+
+#define NET_N_LISTENERS (_NET_LISTEN_MAX * 2)
+
+struct NetSandbox {
+        sd_event *event;
+        NetPolicy *policy;
+        DnsCache *cache;
+        DnsUpstream *dns;
+        int netns_fd;
+        int diag_fd;            /* NETLINK_SOCK_DIAG inside the namespace */
+        char *cgroup_path;
+        net_event_t emit;
+        void *userdata;
+        NetListener listeners[NET_N_LISTENERS];
+        int nflog_fd;
+        sd_event_source *nflog_src;
+        uint16_t http_port, socks_port;
+        NetConn *conns;
+        unsigned n_conns;
+        /* Last reported violation, so a retry loop does not flood the log. */
+        char last_report[NET_HOST_MAX + 32];
+        uint64_t last_report_usec;
+};
+
+typedef enum NetConnKind {
+        NET_CONN_TRANSPARENT,
+        NET_CONN_HTTP,
+        NET_CONN_SOCKS,
+        NET_CONN_DNS_TCP,
+} NetConnKind;
+
+/* How a connection's outbound attempt ended. */
+typedef void (*net_connected_t)(NetConn *c, int error);
+
+struct NetConn {
+        NetSandbox *ns;
+        NetConn *prev, *next;
+        NetConnKind kind;
+        int family;             /* of the listener */
+        int client_fd, server_fd;
+        sd_event_source *client_src, *server_src, *timer;
+        struct sockaddr_storage peer;   /* the client's address (in the sandbox) */
+        uint16_t local_port;            /* the listener port it connected to */
+        int state;
+        /* Handshake bytes (read, not peeked) and what to send the server
+         * before relaying. */
+        uint8_t *buf;
+        size_t len;
+        char *to_server;
+        size_t to_server_len, to_server_off;
+        /* The destination: name (or IP text) and port, and the addresses to
+         * try in order. */
+        ProxyTarget target;
+        DnsAddress addrs[8];
+        size_t n_addrs, next_addr;
+        DnsPending *lookup;
+        net_connected_t connected;
+        bool connecting;
+        Relay *relay;
+};
+
+/* --- net-conn.c --- */
+/* Loopback or unspecified (IPv4, IPv6, v4-mapped). */
+bool net_addr_is_local(int family, const uint8_t *addr);
+int net_conn_new(NetSandbox *ns, NetConnKind kind, int family, int client_fd, NetConn **ret);
+void net_conn_free(NetConn *c);
+/* Closes the client with a TCP reset, then frees c. */
+void net_conn_reset(NetConn *c);
+int net_conn_set_timeout(NetConn *c, uint64_t usec);
+/* Connects out from the host namespace to c->target (resolving a name
+ * through the sandbox's upstream DNS, or to c->addrs when n_addrs > 0),
+ * sends c->to_server, then calls c->connected. */
+void net_conn_connect(NetConn *c, net_connected_t connected);
+/* Hands both sockets to a relay; c stays as the relay's owner. */
+void net_conn_relay(NetConn *c);
+/* Writes a short reply to the client (a proxy status); -EAGAIN counts as
+ * failure: the socket is fresh and its buffer empty. */
+int net_conn_reply(NetConn *c, const void *data, size_t len);
+
+/* --- net-sandbox.c --- */
+/* Reports a refused destination: event "network"/"denied" (or "dns"),
+ * naming host, port, the rule or missing rule, and the process. */
+void net_report_denied(NetSandbox *ns, const char *source, const char *via, const NetConn *c,
+                       const struct sockaddr_storage *peer, int protocol, const char *host, uint16_t port,
+                       const NetVerdict *v, const char *why);
+/* Whether host:port may be reached; fills *v. */
+bool net_check(NetSandbox *ns, const char *host, uint16_t port, NetVerdict *v);
+
+/* --- per listener kind --- */
+int dns_server_on_udp(NetListener *l);
+int dns_server_on_tcp(NetListener *l, int fd, const struct sockaddr_storage *peer);
+int tcp_capture_on_accept(NetListener *l, int fd, const struct sockaddr_storage *peer);
+int proxy_server_on_http(NetListener *l, int fd, const struct sockaddr_storage *peer);
+int proxy_server_on_socks(NetListener *l, int fd, const struct sockaddr_storage *peer);

@@ -1,0 +1,371 @@
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "macro.h"
+#include "net-internal.h"
+#include "netfilter.h"
+#include "netns-exec.h"
+#include "nflog.h"
+#include "sock-owner.h"
+#include "strv.h"
+
+/* The NFLOG group of the guard chain; groups are per network namespace. */
+#define NET_LOG_GROUP 1
+#define DEFAULT_HTTP_PORT 3128
+#define DEFAULT_SOCKS_PORT 1080
+#define REPORT_REPEAT_USEC (1000 * 1000ULL)
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
+}
+
+bool net_sandbox_wanted(const FenceConfig *c) {
+        return c && strv_length(c->network.allowed_domains) > 0;
+}
+
+bool net_check(NetSandbox *ns, const char *host, uint16_t port, NetVerdict *v) {
+        return net_policy_check(ns->policy, host, port, v) > 0;
+}
+
+static pid_t find_pid(NetSandbox *ns, int protocol, const struct sockaddr_storage *peer) {
+        uint64_t inode;
+        uint32_t uid;
+        pid_t pid;
+
+        if (!peer || sock_owner_lookup(ns->diag_fd, protocol, peer, &inode, &uid) < 0)
+                return 0;
+        if (sock_owner_pid(ns->cgroup_path, inode, &pid) < 0)
+                return 0;
+        return pid;
+}
+
+/* A retry loop must not flood the logs: the same report again within a
+ * second is dropped. */
+static bool report_is_repeat(NetSandbox *ns, const char *source, const char *host, uint16_t port) {
+        char key[sizeof ns->last_report];
+        uint64_t now = now_usec();
+
+        snprintf(key, sizeof key, "%s %s %u", source, host, port);
+        if (streq(key, ns->last_report) && now - ns->last_report_usec < REPORT_REPEAT_USEC)
+                return true;
+        snprintf(ns->last_report, sizeof ns->last_report, "%s", key);
+        ns->last_report_usec = now;
+        return false;
+}
+
+void net_report_denied(NetSandbox *ns, const char *source, const char *via, const NetConn *c,
+                       const struct sockaddr_storage *peer, int protocol, const char *host, uint16_t port,
+                       const NetVerdict *v, const char *why_override) {
+        _cleanup_free_ char *why = NULL;
+        pid_t pid;
+
+        if (report_is_repeat(ns, source, host, port))
+                return;
+        why = why_override ? strdup(why_override) : net_verdict_explain(v, host, port);
+        pid = find_pid(ns, protocol, c ? &c->peer : peer);
+
+        EventField f[] = {
+                EVENT_STR("domain", host),
+                EVENT_INT("port", port),
+                EVENT_STR("via", via),
+                EVENT_STR("reason", why ? why : "blocked"),
+                EVENT_STR("rule", v && v->rule ? v->rule : ""),
+        };
+        log_debug("Sandbox network: %s %s:%u denied (%s)", via, host, port, why ? why : "");
+        ns->emit(ns->userdata, source, "denied", pid, f, ELEMENTSOF(f));
+}
+
+static int on_nflog_packet(const NflogPacket *p, void *userdata) {
+        NetSandbox *ns = userdata;
+        char dst[INET6_ADDRSTRLEN] = "?";
+        const char *proto;
+        char proto_buf[16];
+
+        (void) inet_ntop(p->family, p->dst, dst, sizeof dst);
+        switch (p->protocol) {
+        case IPPROTO_UDP: proto = "udp"; break;
+        case IPPROTO_TCP: proto = "tcp"; break;
+        case IPPROTO_ICMP: proto = "icmp"; break;
+        case IPPROTO_ICMPV6: proto = "icmpv6"; break;
+        default:
+                snprintf(proto_buf, sizeof proto_buf, "ip-proto-%u", p->protocol);
+                proto = proto_buf;
+        }
+        if (report_is_repeat(ns, proto, dst, p->dport))
+                return 0;
+
+        EventField f[] = {
+                EVENT_STR("protocol", proto),
+                EVENT_STR("address", dst),
+                EVENT_INT("port", p->dport),
+                EVENT_INT("socketUid", p->has_uid ? (int64_t) p->uid : -1),
+                EVENT_STR("reason", "only TCP to allowed domains and DNS leave the sandbox; this packet was dropped"),
+        };
+        ns->emit(ns->userdata, "network", "dropped", 0, f, ELEMENTSOF(f));
+        return 0;
+}
+
+static int on_nflog(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        int r = nflog_receive(fd, on_nflog_packet, userdata);
+
+        if (r == -ENOBUFS)
+                log_debug("Sandbox network: some dropped packets were not logged (NFLOG overrun).");
+        return 0;
+}
+
+static int on_listener(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        NetListener *l = userdata;
+
+        if (l->kind == NET_LISTEN_DNS_UDP)
+                return dns_server_on_udp(l), 0;
+
+        for (int i = 0; i < 64; i++) {
+                struct sockaddr_storage peer = {};
+                socklen_t len = sizeof peer;
+                int cfd, r;
+
+                cfd = accept4(fd, (struct sockaddr *) &peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                if (cfd < 0) {
+                        if (errno != EAGAIN && errno != ECONNABORTED)
+                                log_debug_errno(errno, "accept() on a sandbox listener failed: %m");
+                        break;
+                }
+                switch (l->kind) {
+                case NET_LISTEN_TCP:
+                        r = tcp_capture_on_accept(l, cfd, &peer);
+                        break;
+                case NET_LISTEN_DNS_TCP:
+                        r = dns_server_on_tcp(l, cfd, &peer);
+                        break;
+                case NET_LISTEN_HTTP:
+                        r = proxy_server_on_http(l, cfd, &peer);
+                        break;
+                case NET_LISTEN_SOCKS:
+                        r = proxy_server_on_socks(l, cfd, &peer);
+                        break;
+                default:
+                        safe_close(cfd);
+                        r = -EINVAL;
+                }
+                if (r < 0)
+                        log_debug_errno(r, "Sandbox connection dropped: %m");
+        }
+        return 0;
+}
+
+static int open_listener(NetSandbox *ns, size_t idx, NetListenerKind kind, int family, uint16_t port,
+                         uint16_t *ret_port) {
+        NetListener *l = &ns->listeners[idx];
+        int type = kind == NET_LISTEN_DNS_UDP ? SOCK_DGRAM : SOCK_STREAM;
+        int r;
+
+        *l = (NetListener) { .ns = ns, .kind = kind, .family = family, .fd = -1 };
+        r = netns_open_listener(ns->netns_fd, type, family, port, &l->fd);
+        if (r < 0)
+                return r;
+        if (ret_port) {
+                struct sockaddr_storage ss;
+                socklen_t len = sizeof ss;
+                if (getsockname(l->fd, (struct sockaddr *) &ss, &len) < 0)
+                        return -errno;
+                *ret_port = ntohs(family == AF_INET ? ((struct sockaddr_in *) &ss)->sin_port :
+                                                      ((struct sockaddr_in6 *) &ss)->sin6_port);
+        }
+        return sd_event_add_io(ns->event, &l->src, l->fd, EPOLLIN, on_listener, l);
+}
+
+static int diag_cb(void *userdata) {
+        return sock_diag_open(userdata);
+}
+
+static int set_error(char **ret_error, int r, const char *what) {
+        if (ret_error && asprintf(ret_error, "%s: %s", what, strerror(r < 0 ? -r : r)) < 0)
+                *ret_error = NULL;
+        return r;
+}
+
+static int add_rules(NetPolicy *p, char **list, NetRuleList which, const char *key, char **ret_error) {
+        for (char **e = list; e && *e; e++) {
+                const char *reason = NULL;
+                int r = net_policy_add(p, which, *e, key, &reason);
+                if (r < 0) {
+                        if (ret_error && asprintf(ret_error, "%s: \"%s\" %s", key, *e, reason ? reason : "is invalid") < 0)
+                                *ret_error = NULL;
+                        return r;
+                }
+        }
+        return 0;
+}
+
+int net_sandbox_new(sd_event *event, const FenceConfig *c, net_event_t emit, void *userdata,
+                    NetSandbox **ret, char **ret_error) {
+        _cleanup_(net_sandbox_freep) NetSandbox *ns = NULL;
+        NetfilterPorts ports = { .log_group = NET_LOG_GROUP };
+        int r;
+
+        ns = calloc(1, sizeof *ns);
+        if (!ns)
+                return -ENOMEM;
+        ns->event = sd_event_ref(event);
+        ns->netns_fd = ns->diag_fd = ns->nflog_fd = -1;
+        for (size_t i = 0; i < NET_N_LISTENERS; i++)
+                ns->listeners[i].fd = -1;
+        ns->emit = emit;
+        ns->userdata = userdata;
+        ns->http_port = c->network.http_proxy_port ? c->network.http_proxy_port : DEFAULT_HTTP_PORT;
+        ns->socks_port = c->network.socks_proxy_port ? c->network.socks_proxy_port : DEFAULT_SOCKS_PORT;
+        if (ns->http_port == ns->socks_port || ns->http_port == 53 || ns->socks_port == 53)
+                return set_error(ret_error, -EINVAL, "network.httpProxyPort/socksProxyPort must differ from each other and from 53");
+
+        r = net_policy_new(&ns->policy);
+        if (r < 0)
+                return r;
+        r = add_rules(ns->policy, c->network.allowed_domains, NET_RULE_ALLOW, "network.allowedDomains", ret_error);
+        if (r < 0)
+                return r;
+        r = add_rules(ns->policy, c->network.denied_domains, NET_RULE_DENY, "network.deniedDomains", ret_error);
+        if (r < 0)
+                return r;
+        r = dns_cache_new(NET_DNS_CACHE_SIZE, &ns->cache);
+        if (r < 0)
+                return r;
+        r = dns_upstream_new(event, c->network.dns_server, &ns->dns, ret_error);
+        if (r < 0)
+                return r;
+
+        r = netns_new(&ns->netns_fd);
+        if (r < 0)
+                return set_error(ret_error, r, "creating the sandbox's network namespace");
+
+        /* Kernel-chosen ports for the capture listeners (IPv6 takes the same
+         * one: the nft redirect names a port, not a family). */
+        r = open_listener(ns, 0, NET_LISTEN_TCP, AF_INET, 0, &ports.tcp);
+        if (r >= 0)
+                r = open_listener(ns, 1, NET_LISTEN_TCP, AF_INET6, ports.tcp, NULL);
+        if (r >= 0)
+                r = open_listener(ns, 2, NET_LISTEN_DNS_UDP, AF_INET, 0, &ports.dns);
+        if (r >= 0)
+                r = open_listener(ns, 3, NET_LISTEN_DNS_UDP, AF_INET6, ports.dns, NULL);
+        if (r >= 0)
+                r = open_listener(ns, 4, NET_LISTEN_DNS_TCP, AF_INET, ports.dns, NULL);
+        if (r >= 0)
+                r = open_listener(ns, 5, NET_LISTEN_DNS_TCP, AF_INET6, ports.dns, NULL);
+        if (r >= 0)
+                r = open_listener(ns, 6, NET_LISTEN_HTTP, AF_INET, ns->http_port, NULL);
+        if (r >= 0)
+                r = open_listener(ns, 7, NET_LISTEN_HTTP, AF_INET6, ns->http_port, NULL);
+        if (r >= 0)
+                r = open_listener(ns, 8, NET_LISTEN_SOCKS, AF_INET, ns->socks_port, NULL);
+        if (r >= 0)
+                r = open_listener(ns, 9, NET_LISTEN_SOCKS, AF_INET6, ns->socks_port, NULL);
+        if (r < 0)
+                return set_error(ret_error, r, "opening the daemon's listeners in the sandbox's network namespace");
+
+        r = netfilter_setup_netns(ns->netns_fd, &ports);
+        if (r < 0)
+                return set_error(ret_error, r, "installing the sandbox's nftables rules");
+
+        r = netns_open_nflog(ns->netns_fd, NET_LOG_GROUP, &ns->nflog_fd);
+        if (r >= 0)
+                r = sd_event_add_io(event, &ns->nflog_src, ns->nflog_fd, EPOLLIN, on_nflog, ns);
+        if (r < 0)
+                return set_error(ret_error, r, "reading the sandbox's dropped packets (NFLOG)");
+
+        r = netns_exec(ns->netns_fd, diag_cb, &ns->diag_fd);
+        if (r < 0)
+                log_debug_errno(r, "No sock_diag in the sandbox's namespace, events will not name processes: %m");
+
+        *ret = TAKE_PTR(ns);
+        return 0;
+}
+
+NetSandbox *net_sandbox_free(NetSandbox *ns) {
+        if (!ns)
+                return NULL;
+        while (ns->conns)
+                net_conn_free(ns->conns);
+        for (size_t i = 0; i < NET_N_LISTENERS; i++) {
+                sd_event_source_disable_unref(ns->listeners[i].src);
+                safe_close(ns->listeners[i].fd);
+        }
+        sd_event_source_disable_unref(ns->nflog_src);
+        safe_close(ns->nflog_fd);
+        safe_close(ns->diag_fd);
+        safe_close(ns->netns_fd);
+        dns_upstream_free(ns->dns);
+        dns_cache_free(ns->cache);
+        net_policy_free(ns->policy);
+        free(ns->cgroup_path);
+        sd_event_unref(ns->event);
+        free(ns);
+        return NULL;
+}
+
+int net_sandbox_netns_fd(const NetSandbox *ns) {
+        return ns->netns_fd;
+}
+
+int net_sandbox_set_cgroup(NetSandbox *ns, const char *cgroup_path) {
+        char *p = strdup(cgroup_path);
+
+        if (!p)
+                return -ENOMEM;
+        free(ns->cgroup_path);
+        ns->cgroup_path = p;
+        return 0;
+}
+
+static int env_set(char ***env, const char *name, const char *value) {
+        size_t n = strlen(name);
+        char *entry;
+
+        for (char **e = *env; e && *e; e++)
+                if (strncmp(*e, name, n) == 0 && (*e)[n] == '=') {
+                        if (asprintf(&entry, "%s=%s", name, value) < 0)
+                                return -ENOMEM;
+                        free(*e);
+                        *e = entry;
+                        return 0;
+                }
+        if (asprintf(&entry, "%s=%s", name, value) < 0)
+                return -ENOMEM;
+        return strv_consume(env, entry);
+}
+
+int net_sandbox_env(const NetSandbox *ns, char ***env) {
+        char http[64], socks[64], ssh[128];
+        const struct { const char *name, *value; } vars[] = {
+                { "HTTP_PROXY", http }, { "http_proxy", http },
+                { "HTTPS_PROXY", http }, { "https_proxy", http },
+                { "ALL_PROXY", socks }, { "all_proxy", socks },
+                { "NO_PROXY", "localhost,127.0.0.1,::1" }, { "no_proxy", "localhost,127.0.0.1,::1" },
+                { "GIT_SSH_COMMAND", ssh },
+        };
+        int r;
+
+        snprintf(http, sizeof http, "http://127.0.0.1:%u", ns->http_port);
+        snprintf(socks, sizeof socks, "socks5h://127.0.0.1:%u", ns->socks_port);
+        snprintf(ssh, sizeof ssh, "ssh -o ProxyCommand='nc -X 5 -x 127.0.0.1:%u %%h %%p'", ns->socks_port);
+        for (size_t i = 0; i < ELEMENTSOF(vars); i++) {
+                r = env_set(env, vars[i].name, vars[i].value);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+const char *net_sandbox_resolv_conf(const NetSandbox *ns) {
+        /* Any address would do (all port-53 traffic is captured); loopback
+         * keeps it working for programs that special-case it. */
+        return "# fenced: DNS of this sandbox goes through fenced's filter\n"
+               "nameserver 127.0.0.1\n";
+}

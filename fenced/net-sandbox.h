@@ -1,0 +1,53 @@
+/* net-sandbox.h — one sandbox's network: its network namespace with the
+ * capture rules (netfilter.h), and the daemon's listeners inside it that
+ * filter what the sandbox reaches: the DNS filter, the transparent TCP relay,
+ * the HTTP and SOCKS5 proxies, and the reports of dropped packets.
+ *
+ * Created before the sandbox (whose init joins net_sandbox_netns_fd()
+ * before doing anything else, so the rules are in force before the first
+ * instruction of the command) and freed after it: freeing closes every
+ * listener and relayed connection, which takes the namespace and its nft
+ * table with it. Everything runs on the daemon's event loop; nothing is
+ * shared between sandboxes (policy, DNS answers, listeners, connections).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "events.h"
+
+typedef struct NetSandbox NetSandbox;
+
+/* A violation (or other network event) of the sandbox: source is "network"
+ * or "dns"; pid is the host pid of the process concerned, 0 when unknown. */
+typedef void (*net_event_t)(void *userdata, const char *source, const char *action, pid_t pid,
+                            const EventField *fields, size_t n_fields);
+
+/* Whether c asks for filtered network access at all (a non-empty
+ * network.allowedDomains). Without it the sandbox keeps a namespace with
+ * loopback only. */
+bool net_sandbox_wanted(const FenceConfig *c);
+
+/* Builds the namespace, listeners and rules for c. On failure *ret_error
+ * (when given) names the key or the step at fault. */
+int net_sandbox_new(sd_event *event, const FenceConfig *c, net_event_t emit, void *userdata,
+                    NetSandbox **ret, char **ret_error);
+NetSandbox *net_sandbox_free(NetSandbox *ns);
+DEFINE_TRIVIAL_CLEANUP_FUNC(NetSandbox *, net_sandbox_free);
+
+/* The namespace for the sandbox to join (owned by ns). */
+int net_sandbox_netns_fd(const NetSandbox *ns);
+
+/* The sandbox's cgroup directory (host path), so that events can name the
+ * process behind a connection. */
+int net_sandbox_set_cgroup(NetSandbox *ns, const char *cgroup_path);
+
+/* Adds fence's proxy variables (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY,
+ * lower-case twins, GIT_SSH_COMMAND) to env, replacing the caller's. */
+int net_sandbox_env(const NetSandbox *ns, char ***env);
+
+/* The text of the sandbox's /etc/resolv.conf. */
+const char *net_sandbox_resolv_conf(const NetSandbox *ns);
