@@ -38,18 +38,6 @@ const char *runtime_exec_policy_to_string(RuntimeExecPolicy p) {
         return p > 0 && p < _RUNTIME_EXEC_POLICY_MAX ? runtime_exec_policy_names[p] : NULL;
 }
 
-/* The same list fence blocks when command.useDefaults is not false. */
-const char * const config_default_denied_commands[] = {
-        "shutdown", "reboot", "halt", "poweroff", "init 0", "init 6",
-        "systemctl poweroff", "systemctl reboot", "systemctl halt",
-        "insmod", "rmmod", "modprobe", "kexec",
-        "mkfs", "mkfs.ext2", "mkfs.ext3", "mkfs.ext4", "mkfs.xfs", "mkfs.btrfs",
-        "mkfs.vfat", "mkfs.ntfs", "fdisk", "parted", "dd if=",
-        "docker run -v /:/", "docker run --privileged",
-        "chroot", "unshare", "nsenter",
-        NULL
-};
-
 #define OFF(member) offsetof(FenceConfig, member)
 
 #define F_STRING(p, m, chk, fl) \

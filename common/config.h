@@ -144,9 +144,6 @@ typedef struct FenceConfig {
         Tristate force_new_session;             /* forceNewSession */
 } FenceConfig;
 
-/* fence's built-in command deny list (command.useDefaults), NULL-terminated. */
-extern const char * const config_default_denied_commands[];
-
 FenceConfig *config_new(void);
 FenceConfig *config_free(FenceConfig *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(FenceConfig *, config_free);

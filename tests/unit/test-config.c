@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "command-policy.h"
 #include "config-load.h"
 #include "config-templates.h"
 #include "config.h"
@@ -372,8 +373,8 @@ Test(parse, effective_defaults) {
         cr_assert_eq(config_network_default_action(e), NETWORK_DEFAULT_ACTION_DENY);
         cr_assert_not(config_default_deny_read(e));
         cr_assert(config_default_deny_read(s), "strictDenyRead implies defaultDenyRead");
-        cr_assert(strv_contains((char **) config_default_denied_commands, "nsenter"));
-        cr_assert(strv_contains((char **) config_default_denied_commands, "dd if="));
+        cr_assert(strv_contains((char **) command_policy_default_denied(), "nsenter"));
+        cr_assert(strv_contains((char **) command_policy_default_denied(), "dd if="));
 }
 
 Test(parse, lenient_skips_unknown_keys_only) {
