@@ -477,6 +477,17 @@ static int check_interpreters(const FsIds *ids, const CommandPolicy *policy, pid
         return 0;
 }
 
+/* Threads of a process: /proc/PID/task has 2 + that many links. -1 when unknown. */
+static int task_threads(pid_t pid) {
+        char name[64];
+        struct stat st;
+
+        snprintf(name, sizeof name, "/proc/%d/task", (int) pid);
+        if (stat(name, &st) < 0 || st.st_nlink < 3)
+                return -1;
+        return (int) st.st_nlink - 2;
+}
+
 /* ---- Helper: judging and answering ----------------------------------------------- */
 
 typedef struct ExecAbi {
@@ -614,6 +625,14 @@ static int helper_judge(Helper *h, const struct seccomp_notif *req, Verdict *v) 
                 r = check_interpreters(&h->ids, h->policy, m.pid, TAKE_FD(file_fd), v->path, v->argv, &v->match);
         if (r < 0)
                 return verdict_uncheckable(v, "cannot judge the command", r);
+        /* The kernel reads the path and argv again when the exec goes on:
+         * another thread of the process could rewrite them in between. So
+         * an exec that would be allowed must come from a single-threaded
+         * process (as fence requires); see docs/security.md for what is
+         * left (memory shared by vfork()/CLONE_VM). */
+        if (r == 0 && task_threads(m.pid) != 1)
+                return verdict_uncheckable(v, "a multithreaded process's exec cannot be checked safely "
+                                           "(another thread could change its arguments after the check)", 0);
         if (r > 0) {
                 v->error = EACCES;
                 v->report = true;
