@@ -717,6 +717,14 @@ static int helper_handle(Helper *h) {
         return 0;
 }
 
+/* Linux 6.6; not in Debian 12's headers. */
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
+
 static int helper_init(Helper *h) {
         struct seccomp_notif_sizes sizes = {};
         uint32_t arches[2] = { seccomp_arch_native() };
@@ -724,6 +732,10 @@ static int helper_init(Helper *h) {
 
         if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0)
                 return -errno;
+        /* The exec'ing process sleeps while the helper works: wake each side
+         * on the CPU of the other, as a direct hand-off, instead of through
+         * the scheduler's queues. Older kernels: EINVAL, a slower wake-up. */
+        (void) ioctl(h->listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
         /* The kernel's structures may have grown past our headers'. */
         h->req_size = sizes.seccomp_notif > sizeof(struct seccomp_notif) ? sizes.seccomp_notif : sizeof(struct seccomp_notif);
         h->resp_size = sizes.seccomp_notif_resp > sizeof(struct seccomp_notif_resp) ?
