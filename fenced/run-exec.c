@@ -69,7 +69,7 @@ int run_exec_prepare(Manager *m, VarlinkCall *call, const FenceConfig *c, Sandbo
         if (exec_policy_needs_supervisor(e->policy))
                 spec->exec_notify = &m->exec_notify;
         else {
-                r = exec_policy_path_masks(e->policy, spec->env, &spec->fs.deny_read);
+                r = exec_policy_path_masks(e->policy, spec->env, &m->exec_masks, &spec->fs.deny_read);
                 if (r < 0)
                         return r;
         }
