@@ -1127,7 +1127,7 @@ static int path_names_add(const RuleList *l, const CommandPolicy *p, char ***nam
         return 0;
 }
 
-int command_policy_path_mode_names(const CommandPolicy *p, char ***ret) {
+int command_policy_path_mode_names(const CommandPolicy *p, bool with_defaults, char ***ret) {
         _cleanup_strv_free_ char **names = calloc(1, sizeof(char *));
         int r;
 
@@ -1137,7 +1137,7 @@ int command_policy_path_mode_names(const CommandPolicy *p, char ***ret) {
                 return -ENOMEM;
         if (p->exec_mode == COMMAND_EXEC_PATH) {
                 r = path_names_add(&p->deny, p, &names);
-                if (r >= 0 && p->use_defaults)
+                if (r >= 0 && p->use_defaults && with_defaults)
                         r = path_names_add(&p->defaults, p, &names);
                 if (r < 0)
                         return r;

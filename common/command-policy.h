@@ -129,8 +129,9 @@ int command_policy_check_exec(const CommandPolicy *p, const char *path, const ch
  * command.deny and, with useDefaults, of the built-in list ("mkfs.*" stays a
  * glob; configured names with glob characters are left out), except names
  * a single-token allow rule allows. Empty in argv mode
- * (the supervisor judges every exec there). NULL-terminated, no duplicates. */
-int command_policy_path_mode_names(const CommandPolicy *p, char ***ret);
+ * (the supervisor judges every exec there). NULL-terminated, no duplicates.
+ * with_defaults false: the command.deny names only. */
+int command_policy_path_mode_names(const CommandPolicy *p, bool with_defaults, char ***ret);
 /* Whether name is listed in acceptSharedBinaryCannotRuntimeDeny. */
 bool command_policy_accepts_shared(const CommandPolicy *p, const char *name);
 

@@ -1,11 +1,14 @@
 #include <errno.h>
+#include <glob.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "exec-policy.h"
@@ -110,6 +113,13 @@ static bool binary_is_shared(const char *name) {
         return false;
 }
 
+static bool is_system_dir(const char *d) {
+        for (size_t i = 0; i < ELEMENTSOF(system_bin_dirs); i++)
+                if (streq(d, system_bin_dirs[i]))
+                        return true;
+        return false;
+}
+
 static bool usable_dir(const char *d) {
         /* Taken as a pattern later: no glob characters, absolute, no dot
          * components that would make one directory look like many. */
@@ -117,19 +127,32 @@ static bool usable_dir(const char *d) {
                !strstr(d, "/./") && !strstr(d, "/../") && !endswith(d, "/.") && !endswith(d, "/..");
 }
 
-static int collect_dirs(char * const *env, char ***ret) {
+/* The system directories, real paths, once each. */
+static int collect_system_dirs(char ***ret) {
         _cleanup_strv_free_ char **dirs = calloc(1, sizeof(char *));
-        const char *path = NULL;
 
         if (!dirs)
                 return -ENOMEM;
         for (size_t i = 0; i < ELEMENTSOF(system_bin_dirs); i++) {
                 char real[PATH_MAX];
-                const char *d = realpath(system_bin_dirs[i], real) ? real : system_bin_dirs[i];
 
-                if (!strv_contains(dirs, d) && strv_extend(&dirs, d) < 0)
+                if (!realpath(system_bin_dirs[i], real))
+                        continue;
+                if (!strv_contains(dirs, real) && strv_extend(&dirs, real) < 0)
                         return -ENOMEM;
         }
+        *ret = TAKE_PTR(dirs);
+        return 0;
+}
+
+/* The absolute directories of the command's PATH that are not system ones:
+ * the user's own, resolved later as the user. */
+static int collect_user_dirs(char * const *env, char * const *system_dirs, char ***ret) {
+        _cleanup_strv_free_ char **dirs = calloc(1, sizeof(char *));
+        const char *path = NULL;
+
+        if (!dirs)
+                return -ENOMEM;
 
         for (char * const *e = env; e && *e; e++)
                 if (startswith(*e, "PATH="))
@@ -146,8 +169,8 @@ static int collect_dirs(char * const *env, char ***ret) {
 
                         while (l > 1 && d[l - 1] == '/')
                                 d[--l] = 0;
-                        /* The user's own directories are resolved later, as the user. */
-                        if (usable_dir(d) && !strv_contains(dirs, d) && strv_extend(&dirs, d) < 0)
+                        if (usable_dir(d) && !strv_contains(dirs, d) && !strv_contains(system_dirs, d) &&
+                            !is_system_dir(d) && strv_extend(&dirs, d) < 0)
                                 return -ENOMEM;
                 }
         }
@@ -155,21 +178,151 @@ static int collect_dirs(char * const *env, char ***ret) {
         return 0;
 }
 
-int exec_policy_path_masks(const CommandPolicy *p, char * const *env, char ***deny_read) {
-        _cleanup_strv_free_ char **names = NULL, **dirs = NULL;
+static int add_unique(char ***l, const char *s) {
+        return strv_contains(*l, s) ? 0 : strv_extend(l, s);
+}
+
+/* A system directory's files of that name (or glob), by their real paths:
+ * root's directories, so fenced resolves them itself, once, and the sandbox
+ * only mounts the masks (one per file, however many names it has). */
+static int add_system_masks(const char *dir, const char *name, char ***deny_read) {
+        char path[PATH_MAX], real[PATH_MAX];
+        struct stat st;
+        int r = 0;
+
+        if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int) sizeof path)
+                return 0;
+        if (strchr(name, '*')) {
+                glob_t g = {};
+
+                if (glob(path, GLOB_NOSORT, NULL, &g) == 0)
+                        for (size_t i = 0; i < g.gl_pathc && r >= 0; i++)
+                                if (realpath(g.gl_pathv[i], real) && stat(real, &st) == 0 && S_ISREG(st.st_mode))
+                                        r = add_unique(deny_read, real);
+                globfree(&g);
+                return r;
+        }
+        /* Most names are absent from most directories: one stat() says so. */
+        if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) || !realpath(path, real))
+                return 0;
+        return add_unique(deny_read, real);
+}
+
+/* What the system directories hold changes with package installs only:
+ * each name's real paths are remembered for a while, so a Run does not
+ * read /usr/bin (a glob) or stat dozens of paths in fenced's event loop. */
+#define MASK_CACHE_USEC (60ULL * 1000000ULL)
+
+typedef struct MaskEntry {
+        char *name;
+        char **paths;
+        uint64_t when;
+} MaskEntry;
+
+struct ExecMaskCache {
+        MaskEntry *v;
+        size_t n;
+};
+
+ExecMaskCache *exec_mask_cache_free(ExecMaskCache *c) {
+        if (!c)
+                return NULL;
+        for (size_t i = 0; i < c->n; i++) {
+                free(c->v[i].name);
+                strv_free(c->v[i].paths);
+        }
+        free(c->v);
+        free(c);
+        return NULL;
+}
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
+}
+
+static int system_masks_of(ExecMaskCache *c, char * const *system_dirs, const char *name, char * const **ret) {
+        _cleanup_strv_free_ char **paths = calloc(1, sizeof(char *));
+        MaskEntry *e = NULL;
+        uint64_t now = now_usec();
         int r;
 
-        r = command_policy_path_mode_names(p, &names);
+        for (size_t i = 0; c && i < c->n; i++)
+                if (streq(c->v[i].name, name)) {
+                        e = &c->v[i];
+                        break;
+                }
+        if (e && now - e->when < MASK_CACHE_USEC) {
+                *ret = e->paths;
+                return 0;
+        }
+
+        if (!paths)
+                return -ENOMEM;
+        for (char * const *d = system_dirs; *d; d++) {
+                r = add_system_masks(*d, name, &paths);
+                if (r < 0)
+                        return r;
+        }
+        if (!e) {
+                MaskEntry *v = realloc(c->v, (c->n + 1) * sizeof(MaskEntry));
+                if (!v)
+                        return -ENOMEM;
+                c->v = v;
+                e = &c->v[c->n];
+                *e = (MaskEntry) { .name = strdup(name) };
+                if (!e->name)
+                        return -ENOMEM;
+                c->n++;
+        }
+        strv_free(e->paths);
+        e->paths = TAKE_PTR(paths);
+        e->when = now;
+        *ret = e->paths;
+        return 0;
+}
+
+int exec_policy_path_masks(const CommandPolicy *p, char * const *env, ExecMaskCache **cache, char ***deny_read) {
+        _cleanup_strv_free_ char **names = NULL, **configured = NULL, **dirs = NULL, **system_dirs = NULL;
+        int r;
+
+        r = command_policy_path_mode_names(p, true, &names);
+        if (r < 0)
+                return r;
+        r = command_policy_path_mode_names(p, false, &configured);
         if (r < 0)
                 return r;
         if (!names[0])
                 return 0;
-        r = collect_dirs(env, &dirs);
+        if (!*cache) {
+                *cache = calloc(1, sizeof(ExecMaskCache));
+                if (!*cache)
+                        return -ENOMEM;
+        }
+        r = collect_system_dirs(&system_dirs);
+        if (r < 0)
+                return r;
+        r = collect_user_dirs(env, system_dirs, &dirs);
         if (r < 0)
                 return r;
 
         for (char **n = names; *n; n++) {
                 if (command_policy_accepts_shared(p, *n) && binary_is_shared(*n))
+                        continue;
+                char * const *paths;
+
+                r = system_masks_of(*cache, system_dirs, *n, &paths);
+                if (r < 0)
+                        return r;
+                for (char * const *m = paths; *m; m++)
+                        if (add_unique(deny_read, *m) < 0)
+                                return -ENOMEM;
+                /* The built-in list names system tools: only what the user
+                 * configured is looked for in the user's own directories
+                 * (each is a path walk in every sandbox's set-up). */
+                if (!strv_contains(configured, *n))
                         continue;
                 for (char **d = dirs; *d; d++) {
                         char *pattern = NULL;

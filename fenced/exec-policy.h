@@ -36,10 +36,16 @@ int exec_policy_preflight(const CommandPolicy *p, char * const *argv, char **ret
 /* The one-line reason of a denial (preflight or runtime). NULL on OOM. */
 char *exec_policy_describe(const CommandMatch *m);
 
+/* Remembers which files of a name the system directories hold (for a
+ * minute: package installs change them), so that a Run does not scan them. */
+typedef struct ExecMaskCache ExecMaskCache;
+ExecMaskCache *exec_mask_cache_free(ExecMaskCache *c);
+
 /* Path mode: appends to *deny_read the paths to mask (patterns as
  * filesystem.denyRead takes them, resolved later as the caller); env is
- * the command's environment (for PATH). Nothing in argv mode. */
-int exec_policy_path_masks(const CommandPolicy *p, char * const *env, char ***deny_read);
+ * the command's environment (for PATH). Nothing in argv mode. *cache is
+ * created on first use. */
+int exec_policy_path_masks(const CommandPolicy *p, char * const *env, ExecMaskCache **cache, char ***deny_read);
 
 /* Whether the argv-mode supervisor has anything to judge. */
 bool exec_policy_needs_supervisor(const CommandPolicy *p);

@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <grp.h>
 #include <unistd.h>
 
 #include "exec-supervisor.h"
@@ -272,6 +273,38 @@ static int task_fs_ids(int proc_dir, uid_t *ret_uid, gid_t *ret_gid) {
         return 0;
 }
 
+/* The filesystem ids files are looked at with. Fixed: the sandbox's
+ * processes all have them and cannot change them, so the helper took them
+ * for good at start; else they are read from each process and taken for the
+ * look only (the helper's own are euid/egid). */
+typedef struct FsIds {
+        bool fixed;
+        uid_t euid;
+        gid_t egid;
+} FsIds;
+
+static int become_task(const FsIds *ids, int proc_dir) {
+        uid_t uid;
+        gid_t gid;
+        int r;
+
+        if (ids->fixed)
+                return 0;
+        r = task_fs_ids(proc_dir, &uid, &gid);
+        if (r < 0)
+                return r;
+        (void) setfsgid(gid);
+        (void) setfsuid(uid);
+        return 0;
+}
+
+static void unbecome_task(const FsIds *ids) {
+        if (ids->fixed)
+                return;
+        (void) setfsuid(ids->euid);
+        (void) setfsgid(ids->egid);
+}
+
 /* Which file the exec will run, as the target resolves it: in its root,
  * from its cwd (or dirfd), with its filesystem uid and gid, so fenced's
  * rights reveal nothing (supplementary groups are not applied: a path only
@@ -279,7 +312,8 @@ static int task_fs_ids(int proc_dir, uid_t *ret_uid, gid_t *ret_gid) {
  * and the check goes by the path as written. For execveat(fd, "",
  * AT_EMPTY_PATH) *ret_path gets the file's path. With ret_fd, the file
  * stays open (O_PATH) for a look at its first line. */
-static char *resolve_exec(pid_t pid, bool at, int dirfd, const char *path, int flags, char **ret_path, int *ret_fd) {
+static char *resolve_exec(const FsIds *ids, pid_t pid, bool at, int dirfd, const char *path, int flags,
+                          char **ret_path, int *ret_fd) {
         _cleanup_close_ int dir = -EBADF, root = -EBADF, fd = -EBADF;
         _cleanup_free_ char *abs = NULL, *base = NULL;
         char name[64];
@@ -287,8 +321,6 @@ static char *resolve_exec(pid_t pid, bool at, int dirfd, const char *path, int f
                 .flags = O_PATH | O_CLOEXEC | ((flags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0),
                 .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
         };
-        uid_t uid;
-        gid_t gid;
 
         snprintf(name, sizeof name, "/proc/%d", (int) pid);
         dir = open(name, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -315,14 +347,10 @@ static char *resolve_exec(pid_t pid, bool at, int dirfd, const char *path, int f
                 return NULL;
 
         root = openat(dir, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (root < 0 || task_fs_ids(dir, &uid, &gid) < 0)
+        if (root < 0 || become_task(ids, dir) < 0)
                 return NULL;
-
-        (void) setfsgid(gid);
-        (void) setfsuid(uid);
         fd = (int) syscall(SYS_openat2, root, abs, &how, sizeof how);
-        (void) setfsuid(geteuid());
-        (void) setfsgid(getegid());
+        unbecome_task(ids);
         if (fd < 0)
                 return NULL;
 
@@ -340,23 +368,27 @@ static char *resolve_exec(pid_t pid, bool at, int dirfd, const char *path, int f
 #define SHEBANG_MAX 256
 #define SHEBANG_DEPTH 4         /* the kernel's BINPRM_MAX_RECURSION */
 
-static int read_shebang(pid_t pid, int fd, char **ret_interp, char **ret_arg) {
+static int read_shebang(const FsIds *ids, pid_t pid, int fd, char **ret_interp, char **ret_arg) {
         _cleanup_close_ int proc = -EBADF, rfd = -EBADF;
         char name[64], buf[SHEBANG_MAX + 1], *p, *end, *interp, *arg = NULL;
-        uid_t uid;
-        gid_t gid;
+        struct stat st;
         ssize_t n;
 
-        snprintf(name, sizeof name, "/proc/%d", (int) pid);
-        proc = open(name, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (proc < 0 || task_fs_ids(proc, &uid, &gid) < 0)
+        /* Only regular files run; opening anything else (a device) could do
+         * something by itself. */
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
                 return 0;
+        if (!ids->fixed) {
+                snprintf(name, sizeof name, "/proc/%d", (int) pid);
+                proc = open(name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (proc < 0)
+                        return 0;
+        }
         snprintf(name, sizeof name, "/proc/self/fd/%d", fd);
-        (void) setfsgid(gid);
-        (void) setfsuid(uid);
+        if (become_task(ids, proc) < 0)
+                return 0;
         rfd = open(name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        (void) setfsuid(geteuid());
-        (void) setfsgid(getegid());
+        unbecome_task(ids);
         if (rfd < 0)
                 return 0;
         n = pread(rfd, buf, SHEBANG_MAX, 0);
@@ -400,7 +432,7 @@ static int read_shebang(pid_t pid, int fd, char **ret_interp, char **ret_arg) {
 /* A script runs its interpreter without another execve(): judge the command
  * the kernel builds, [interpreter, optional argument, script, argv[1]...],
  * for each level of interpreter. */
-static int check_interpreters(const CommandPolicy *policy, pid_t pid, int fd, const char *script,
+static int check_interpreters(const FsIds *ids, const CommandPolicy *policy, pid_t pid, int fd, const char *script,
                               char * const *argv, CommandMatch *match) {
         _cleanup_free_ char *path = strdup(script);
         _cleanup_strv_free_ char **args = strv_copy(argv && argv[0] ? argv + 1 : (char *[]) { NULL });
@@ -413,7 +445,7 @@ static int check_interpreters(const CommandPolicy *policy, pid_t pid, int fd, co
                 _cleanup_strv_free_ char **v = NULL;
                 int next = -EBADF, r;
 
-                r = read_shebang(pid, cur, &interp, &arg);
+                r = read_shebang(ids, pid, cur, &interp, &arg);
                 if (r <= 0)
                         return r;
                 v = calloc(strv_length(args) + 4, sizeof(char *));
@@ -426,7 +458,7 @@ static int check_interpreters(const CommandPolicy *policy, pid_t pid, int fd, co
                         if (!(v[k++] = strdup(*a)))
                                 return -ENOMEM;
 
-                resolved = resolve_exec(pid, false, AT_FDCWD, interp, 0, NULL, &next);
+                resolved = resolve_exec(ids, pid, false, AT_FDCWD, interp, 0, NULL, &next);
                 r = command_policy_check_exec(policy, interp, resolved, v, match);
                 if (r != 0) {
                         safe_close(next);
@@ -445,6 +477,17 @@ static int check_interpreters(const CommandPolicy *policy, pid_t pid, int fd, co
         return 0;
 }
 
+/* Threads of a process: /proc/PID/task has 2 + that many links. -1 when unknown. */
+static int task_threads(pid_t pid) {
+        char name[64];
+        struct stat st;
+
+        snprintf(name, sizeof name, "/proc/%d/task", (int) pid);
+        if (stat(name, &st) < 0 || st.st_nlink < 3)
+                return -1;
+        return (int) st.st_nlink - 2;
+}
+
 /* ---- Helper: judging and answering ----------------------------------------------- */
 
 typedef struct ExecAbi {
@@ -454,6 +497,7 @@ typedef struct ExecAbi {
 } ExecAbi;
 
 typedef struct Helper {
+        FsIds ids;
         int listener, report;
         const CommandPolicy *policy;
         struct seccomp_notif *req;
@@ -551,7 +595,7 @@ static int helper_judge(Helper *h, const struct seccomp_notif *req, Verdict *v) 
         } else if (r < 0 && r != -ESRCH)
                 r = verdict_uncheckable(v, "cannot read the exec's arguments", r);
         else if (r >= 0) {
-                resolved = resolve_exec(m.pid, at, dirfd, v->path, flags, &fd_path, &file_fd);
+                resolved = resolve_exec(&h->ids, m.pid, at, dirfd, v->path, flags, &fd_path, &file_fd);
                 if (fd_path) {
                         free(v->path);
                         v->path = TAKE_PTR(fd_path);
@@ -578,9 +622,17 @@ static int helper_judge(Helper *h, const struct seccomp_notif *req, Verdict *v) 
 
         r = command_policy_check_exec(h->policy, v->path, resolved, v->argv, &v->match);
         if (r == 0 && file_fd >= 0)
-                r = check_interpreters(h->policy, m.pid, TAKE_FD(file_fd), v->path, v->argv, &v->match);
+                r = check_interpreters(&h->ids, h->policy, m.pid, TAKE_FD(file_fd), v->path, v->argv, &v->match);
         if (r < 0)
                 return verdict_uncheckable(v, "cannot judge the command", r);
+        /* The kernel reads the path and argv again when the exec goes on:
+         * another thread of the process could rewrite them in between. So
+         * an exec that would be allowed must come from a single-threaded
+         * process (as fence requires); see docs/security.md for what is
+         * left (memory shared by vfork()/CLONE_VM). */
+        if (r == 0 && task_threads(m.pid) != 1)
+                return verdict_uncheckable(v, "a multithreaded process's exec cannot be checked safely "
+                                           "(another thread could change its arguments after the check)", 0);
         if (r > 0) {
                 v->error = EACCES;
                 v->report = true;
@@ -665,6 +717,14 @@ static int helper_handle(Helper *h) {
         return 0;
 }
 
+/* Linux 6.6; not in Debian 12's headers. */
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
+
 static int helper_init(Helper *h) {
         struct seccomp_notif_sizes sizes = {};
         uint32_t arches[2] = { seccomp_arch_native() };
@@ -672,6 +732,10 @@ static int helper_init(Helper *h) {
 
         if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0)
                 return -errno;
+        /* The exec'ing process sleeps while the helper works: wake each side
+         * on the CPU of the other, as a direct hand-off, instead of through
+         * the scheduler's queues. Older kernels: EINVAL, a slower wake-up. */
+        (void) ioctl(h->listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
         /* The kernel's structures may have grown past our headers'. */
         h->req_size = sizes.seccomp_notif > sizeof(struct seccomp_notif) ? sizes.seccomp_notif : sizeof(struct seccomp_notif);
         h->resp_size = sizes.seccomp_notif_resp > sizeof(struct seccomp_notif_resp) ?
@@ -716,7 +780,8 @@ static void helper_drop_privileges(void) {
         (void) prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 }
 
-_noreturn_ static void helper_main(int listener, int report, const CommandPolicy *policy, pid_t parent) {
+_noreturn_ static void helper_main(int listener, int report, const CommandPolicy *policy,
+                                   const ExecSupervisorIds *ids, pid_t parent) {
         Helper h = { .policy = policy };
         sigset_t none;
         int r;
@@ -741,6 +806,19 @@ _noreturn_ static void helper_main(int listener, int report, const CommandPolicy
         sigemptyset(&none);
         (void) sigprocmask(SIG_SETMASK, &none, NULL);
 
+        /* Files are looked at with the process's fs ids and no
+         * supplementary groups (root's must not widen the view). */
+        if (setgroups(0, NULL) < 0)
+                log_debug_errno(errno, "exec supervisor: cannot drop supplementary groups: %m");
+        if (ids) {
+                (void) setfsgid(ids->gid);
+                (void) setfsuid(ids->uid);
+                if ((uid_t) setfsuid((uid_t) -1) != ids->uid || (gid_t) setfsgid((gid_t) -1) != ids->gid)
+                        _exit(EPERM);
+                h.ids.fixed = true;
+        }
+        h.ids.euid = geteuid();
+        h.ids.egid = getegid();
         helper_drop_privileges();
         r = helper_init(&h);
         if (r < 0)
@@ -957,6 +1035,12 @@ finish:
 
 int exec_supervisor_attach(sd_event *e, int listener_fd, const CommandPolicy *policy,
                            ExecDecisionFn cb, void *userdata, ExecSupervisor **ret) {
+        return exec_supervisor_attach_with_ids(e, listener_fd, policy, NULL, cb, userdata, ret);
+}
+
+int exec_supervisor_attach_with_ids(sd_event *e, int listener_fd, const CommandPolicy *policy,
+                                    const ExecSupervisorIds *ids, ExecDecisionFn cb, void *userdata,
+                                    ExecSupervisor **ret) {
         _cleanup_close_ int listener = listener_fd, helper_end = -EBADF;
         _cleanup_(exec_supervisor_freep) ExecSupervisor *s = NULL;
         int pair[2], r;
@@ -989,7 +1073,7 @@ int exec_supervisor_attach(sd_event *e, int listener_fd, const CommandPolicy *po
         if (s->pid < 0)
                 return log_error_errno(errno, "Cannot fork the exec supervisor: %m");
         if (s->pid == 0)
-                helper_main(listener, helper_end, policy, parent);
+                helper_main(listener, helper_end, policy, ids, parent);
 
         s->pidfd = (int) syscall(SYS_pidfd_open, s->pid, 0);
         if (s->pidfd < 0) {

@@ -61,6 +61,16 @@ typedef void (*ExecSupervisorDoneFn)(ExecSupervisor *s, int error, void *userdat
  * (the helper works on its copy-on-write image). */
 int exec_supervisor_attach(sd_event *e, int listener_fd, const CommandPolicy *policy,
                            ExecDecisionFn cb, void *userdata, ExecSupervisor **ret);
+/* The filesystem uid and gid of every process the filter covers, when they
+ * cannot change (a sandbox: no capabilities, no setuid): the helper takes
+ * them once instead of reading and switching to them for each exec. */
+typedef struct ExecSupervisorIds {
+        uid_t uid;
+        gid_t gid;
+} ExecSupervisorIds;
+int exec_supervisor_attach_with_ids(sd_event *e, int listener_fd, const CommandPolicy *policy,
+                                    const ExecSupervisorIds *ids, ExecDecisionFn cb, void *userdata,
+                                    ExecSupervisor **ret);
 void exec_supervisor_set_done_callback(ExecSupervisor *s, ExecSupervisorDoneFn done);
 /* The helper's pid (for logs). */
 pid_t exec_supervisor_get_pid(const ExecSupervisor *s);

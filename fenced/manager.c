@@ -4,6 +4,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "config.h"
+#include "exec-policy.h"
 #include "exec-supervisor.h"
 #include "json.h"
 #include "log.h"
@@ -57,6 +58,7 @@ Manager *manager_free(Manager *m) {
         free(m->policy_floor);
         seccomp_prog_done(&m->seccomp_deny);
         seccomp_prog_done(&m->exec_notify);
+        exec_mask_cache_free(m->exec_masks);
         config_free(m->floor);
         sd_event_unref(m->event);
         free(m);

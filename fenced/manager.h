@@ -49,6 +49,7 @@ struct Manager {
         FenceConfig *floor;     /* parsed; empty when none */
         struct sock_fprog seccomp_deny; /* the syscall deny filter, compiled once */
         struct sock_fprog exec_notify;  /* the argv exec policy's notify filter, compiled once */
+        struct ExecMaskCache *exec_masks; /* path-mode masks found in the system directories */
 
         SandboxRun *runs;
         unsigned n_runs;

@@ -12,6 +12,7 @@
 
 struct RunExec {
         CommandPolicy *policy;          /* the supervisor's helper works on a copy of it */
+        ExecSupervisorIds ids;          /* the sandbox's fs ids: the caller's, fixed */
         ExecSupervisor *supervisor;
         bool attached;
 };
@@ -51,6 +52,7 @@ int run_exec_prepare(Manager *m, VarlinkCall *call, const FenceConfig *c, Sandbo
         if (!e)
                 return -ENOMEM;
         /* The config was validated: only OOM can fail here. */
+        e->ids = (ExecSupervisorIds) { .uid = spec->uid, .gid = spec->gid };
         r = exec_policy_from_config(c, &e->policy);
         if (r < 0)
                 return r;
@@ -67,7 +69,7 @@ int run_exec_prepare(Manager *m, VarlinkCall *call, const FenceConfig *c, Sandbo
         if (exec_policy_needs_supervisor(e->policy))
                 spec->exec_notify = &m->exec_notify;
         else {
-                r = exec_policy_path_masks(e->policy, spec->env, &spec->fs.deny_read);
+                r = exec_policy_path_masks(e->policy, spec->env, &m->exec_masks, &spec->fs.deny_read);
                 if (r < 0)
                         return r;
         }
@@ -140,7 +142,8 @@ void run_exec_attach(SandboxRun *run, int listener_fd) {
                 return;
         }
         e->attached = true;
-        r = exec_supervisor_attach(run->manager->event, listener_fd, e->policy, on_denied, run, &e->supervisor);
+        r = exec_supervisor_attach_with_ids(run->manager->event, listener_fd, e->policy, &e->ids, on_denied, run,
+                                            &e->supervisor);
         if (r < 0) {
                 lost(run, r);
                 return;

@@ -133,6 +133,22 @@ like "$OUT" "rc=128" "argv: ... the copy ran and answered as git"
 fctl_capture run -s argv.json -- sh -c 'grep Seccomp_filters /proc/self/status'
 like "$OUT" "Seccomp_filters:[[:space:]]+2$" "argv: the deny-list filter and the notify filter"
 
+# Another thread could rewrite the arguments between the check and the exec:
+# an exec from a multithreaded process is refused (as fence does).
+if command -v python3 >/dev/null; then
+        fctl_capture run -s argv.json -- python3 -c 'import os; os.execv("/bin/true", ["true"])'
+        is "$RC" 0 "argv: a single-threaded process execs an allowed command"
+        fctl_capture run -s argv.json -- python3 -c 'import threading, os, time
+threading.Thread(target=time.sleep, args=(5,), daemon=True).start()
+os.execv("/bin/true", ["true"])'
+        isnt "$RC" 0 "argv: an exec from a multithreaded process is refused"
+        like "$ERR" "PermissionError" "argv: ... with EACCES"
+        id=$(last_sandbox)
+        like "$(denials_of "$id")" "multithreaded" "argv: ... and a denial event says why"
+else
+        skip "python3 is not installed" "argv: an exec from a multithreaded process is refused"
+fi
+
 # ssh rules, judged on every ssh exec (a stand-in ssh: only its argv matters).
 mkdir -p "$W/bin" && printf '#!/bin/sh\necho "ssh ran: $*"\n' >"$W/bin/ssh" && chmod 0755 "$W/bin/ssh"
 fctl_capture run -s ssh.json -- ./bin/ssh evil.org ls

@@ -517,7 +517,7 @@ Test(command_policy, path_mode_names) {
         _cleanup_command_policy_ CommandPolicy *none = make_rules(STRV("git push"), NULL, false);
         _cleanup_strv_free_ char **names = NULL, **argv_names = NULL, **no_names = NULL;
 
-        cr_assert_eq(command_policy_path_mode_names(p, &names), 0);
+        cr_assert_eq(command_policy_path_mode_names(p, true, &names), 0);
         /* single tokens only, by basename, once; a literal glob name is left out */
         cr_expect(strv_contains(names, "python3"));
         cr_expect(!strv_contains(names, "git"));
@@ -538,9 +538,14 @@ Test(command_policy, path_mode_names) {
         cr_expect(command_policy_accepts_shared(p, "reboot"));
         cr_expect(!command_policy_accepts_shared(p, "chroot"));
 
+        _cleanup_strv_free_ char **configured = NULL;
+        cr_assert_eq(command_policy_path_mode_names(p, false, &configured), 0);
+        cr_expect(strv_contains(configured, "python3"));
+        cr_expect(!strv_contains(configured, "shutdown"));
+
         /* argv mode judges every exec itself: no masks */
-        cr_assert_eq(command_policy_path_mode_names(argv, &argv_names), 0);
+        cr_assert_eq(command_policy_path_mode_names(argv, true, &argv_names), 0);
         cr_expect_null(argv_names[0]);
-        cr_assert_eq(command_policy_path_mode_names(none, &no_names), 0);
+        cr_assert_eq(command_policy_path_mode_names(none, true, &no_names), 0);
         cr_expect_null(no_names[0]);
 }

@@ -1,7 +1,10 @@
 /* Tests for fenced/exec-policy.c: the policy built from a config, the
  * preflight's one-line reasons, the path-mode masks. */
 #include <criterion/criterion.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "exec-policy.h"
 #include "strv.h"
@@ -66,20 +69,48 @@ Test(exec_policy, use_defaults_false_and_modes) {
         cr_expect(!exec_policy_needs_supervisor(path));
 }
 
+/* If NAME is installed in a system directory, its real file is masked. */
+static void expect_real_masked(char **masks, const char *name) {
+        static const char * const dirs[] = { "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin" };
+
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+                char path[256], real[PATH_MAX];
+
+                snprintf(path, sizeof path, "%s/%s", dirs[i], name);
+                if (realpath(path, real))
+                        cr_expect(strv_contains(masks, real), "%s (%s) is not masked", path, real);
+        }
+}
+
 Test(exec_policy, path_masks) {
         _cleanup_command_policy_ CommandPolicy *p = from_json("{\"command\":{\"deny\":[\"python3\"]}}");
         _cleanup_command_policy_ CommandPolicy *argv = from_json(
                 "{\"command\":{\"deny\":[\"python3\"],\"runtimeExecPolicy\":\"argv\"}}");
         _cleanup_strv_free_ char **masks = calloc(1, sizeof(char *)), **none = calloc(1, sizeof(char *));
+        _cleanup_strv_free_ char **again = calloc(1, sizeof(char *));
+        ExecMaskCache *cache = NULL;
 
         cr_assert_not_null(masks);
         cr_assert_eq(exec_policy_path_masks(p, STRV("HOME=/x", "PATH=/opt/tools/:relative:/w*ld:/opt/tools:/usr/bin"),
-                                            &masks), 0);
-        cr_expect(strv_contains(masks, "/usr/bin/python3"));
-        cr_expect(strv_contains(masks, "/usr/local/bin/python3"));
+                                            &cache, &masks), 0);
+        cr_assert_not_null(cache);
+        /* from the cache: the same */
+        cr_assert_eq(exec_policy_path_masks(p, STRV("HOME=/x", "PATH=/opt/tools/:relative:/w*ld:/opt/tools:/usr/bin"),
+                                            &cache, &again), 0);
+        cr_expect_eq(strv_length(again), strv_length(masks));
+        for (char **m = masks; *m; m++)
+                cr_expect(strv_contains(again, *m), "%s", *m);
+        /* system directories: the real files that exist, once each */
+        expect_real_masked(masks, "python3");
+        expect_real_masked(masks, "chroot");
+        expect_real_masked(masks, "mkfs.ext4");
+        cr_expect(!strv_contains(masks, "/usr/local/bin/python3") || access("/usr/local/bin/python3", F_OK) == 0);
+        cr_expect(!strv_contains(masks, "/usr/sbin/mkfs.*"));
+        /* the user's PATH directories: patterns, resolved as the user later */
         cr_expect(strv_contains(masks, "/opt/tools/python3"));
-        cr_expect(strv_contains(masks, "/usr/bin/chroot") || strv_contains(masks, "/usr/sbin/chroot"));
-        cr_expect(strv_contains(masks, "/usr/sbin/mkfs.*"));
+        cr_expect(!strv_contains(masks, "/opt/tools/mkfs.*"));       /* built-in names: system directories only */
+        cr_expect(!strv_contains(masks, "/opt/tools/chroot"));
+        cr_expect(!strv_contains(masks, "/usr/bin/git"));
         for (char **m = masks; *m; m++) {
                 cr_expect(startswith(*m, "/"), "%s", *m);
                 cr_expect(!strstr(*m, "w*ld"), "%s", *m);
@@ -89,6 +120,7 @@ Test(exec_policy, path_masks) {
                 cr_expect_eq(n, 1, "%s listed twice", *m);
         }
 
-        cr_assert_eq(exec_policy_path_masks(argv, STRV("PATH=/usr/bin"), &none), 0);
+        cr_assert_eq(exec_policy_path_masks(argv, STRV("PATH=/usr/bin"), &cache, &none), 0);
         cr_expect_null(none[0]);
+        exec_mask_cache_free(cache);
 }

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -249,6 +250,9 @@ static void scenario_policy(int results, int sock, const char *dir) {
         run_step(results, "empty-argv", do_exec_empty_argv, dir, NULL);
         run_step(results, "dd-default", do_exec, dir, &(Exec) { "/bin/dd", STRV("dd", "if=/dev/zero", "count=0") });
         run_step(results, "dd-version", do_exec, dir, &(Exec) { "/bin/dd", STRV("dd", "--version") });
+        run_step(results, "shebang", do_exec, dir, &(Exec) { "push-script", STRV("push-script") });
+        run_step(results, "shebang-ok", do_exec, dir, &(Exec) { "status-script", STRV("status-script") });
+        run_step(results, "shebang-nested", do_exec, dir, &(Exec) { "nested-script", STRV("nested-script", "x") });
 #if defined(__x86_64__)
         run_step(results, "i386", do_exec_i386, dir, NULL);
 #endif
@@ -344,6 +348,21 @@ static int result_of(const Observed *o, const char *name) {
         return -1;
 }
 
+_printf_(3, 4) static void write_script(const char *dir, const char *name, const char *fmt, ...) {
+        char path[512];
+        va_list ap;
+        FILE *f;
+
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        f = fopen(path, "we");
+        cr_assert_not_null(f);
+        va_start(ap, fmt);
+        vfprintf(f, fmt, ap);
+        va_end(ap);
+        cr_assert_eq(fchmod(fileno(f), 0755), 0);
+        cr_assert_eq(fclose(f), 0);
+}
+
 static char *make_fixture(void) {
         char tmpl[] = "/tmp/fenced-execsup-XXXXXX", path[512];
         char *dir = strdup(mkdtemp(tmpl));
@@ -363,16 +382,22 @@ static char *make_fixture(void) {
         close(out);
         snprintf(path, sizeof path, "%s/g", dir);
         cr_assert_eq(symlink("git", path), 0);
+        /* Scripts: the kernel runs their interpreter without another execve(). */
+        write_script(dir, "push-script", "#!%s/git  push  \n", dir);
+        write_script(dir, "status-script", "#!%s/git status\n", dir);
+        write_script(dir, "nested-script", "#!%s/push-script\n", dir);
         return dir;
 }
 
 static void remove_fixture(char *dir) {
         char path[512];
 
-        snprintf(path, sizeof path, "%s/g", dir);
-        unlink(path);
-        snprintf(path, sizeof path, "%s/git", dir);
-        unlink(path);
+        static const char * const files[] = { "g", "git", "push-script", "status-script", "nested-script" };
+
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+                unlink(path);
+        }
         rmdir(dir);
         free(dir);
 }
@@ -424,6 +449,9 @@ Test(exec_supervisor, enforces_the_argv_policy) {
         cr_expect_eq(result_of(&o, "empty-argv"), 0);
         cr_expect_eq(result_of(&o, "dd-default"), 128 + EACCES);
         cr_expect_eq(result_of(&o, "dd-version"), 0);
+        cr_expect_eq(result_of(&o, "shebang"), 128 + EACCES);
+        cr_expect_eq(result_of(&o, "shebang-ok"), 0);
+        cr_expect_eq(result_of(&o, "shebang-nested"), 128 + EACCES);
 #if defined(__x86_64__)
         if (result_of(&o, "i386") == 250)
                 cr_log_warn("i386 exec not tested: int $0x80 is not available");
@@ -439,6 +467,9 @@ Test(exec_supervisor, enforces_the_argv_policy) {
         cr_expect_not_null(strstr(denials, "/g|g push|git push|command.deny|-\n"), "%s", denials);
         cr_expect_not_null(strstr(denials, "/git|x push|git push|command.deny|-\n"), "%s", denials);
         cr_expect_not_null(strstr(denials, "/bin/dd|dd if=/dev/zero count=0|dd if=|command.useDefaults|-\n"), "%s", denials);
+        /* a script is denied for the command the kernel builds: its interpreter's */
+        cr_expect_not_null(strstr(denials, "/push-script|push-script|git push|command.deny|-\n"), "%s", denials);
+        cr_expect_not_null(strstr(denials, "/nested-script|nested-script x|git push|command.deny|-\n"), "%s", denials);
         cr_expect_not_null(strstr(denials, "|runtime exec check|argv has more than 16384 entries"), "%s", denials);
         /* git-push, argv0-spoof, symlink-alias, relative, execveat-fd,
          * too-many-args, dd-default, sh-git-push (sh tries git in each PATH
