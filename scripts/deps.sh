@@ -20,6 +20,8 @@ FENCE_DEPS=(
         # runtime tools the tests and scripts call: ip, nft,
         # systemd-socket-activate, useradd, runuser/setpriv, pgrep/ps, fuser
         iproute2 nftables systemd passwd util-linux procps psmisc
+        # network tests: HTTP/SOCKS client, test certificate
+        curl openssl
         # benchmark peer (bench/launch.sh)
         bubblewrap
 )
