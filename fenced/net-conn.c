@@ -2,6 +2,7 @@
  * connect from the host namespace, and the hand-over to the relay. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -10,6 +11,7 @@
 #include "log.h"
 #include "macro.h"
 #include "net-internal.h"
+#include "netns-exec.h"
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 
@@ -42,6 +44,7 @@ int net_conn_new(NetSandbox *ns, NetConnKind kind, int family, int client_fd, Ne
                 .family = family,
                 .client_fd = client_fd,
                 .server_fd = -1,
+                .connect_netns = -1,
         };
         c->next = ns->conns;
         if (ns->conns)
@@ -163,6 +166,17 @@ static int on_server_io(sd_event_source *s, int fd, uint32_t revents, void *user
         return 0;
 }
 
+typedef struct SocketArgs {
+        int family, fd;
+} SocketArgs;
+
+static int socket_cb(void *userdata) {
+        SocketArgs *a = userdata;
+
+        a->fd = socket(a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        return a->fd < 0 ? -errno : 0;
+}
+
 static void try_next(NetConn *c, int last_error) {
         while (c->next_addr < c->n_addrs) {
                 const DnsAddress *a = &c->addrs[c->next_addr++];
@@ -172,7 +186,7 @@ static void try_next(NetConn *c, int last_error) {
 
                 /* The host's loopback is reachable only through
                  * allowLocalOutbound, never because a name resolved to it. */
-                if (net_addr_is_local(a->family, a->addr)) {
+                if (net_addr_is_local(a->family, a->addr) && !c->to_loopback) {
                         last_error = -EACCES;
                         continue;
                 }
@@ -190,10 +204,18 @@ static void try_next(NetConn *c, int last_error) {
                         memcpy(&in6->sin6_addr, a->addr, 16);
                         sl = sizeof *in6;
                 }
-                /* Created here, on the main thread: in the host's namespace. */
-                fd = socket(a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-                if (fd < 0) {
-                        last_error = -errno;
+                /* Created here, on the main thread: in the host's namespace
+                 * (or, for -p, in the sandbox's). */
+                if (c->connect_netns >= 0) {
+                        SocketArgs sa = { .family = a->family, .fd = -1 };
+                        r = netns_exec(c->connect_netns, socket_cb, &sa);
+                        fd = sa.fd;
+                } else {
+                        fd = socket(a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+                        r = fd < 0 ? -errno : 0;
+                }
+                if (r < 0) {
+                        last_error = r;
                         continue;
                 }
                 if (connect(fd, (struct sockaddr *) &ss, sl) < 0 && errno != EINPROGRESS) {
@@ -266,4 +288,44 @@ void net_conn_relay(NetConn *c) {
                 log_debug_errno(r, "Cannot relay a connection: %m");
                 net_conn_free(c);
         }
+}
+
+/* allowLocalOutboundPorts and -p: a plain TCP forward between the sandbox's
+ * loopback and the host's, same family, same port. */
+static void on_local_connected(NetConn *c, int error) {
+        if (error < 0) {
+                net_conn_reset(c);
+                return;
+        }
+        net_conn_relay(c);
+}
+
+int net_local_on_accept(NetListener *l, int fd, const struct sockaddr_storage *peer) {
+        NetConn *c;
+        int r;
+
+        r = net_conn_new(l->ns, NET_CONN_TRANSPARENT, l->family, fd, &c);
+        if (r < 0)
+                return r;
+        c->peer = *peer;
+        c->to_loopback = true;
+        if (l->kind == NET_LISTEN_EXPOSE)
+                c->connect_netns = l->ns->netns_fd;
+        c->target.port = l->port;
+        c->addrs[0] = (DnsAddress) { .family = l->family };
+        if (l->family == AF_INET) {
+                c->addrs[0].addr[0] = 127;
+                c->addrs[0].addr[3] = 1;
+        } else
+                c->addrs[0].addr[15] = 1;
+        c->n_addrs = 1;
+        if (l->kind == NET_LISTEN_EXPOSE) {
+                /* A server in the sandbox may listen on either loopback. */
+                c->addrs[1] = (DnsAddress) { .family = AF_INET6 };
+                c->addrs[1].addr[15] = 1;
+                c->n_addrs = 2;
+        }
+        snprintf(c->target.host, sizeof c->target.host, "%s", l->family == AF_INET ? "127.0.0.1" : "::1");
+        net_conn_connect(c, on_local_connected);
+        return 0;
 }

@@ -34,6 +34,9 @@ typedef enum NetListenerKind {
         NET_LISTEN_HTTP,
         NET_LISTEN_SOCKS,
         _NET_LISTEN_MAX,
+        /* One per port, after the fixed ones: */
+        NET_LISTEN_LOCAL_OUT,   /* in the sandbox: allowLocalOutboundPorts → host loopback */
+        NET_LISTEN_EXPOSE,      /* on the host: -p → the sandbox's loopback */
 } NetListenerKind;
 
 typedef struct NetListener {
@@ -41,6 +44,7 @@ typedef struct NetListener {
         NetListenerKind kind;
         int family;
         int fd;
+        uint16_t port;          /* LOCAL_OUT, EXPOSE: the port to connect to */
         sd_event_source *src;
 } NetListener;
 
@@ -59,6 +63,9 @@ struct NetSandbox {
         net_event_t emit;
         void *userdata;
         NetListener listeners[NET_N_LISTENERS];
+        const FenceConfig *config;      /* during net_sandbox_new() only */
+        NetListener *local;     /* LOCAL_OUT and EXPOSE listeners */
+        size_t n_local;
         int nflog_fd;
         sd_event_source *nflog_src;
         uint16_t http_port, socks_port;
@@ -103,6 +110,8 @@ struct NetConn {
         DnsPending *lookup;
         net_connected_t connected;
         bool connecting;
+        bool to_loopback;       /* LOCAL_OUT: the host's loopback is the point */
+        int connect_netns;      /* EXPOSE: connect from inside this namespace, else -1 */
         Relay *relay;
 };
 
@@ -139,3 +148,4 @@ int dns_server_on_tcp(NetListener *l, int fd, const struct sockaddr_storage *pee
 int tcp_capture_on_accept(NetListener *l, int fd, const struct sockaddr_storage *peer);
 int proxy_server_on_http(NetListener *l, int fd, const struct sockaddr_storage *peer);
 int proxy_server_on_socks(NetListener *l, int fd, const struct sockaddr_storage *peer);
+int net_local_on_accept(NetListener *l, int fd, const struct sockaddr_storage *peer);

@@ -33,13 +33,14 @@ static void on_net_event(void *userdata, const char *source, const char *action,
         manager_emit(run->manager, run, &e);
 }
 
-int run_network_setup(SandboxRun *run, const FenceConfig *c, SandboxSpec *spec, char **ret_error) {
+int run_network_setup(SandboxRun *run, const FenceConfig *c, char **expose, SandboxSpec *spec, char **ret_error) {
+        NetSandboxOptions o = { .config = c, .expose = expose, .uid = run->uid };
         NetSandbox *ns = NULL;
         int fd, r;
 
-        if (!net_sandbox_wanted(c))
+        if (!net_sandbox_wanted(&o))
                 return 0;
-        r = net_sandbox_new(run->manager->event, c, on_net_event, run, &ns, ret_error);
+        r = net_sandbox_new(run->manager->event, &o, on_net_event, run, &ns, ret_error);
         if (r < 0)
                 return r;
         run->net = ns;

@@ -206,6 +206,58 @@ for t in (socket.SOCK_DGRAM, socket.SOCK_RAW):
 fctl_capture run -m -- /usr/bin/python3 -c "$ICMP" "$SRV"
 is "$(echo $OUT)" "13 1" "ICMP: neither an ICMP datagram socket nor a raw socket can be had (EACCES, EPERM)"
 
+# --- the host's loopback: allowLocalOutbound(+Ports), -p, allowLocalBinding
+P_OUT=$((20000 + SUFFIX % 20000))
+P_OTHER=$((P_OUT + 1))
+P_EXP=$((P_OUT + 2))
+mkdir -p "$T/host-www"
+echo hello-host >"$T/host-www/index.html"
+for spec in "127.0.0.1 $P_OUT" "::1 $P_OUT" "127.0.0.1 $P_OTHER"; do
+        set -- $spec
+        (cd "$T/host-www" && exec /usr/bin/python3 -m http.server --bind "$1" "$2") >/dev/null 2>&1 &
+        SERVER_PIDS+=($!)
+done
+wait_until 10 eval "curl -s -m 1 http://127.0.0.1:$P_OUT/ && curl -s -m 1 http://[::1]:$P_OUT/ && curl -s -m 1 http://127.0.0.1:$P_OTHER/" >/dev/null ||
+        bail_out "the host loopback test servers did not start"
+
+newcase local-out "{ \"network\": { \"allowLocalOutbound\": true, \"allowLocalOutboundPorts\": [$P_OUT] } }"
+fctl_capture run -- "${NOPROXY[@]}" "http://127.0.0.1:$P_OUT/"
+is "$RC/$OUT" "0/hello-host" "allowLocalOutboundPorts: the host's 127.0.0.1:PORT is reachable"
+fctl_capture run -- "${NOPROXY[@]}" "http://[::1]:$P_OUT/"
+is "$RC/$OUT" "0/hello-host" "...and the host's [::1]:PORT"
+fctl_capture run -- "${NOPROXY[@]}" "http://127.0.0.1:$P_OTHER/"
+isnt "$RC" 0 "...but not a host port that is not listed"
+newcase local-out-noports '{ "network": { "allowLocalOutbound": true } }'
+fctl_capture run -- "${NOPROXY[@]}" "http://127.0.0.1:$P_OUT/"
+isnt "$RC" 0 "allowLocalOutbound without ports reaches no host port (as fence)"
+
+# A server in the sandbox (allowLocalBinding) exposed with -p, in a sandbox
+# that also reaches a host port: both at once.
+newcase expose "{ \"network\": { \"allowLocalBinding\": true, \"allowLocalOutboundPorts\": [$P_OUT] },
+                  \"filesystem\": { \"allowWrite\": [\".\"] } }"
+fctl_bg "$TEST_USER" "$T/expose.out" run -p "$P_EXP" -- sh -c \
+        "mkdir /tmp/www && echo inside >/tmp/www/index.html && cd /tmp/www &&
+         { /usr/bin/python3 -m http.server --bind 127.0.0.1 $P_EXP >/dev/null 2>&1 & } &&
+         until $NOPROXY_SH -s http://127.0.0.1:$P_EXP/ >/dev/null; do sleep 0.05; done &&
+         $NOPROXY_SH http://127.0.0.1:$P_OUT/ >\"$CASE/out\"; touch \"$CASE/ready\";
+         while [ ! -e \"$CASE/stop\" ]; do sleep 0.05; done"
+EXP_PID=$BG_PID
+if wait_until 15 test -e "$CASE/ready"; then
+        is "$(curl -sS -m 5 "http://127.0.0.1:$P_EXP/")" inside "-p PORT: the host's 127.0.0.1:PORT reaches the sandbox's server"
+        is "$(cat "$CASE/out")" hello-host "...while the same sandbox reaches a host port (binding and outbound at once)"
+else
+        fail "-p PORT: the sandbox's server came up" "$(cat "$T/expose.out" "$T/expose.out.err")"
+fi
+touch "$CASE/stop"
+wait "$EXP_PID"
+fctl_capture run -p 80 -- true
+is "$RC" 125 "-p 80 as an unprivileged user is refused"
+like "$ERR" 'ports below' "...saying why"
+newcase expose-conflict "{ \"network\": { \"allowLocalOutboundPorts\": [$P_OUT], \"allowLocalOutbound\": true } }"
+fctl_capture run -p "$P_OUT" -- true
+is "$RC" 125 "-p of a port that is also in allowLocalOutboundPorts is refused"
+like "$ERR" 'allowLocalOutboundPorts' "...naming the key"
+
 # --- two sandboxes with different policies at once ------------------------
 newcase iso-a "{ \"network\": { \"allowedDomains\": [\"allowed.test\"], \"dnsServer\": \"$DNS\" } }"
 touch "$CASE/go"; rm "$CASE/go"
