@@ -16,6 +16,7 @@
 #include "net-sandbox.h"
 #include "proxy-proto.h"
 #include "relay.h"
+#include "socks5-client.h"
 
 /* Connections a sandbox may have open through the daemon at once (relayed
  * or in handshake); more are refused at accept. Each costs 6 fds. */
@@ -50,6 +51,27 @@ typedef struct NetListener {
 
 typedef struct NetConn NetConn;
 
+typedef enum NetUpstreamKind {
+        NET_UPSTREAM_NONE,
+        NET_UPSTREAM_SOCKS5,    /* socks5://: the daemon's addresses are sent */
+        NET_UPSTREAM_SOCKS5H,   /* socks5h://: names are sent, the proxy resolves */
+        NET_UPSTREAM_HTTP,      /* http:// (fence): CONNECT, for defaultAction "proxy" only */
+} NetUpstreamKind;
+
+typedef struct NetUpstream {
+        NetUpstreamKind kind;
+        DnsAddress addr;
+        uint16_t port;
+        char *username, *password;
+        bool default_proxy;     /* defaultAction "proxy": traffic matching no rule goes here */
+} NetUpstream;
+
+typedef enum NetRoute {
+        NET_ROUTE_DENY,
+        NET_ROUTE_DIRECT,
+        NET_ROUTE_UPSTREAM,
+} NetRoute;
+
 #define NET_N_LISTENERS (_NET_LISTEN_MAX * 2)
 
 struct NetSandbox {
@@ -69,6 +91,7 @@ struct NetSandbox {
         int nflog_fd;
         sd_event_source *nflog_src;
         uint16_t http_port, socks_port;
+        NetUpstream upstream;
         NetConn *conns;
         unsigned n_conns;
         /* Last reported violation, so a retry loop does not flood the log. */
@@ -111,6 +134,12 @@ struct NetConn {
         net_connected_t connected;
         bool connecting;
         bool to_loopback;       /* LOCAL_OUT: the host's loopback is the point */
+        bool via_upstream;      /* through ns->upstream to target */
+        Socks5Client *socks;
+        char *up_head;          /* HTTP upstream: the CONNECT request, then waiting for its answer */
+        size_t up_head_len, up_head_off;
+        bool up_wait_answer;
+        uint16_t connect_port;  /* the port connected to (target's, or the upstream's) */
         int connect_netns;      /* EXPOSE: connect from inside this namespace, else -1 */
         Relay *relay;
 };
@@ -141,6 +170,9 @@ void net_report_denied(NetSandbox *ns, const char *source, const char *via, cons
                        const NetVerdict *v, const char *why);
 /* Whether host:port may be reached; fills *v. */
 bool net_check(NetSandbox *ns, const char *host, uint16_t port, NetVerdict *v);
+/* Whether and how host:port is reached (port 0: a name for DNS): denied,
+ * directly, or through the upstream proxy. Fills *v. */
+NetRoute net_route(NetSandbox *ns, const char *host, uint16_t port, NetVerdict *v);
 
 /* --- per listener kind --- */
 int dns_server_on_udp(NetListener *l);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "log.h"
@@ -174,7 +175,89 @@ static int open_local(NetSandbox *ns, const NetSandboxOptions *o, char **ret_err
 }
 
 bool net_check(NetSandbox *ns, const char *host, uint16_t port, NetVerdict *v) {
-        return net_policy_check(ns->policy, host, port, v) > 0;
+        return net_route(ns, host, port, v) != NET_ROUTE_DENY;
+}
+
+NetRoute net_route(NetSandbox *ns, const char *host, uint16_t port, NetVerdict *v) {
+        bool socks = ns->upstream.kind == NET_UPSTREAM_SOCKS5 || ns->upstream.kind == NET_UPSTREAM_SOCKS5H;
+        int r = port ? net_policy_check(ns->policy, host, port, v) : net_policy_check_name(ns->policy, host, v);
+
+        if (r > 0)
+                return socks ? NET_ROUTE_UPSTREAM : NET_ROUTE_DIRECT;
+        if (v->reason == NET_REASON_NO_RULE && ns->upstream.default_proxy && ns->upstream.kind != NET_UPSTREAM_NONE)
+                return NET_ROUTE_UPSTREAM;
+        return NET_ROUTE_DENY;
+}
+
+/* upstreamProxy: scheme://[user:password@]IP[:port]. The host must be an IP
+ * address (or localhost): resolving it would block the daemon's loop. */
+static int upstream_parse(const char *url, NetUpstream *up, char **ret_error) {
+        const char *sep = strstr(url, "://"), *auth, *at, *hp;
+        char host[INET6_ADDRSTRLEN + 3] = "";
+        size_t n;
+
+        if (!sep)
+                goto invalid;
+        if (strncasecmp(url, "socks5h://", 10) == 0)
+                up->kind = NET_UPSTREAM_SOCKS5H;
+        else if (strncasecmp(url, "socks5://", 9) == 0)
+                up->kind = NET_UPSTREAM_SOCKS5;
+        else if (strncasecmp(url, "http://", 7) == 0)
+                up->kind = NET_UPSTREAM_HTTP;
+        else
+                goto invalid;
+        up->port = up->kind == NET_UPSTREAM_HTTP ? 80 : 1080;
+        auth = sep + 3;
+        n = strcspn(auth, "/");
+        at = memrchr(auth, '@', n);
+        if (at) {
+                const char *colon = memchr(auth, ':', (size_t) (at - auth));
+                if (!colon || up->kind == NET_UPSTREAM_HTTP)
+                        goto invalid;
+                up->username = strndup(auth, (size_t) (colon - auth));
+                up->password = strndup(colon + 1, (size_t) (at - colon - 1));
+                if (!up->username || !up->password)
+                        return -ENOMEM;
+        }
+        hp = at ? at + 1 : auth;
+        n -= (size_t) (hp - auth);
+        if (n >= sizeof host)
+                goto invalid;
+        memcpy(host, hp, n);
+        host[n] = 0;
+        char *port = NULL;
+        if (host[0] == '[') {
+                char *close = strchr(host, ']');
+                if (!close)
+                        goto invalid;
+                *close = 0;
+                if (close[1] == ':')
+                        port = close + 2;
+                memmove(host, host + 1, strlen(host + 1) + 1);
+        } else if ((port = strchr(host, ':')))
+                *port++ = 0;
+        if (port)
+                up->port = (uint16_t) strtoul(port, NULL, 10);
+        if (streq(host, "localhost"))
+                strcpy(host, "127.0.0.1");
+        if (inet_pton(AF_INET, host, up->addr.addr) == 1)
+                up->addr.family = AF_INET;
+        else if (inet_pton(AF_INET6, host, up->addr.addr) == 1)
+                up->addr.family = AF_INET6;
+        else {
+                if (ret_error && asprintf(ret_error, "network.upstreamProxy: \"%s\" must be given as an IP address "
+                                          "(fenced does not resolve the proxy's name)", host) < 0)
+                        *ret_error = NULL;
+                return -EINVAL;
+        }
+        if (up->port == 0)
+                goto invalid;
+        return 0;
+invalid:
+        if (ret_error && asprintf(ret_error, "network.upstreamProxy: expected socks5://[USER:PASSWORD@]IP[:PORT], "
+                                  "socks5h://... or http://IP[:PORT]") < 0)
+                *ret_error = NULL;
+        return -EINVAL;
 }
 
 static pid_t find_pid(NetSandbox *ns, int protocol, const struct sockaddr_storage *peer) {
@@ -373,6 +456,13 @@ int net_sandbox_new(sd_event *event, const NetSandboxOptions *o, net_event_t emi
         if (ns->http_port == ns->socks_port || ns->http_port == 53 || ns->socks_port == 53)
                 return set_error(ret_error, -EINVAL, "network.httpProxyPort/socksProxyPort must differ from each other and from 53");
 
+        if (c->network.upstream_proxy) {
+                r = upstream_parse(c->network.upstream_proxy, &ns->upstream, ret_error);
+                if (r < 0)
+                        return r;
+        }
+        ns->upstream.default_proxy = config_network_default_action(c) == NETWORK_DEFAULT_ACTION_PROXY;
+
         r = net_policy_new(&ns->policy);
         if (r < 0)
                 return r;
@@ -462,6 +552,10 @@ NetSandbox *net_sandbox_free(NetSandbox *ns) {
         dns_cache_free(ns->cache);
         net_policy_free(ns->policy);
         free(ns->cgroup_path);
+        if (ns->upstream.password)
+                explicit_bzero(ns->upstream.password, strlen(ns->upstream.password));
+        free(ns->upstream.username);
+        free(ns->upstream.password);
         sd_event_unref(ns->event);
         free(ns);
         return NULL;

@@ -258,6 +258,51 @@ fctl_capture run -p "$P_OUT" -- true
 is "$RC" 125 "-p of a port that is also in allowLocalOutboundPorts is refused"
 like "$ERR" 'allowLocalOutboundPorts' "...naming the key"
 
+# --- upstream proxies: SOCKS5 (greywall) with and without auth, HTTP (fence)
+/usr/bin/python3 "$HERE/proxy-test-server.py" "$T/up.port" "" allowed.test="$SRV" other.test="$SRV" >/dev/null 2>"$T/up.log" &
+SERVER_PIDS+=($!)
+/usr/bin/python3 "$HERE/proxy-test-server.py" "$T/upauth.port" "fence:s3cret" allowed.test="$SRV" >/dev/null 2>"$T/upauth.log" &
+SERVER_PIDS+=($!)
+wait_until 10 eval 'test -e "$T/up.port" && test -e "$T/upauth.port"' || bail_out "the test upstream proxies did not start"
+UP=$(cat "$T/up.port")
+UPAUTH=$(cat "$T/upauth.port")
+up_policy() {   # up_policy URL [DEFAULT-ACTION]
+        printf '{ "network": { "allowedDomains": ["allowed.test"], "deniedDomains": ["denied.test"], "dnsServer": "%s",
+                 "upstreamProxy": "%s", "defaultAction": "%s" } }' "$DNS" "$1" "${2:-deny}"
+}
+
+newcase up-socks "$(up_policy "socks5h://127.0.0.1:$UP")"
+fctl_capture run -m -- "${NOPROXY[@]}" http://allowed.test/
+is "$RC/$OUT" "0/hello-http allowed.test" "upstream socks5h: an allowed connection works"
+like "$(cat "$T/up.log")" '^socks allowed\.test 80$' "...and went through the proxy, by name"
+fctl_capture run -m -- curl -sS -m 5 -w '\n%{http_code}' http://denied.test/
+like "$OUT" '403$' "...a denied name is still refused before the proxy"
+unlike "$(cat "$T/up.log")" 'denied' "...and never reaches it"
+
+newcase up-socks-ip "$(up_policy "socks5://127.0.0.1:$UP")"
+fctl_capture run -m -- sh -c 'curl -sS -m 5 --proxy "$ALL_PROXY" http://allowed.test/'
+is "$RC/$OUT" "0/hello-http allowed.test" "upstream socks5 (local resolution): works"
+like "$(cat "$T/up.log")" "^socks $SRV 80\$" "...and the proxy was given the address"
+
+newcase up-auth "$(up_policy "socks5h://fence:s3cret@127.0.0.1:$UPAUTH")"
+fctl_capture run -m -- curl -sS -m 5 -k https://allowed.test/
+is "$RC/$OUT" "0/hello-tls allowed.test" "upstream socks5h with username/password: works"
+like "$(cat "$T/upauth.log")" '^socks allowed\.test 443$' "...through the proxy"
+newcase up-badauth "$(up_policy "socks5h://fence:wrong@127.0.0.1:$UPAUTH")"
+fctl_capture run -m -- curl -sS -m 5 -w '\n%{http_code}' http://allowed.test/
+like "$OUT" '502$' "upstream socks5h with a wrong password: the connection fails (502)"
+like "$(cat "$T/upauth.log")" 'auth-failed' "...the proxy refused the credentials"
+
+newcase up-http "$(up_policy "http://127.0.0.1:$UP" proxy)"
+fctl_capture run -m -- "${NOPROXY[@]}" http://other.test/
+is "$RC/$OUT" "0/hello-http other.test" "defaultAction proxy: a name matching no rule goes through the HTTP upstream"
+like "$(cat "$T/up.log")" '^http other\.test 80$' "...as a CONNECT to it"
+fctl_capture run -m -- "${NOPROXY[@]}" http://allowed.test/
+is "$RC/$OUT" "0/hello-http allowed.test" "...an allowed name goes direct"
+unlike "$(grep '^http' "$T/up.log")" 'allowed' "...not through the proxy"
+fctl_capture run -m -- getent hosts denied.test
+is "$RC" 2 "...and a denied name stays denied"
+
 # --- two sandboxes with different policies at once ------------------------
 newcase iso-a "{ \"network\": { \"allowedDomains\": [\"allowed.test\"], \"dnsServer\": \"$DNS\" } }"
 touch "$CASE/go"; rm "$CASE/go"
