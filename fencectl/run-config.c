@@ -84,10 +84,6 @@ int run_config_resolve(Fencectl *ctl, const RunConfigOptions *o, int cwd_fd, cha
         };
         int r;
 
-        if (o->ports)
-                return log_error_errno(EOPNOTSUPP, "-p: exposing sandbox ports needs the network filter, "
-                                       "which this version of fenced does not have yet.");
-
         r = config_resolve(&opts, &c, &chain, &err);
         if (r < 0) {
                 log_error("%s", err ?: strerror(-r));

@@ -146,6 +146,10 @@ static int build_params(const RunOptions *o, char * const *argv, const char *con
         }
         json_gen_kv_bool(g, "monitor", o->monitor);
         json_gen_kv_bool(g, "tty", tty);
+        if (o->config.ports) {
+                json_gen_key(g, "ports");
+                json_gen_strv(g, o->config.ports);
+        }
         json_gen_close(g);
         return json_gen_take(g, ret);
 }

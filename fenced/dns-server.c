@@ -97,7 +97,7 @@ static void handle_query(NetSandbox *ns, NetConn *conn, int fd, const struct soc
                 return;         /* a reply sent to us: ignore */
         if (DNS_OPCODE(q.flags) != 0)
                 rcode = DNS_RCODE_NOTIMP;
-        else if (net_policy_check_name(ns->policy, q.name, &v) <= 0) {
+        else if (net_route(ns, q.name, 0, &v) == NET_ROUTE_DENY) {
                 rcode = DNS_RCODE_NXDOMAIN;
                 net_report_denied(ns, "dns", "dns", conn, peer, conn ? IPPROTO_TCP : IPPROTO_UDP, q.name, 0, &v, NULL);
         }

@@ -231,11 +231,8 @@ static int config_for_run(Manager *m, VarlinkCall *call, yajl_val v, const char 
         if ((net_field = run_network_unsupported(c, &net_message)))
                 return reply_error_message(call, ERROR_INVALID_CONFIG, "field", net_field, "message", net_message), 0;
         /* allowLocalBinding needs nothing: servers bind the sandbox's own
-         * loopback, which nothing outside can reach (-p is refused). */
-        /* Without listed ports allowLocalOutbound reaches nothing (as in fence). */
-        if (config_allow_local_outbound(c) && c->network.allow_local_outbound_ports.n > 0)
-                return reply_error_message(call, ERROR_INVALID_CONFIG, "field", "network.allowLocalOutboundPorts", "message",
-                                           "reaching the host's loopback ports is not supported by this version of fenced"), 0;
+         * loopback, which only -p exposes. allowLocalOutbound(+Ports):
+         * run-network.c. */
 
         *ret = TAKE_PTR(c);
         return 1;
@@ -274,7 +271,7 @@ static int method_run(VarlinkCall *call, yajl_val p, void *userdata) {
         const struct ucred *peer = varlink_connection_peer(varlink_call_connection(call));
         const gid_t *groups;
         size_t n_groups;
-        _cleanup_strv_free_ char **argv = NULL, **env_in = NULL;
+        _cleanup_strv_free_ char **argv = NULL, **env_in = NULL, **ports = NULL;
         _cleanup_free_ char *user = NULL, *net_error = NULL;
         SandboxSpec spec = { .cwd_fd = -1, .stdio_fds = { -1, -1, -1 }, .hide_dir = m->options.state_dir };
         SandboxRun *run = NULL;
@@ -300,6 +297,9 @@ static int method_run(VarlinkCall *call, yajl_val p, void *userdata) {
         r = json_get_strv(p, "env", &env_in);
         if (r == -EINVAL)
                 return invalid_argument(call, "env", "expected an array of \"NAME=value\" strings");
+        r = json_get_strv(p, "ports", &ports);
+        if (r == -EINVAL)
+                return invalid_argument(call, "ports", "expected an array of \"[ADDR:]PORT\" strings");
         r = json_get_bool(p, "monitor", &monitor);
         if (r == -EINVAL)
                 return invalid_argument(call, "monitor", "expected a boolean");
@@ -380,7 +380,7 @@ static int method_run(VarlinkCall *call, yajl_val p, void *userdata) {
         run->monitor = monitor;
         run->manager = m;
 
-        r = run_network_setup(run, cfg, &spec, &net_error);
+        r = run_network_setup(run, cfg, ports, &spec, &net_error);
         if (r < 0) {
                 r = reply_error_message(call, ERROR_SETUP_FAILED, "message",
                                         net_error ?: "could not set up the sandbox's network", NULL, NULL);

@@ -1,6 +1,7 @@
 /* fenced — the sandbox daemon: command line, then the manager's loop. */
 #include <getopt.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 
 #include "log.h"
@@ -107,6 +108,13 @@ int main(int argc, char *argv[]) {
         if (geteuid() != 0) {
                 log_error("fenced must run as root (it creates namespaces, mounts and cgroups for its users).");
                 return 1;
+        }
+
+        /* Relayed connections cost fds (up to 6 each). */
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                (void) setrlimit(RLIMIT_NOFILE, &rl);
         }
 
         r = manager_new(&m, &o);

@@ -2,6 +2,7 @@
  * connect from the host namespace, and the hand-over to the relay. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -10,6 +11,7 @@
 #include "log.h"
 #include "macro.h"
 #include "net-internal.h"
+#include "netns-exec.h"
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 
@@ -42,6 +44,7 @@ int net_conn_new(NetSandbox *ns, NetConnKind kind, int family, int client_fd, Ne
                 .family = family,
                 .client_fd = client_fd,
                 .server_fd = -1,
+                .connect_netns = -1,
         };
         c->next = ns->conns;
         if (ns->conns)
@@ -68,6 +71,8 @@ void net_conn_free(NetConn *c) {
 
         dns_pending_cancel(c->lookup);
         relay_free(c->relay);
+        socks5_client_free(c->socks);
+        free(c->up_head);
         sd_event_source_disable_unref(c->client_src);
         sd_event_source_disable_unref(c->server_src);
         sd_event_source_disable_unref(c->timer);
@@ -132,9 +137,43 @@ static void connected_done(NetConn *c, int error) {
 
 static void try_next(NetConn *c, int last_error);
 
+/* The CONNECT exchange with an HTTP upstream proxy: 1 when the tunnel is
+ * up, 0 to wait, or a negative errno. The answer's head is consumed
+ * exactly, so no byte of the tunnel is lost. */
+static int http_upstream_step(NetConn *c, int fd) {
+        char buf[4096];
+        ssize_t n;
+
+        while (c->up_head_off < c->up_head_len) {
+                n = send(fd, c->up_head + c->up_head_off, c->up_head_len - c->up_head_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n < 0)
+                        return errno == EAGAIN ? 0 : -errno;
+                c->up_head_off += (size_t) n;
+        }
+        if (!c->up_wait_answer) {
+                c->up_wait_answer = true;
+                (void) sd_event_source_set_io_events(c->server_src, EPOLLIN);
+        }
+        n = recv(fd, buf, sizeof buf - 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n < 0)
+                return errno == EAGAIN ? 0 : -errno;
+        if (n == 0)
+                return -ECONNRESET;
+        buf[n] = 0;
+        char *end = strstr(buf, "\r\n\r\n");
+        if (!end)
+                return (size_t) n < sizeof buf - 1 ? 0 : -EPROTO;
+        if (strncmp(buf, "HTTP/1.", 7) != 0 || strncmp(buf + 8, " 200", 4) != 0)
+                return strncmp(buf + 8, " 403", 4) == 0 ? -EACCES : -ECONNREFUSED;
+        size_t head = (size_t) (end + 4 - buf);
+        if (recv(fd, buf, head, MSG_DONTWAIT) != (ssize_t) head)
+                return -EIO;
+        return 1;
+}
+
 static int on_server_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         NetConn *c = userdata;
-        int err = 0;
+        int err = 0, r;
         socklen_t len = sizeof err;
 
         if (c->connecting) {
@@ -147,6 +186,31 @@ static int on_server_io(sd_event_source *s, int fd, uint32_t revents, void *user
                         try_next(c, -err);
                         return 0;
                 }
+        }
+        if (c->socks) {
+                r = socks5_client_step(c->socks, fd);
+                if (r < 0) {
+                        connected_done(c, r);
+                        return 0;
+                }
+                if (r == 0) {
+                        (void) sd_event_source_set_io_events(c->server_src, socks5_client_events(c->socks));
+                        return 0;
+                }
+                c->socks = socks5_client_free(c->socks);
+                (void) sd_event_source_set_io_events(c->server_src, EPOLLOUT);
+        }
+        if (c->up_head) {
+                r = http_upstream_step(c, fd);
+                if (r < 0) {
+                        connected_done(c, r);
+                        return 0;
+                }
+                if (r == 0)
+                        return 0;
+                free(c->up_head);
+                c->up_head = NULL;
+                (void) sd_event_source_set_io_events(c->server_src, EPOLLOUT);
         }
         while (c->to_server_off < c->to_server_len) {
                 ssize_t n = send(fd, c->to_server + c->to_server_off, c->to_server_len - c->to_server_off,
@@ -163,6 +227,17 @@ static int on_server_io(sd_event_source *s, int fd, uint32_t revents, void *user
         return 0;
 }
 
+typedef struct SocketArgs {
+        int family, fd;
+} SocketArgs;
+
+static int socket_cb(void *userdata) {
+        SocketArgs *a = userdata;
+
+        a->fd = socket(a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        return a->fd < 0 ? -errno : 0;
+}
+
 static void try_next(NetConn *c, int last_error) {
         while (c->next_addr < c->n_addrs) {
                 const DnsAddress *a = &c->addrs[c->next_addr++];
@@ -172,7 +247,7 @@ static void try_next(NetConn *c, int last_error) {
 
                 /* The host's loopback is reachable only through
                  * allowLocalOutbound, never because a name resolved to it. */
-                if (net_addr_is_local(a->family, a->addr)) {
+                if (net_addr_is_local(a->family, a->addr) && !c->to_loopback) {
                         last_error = -EACCES;
                         continue;
                 }
@@ -180,20 +255,28 @@ static void try_next(NetConn *c, int last_error) {
                 if (a->family == AF_INET) {
                         struct sockaddr_in *in = (struct sockaddr_in *) &ss;
                         in->sin_family = AF_INET;
-                        in->sin_port = htons(c->target.port);
+                        in->sin_port = htons(c->connect_port);
                         memcpy(&in->sin_addr, a->addr, 4);
                         sl = sizeof *in;
                 } else {
                         struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &ss;
                         in6->sin6_family = AF_INET6;
-                        in6->sin6_port = htons(c->target.port);
+                        in6->sin6_port = htons(c->connect_port);
                         memcpy(&in6->sin6_addr, a->addr, 16);
                         sl = sizeof *in6;
                 }
-                /* Created here, on the main thread: in the host's namespace. */
-                fd = socket(a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-                if (fd < 0) {
-                        last_error = -errno;
+                /* Created here, on the main thread: in the host's namespace
+                 * (or, for -p, in the sandbox's). */
+                if (c->connect_netns >= 0) {
+                        SocketArgs sa = { .family = a->family, .fd = -1 };
+                        r = netns_exec(c->connect_netns, socket_cb, &sa);
+                        fd = sa.fd;
+                } else {
+                        fd = socket(a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+                        r = fd < 0 ? -errno : 0;
+                }
+                if (r < 0) {
+                        last_error = r;
                         continue;
                 }
                 if (connect(fd, (struct sockaddr *) &ss, sl) < 0 && errno != EINPROGRESS) {
@@ -213,6 +296,8 @@ static void try_next(NetConn *c, int last_error) {
         connected_done(c, last_error < 0 ? last_error : -EHOSTUNREACH);
 }
 
+static int upstream_prepare(NetConn *c);
+
 static void on_resolved(const DnsAddress *addrs, size_t n, int error, void *userdata) {
         NetConn *c = userdata;
 
@@ -224,14 +309,67 @@ static void on_resolved(const DnsAddress *addrs, size_t n, int error, void *user
         c->n_addrs = MIN(n, ELEMENTSOF(c->addrs));
         memcpy(c->addrs, addrs, c->n_addrs * sizeof *addrs);
         c->next_addr = 0;
+        if (c->via_upstream) {
+                int r = upstream_prepare(c);
+                if (r < 0) {
+                        connected_done(c, r);
+                        return;
+                }
+        }
         try_next(c, -EHOSTUNREACH);
+}
+
+/* Points c at the upstream proxy, with the handshake for its target. */
+static int upstream_prepare(NetConn *c) {
+        const NetUpstream *up = &c->ns->upstream;
+        ProxyTarget t = c->target;
+        int r;
+
+        if (up->kind == NET_UPSTREAM_HTTP) {
+                bool v6 = strchr(t.host, ':');
+                if (asprintf(&c->up_head, "CONNECT %s%s%s:%u HTTP/1.1\r\nHost: %s%s%s:%u\r\n\r\n",
+                             v6 ? "[" : "", t.host, v6 ? "]" : "", t.port, v6 ? "[" : "", t.host, v6 ? "]" : "",
+                             t.port) < 0)
+                        return -ENOMEM;
+                c->up_head_len = strlen(c->up_head);
+        } else {
+                if (up->kind == NET_UPSTREAM_SOCKS5 && t.family == AF_UNSPEC) {
+                        /* socks5:// sends addresses: the one resolved here. */
+                        if (c->n_addrs == 0)
+                                return -EINVAL;
+                        t.family = c->addrs[0].family;
+                        memcpy(t.addr, c->addrs[0].addr, 16);
+                }
+                r = socks5_client_new(&t, up->username, up->password, &c->socks);
+                if (r < 0)
+                        return r;
+        }
+        c->addrs[0] = up->addr;
+        c->n_addrs = 1;
+        c->next_addr = 0;
+        c->connect_port = up->port;
+        /* The proxy is the user's own choice and may well be on loopback. */
+        c->to_loopback = true;
+        return 0;
 }
 
 void net_conn_connect(NetConn *c, net_connected_t connected) {
         int r;
 
         c->connected = connected;
+        if (c->connect_port == 0)
+                c->connect_port = c->target.port;
         (void) net_conn_set_timeout(c, NET_HANDSHAKE_TIMEOUT_USEC);
+        if (c->via_upstream && !(c->ns->upstream.kind == NET_UPSTREAM_SOCKS5 && c->target.family == AF_UNSPEC &&
+                                 c->n_addrs == 0)) {
+                r = upstream_prepare(c);
+                if (r < 0) {
+                        connected_done(c, r);
+                        return;
+                }
+                try_next(c, -EHOSTUNREACH);
+                return;
+        }
         if (c->n_addrs > 0) {
                 try_next(c, -EHOSTUNREACH);
                 return;
@@ -266,4 +404,44 @@ void net_conn_relay(NetConn *c) {
                 log_debug_errno(r, "Cannot relay a connection: %m");
                 net_conn_free(c);
         }
+}
+
+/* allowLocalOutboundPorts and -p: a plain TCP forward between the sandbox's
+ * loopback and the host's, same family, same port. */
+static void on_local_connected(NetConn *c, int error) {
+        if (error < 0) {
+                net_conn_reset(c);
+                return;
+        }
+        net_conn_relay(c);
+}
+
+int net_local_on_accept(NetListener *l, int fd, const struct sockaddr_storage *peer) {
+        NetConn *c;
+        int r;
+
+        r = net_conn_new(l->ns, NET_CONN_TRANSPARENT, l->family, fd, &c);
+        if (r < 0)
+                return r;
+        c->peer = *peer;
+        c->to_loopback = true;
+        if (l->kind == NET_LISTEN_EXPOSE)
+                c->connect_netns = l->ns->netns_fd;
+        c->target.port = l->port;
+        c->addrs[0] = (DnsAddress) { .family = l->family };
+        if (l->family == AF_INET) {
+                c->addrs[0].addr[0] = 127;
+                c->addrs[0].addr[3] = 1;
+        } else
+                c->addrs[0].addr[15] = 1;
+        c->n_addrs = 1;
+        if (l->kind == NET_LISTEN_EXPOSE) {
+                /* A server in the sandbox may listen on either loopback. */
+                c->addrs[1] = (DnsAddress) { .family = AF_INET6 };
+                c->addrs[1].addr[15] = 1;
+                c->n_addrs = 2;
+        }
+        snprintf(c->target.host, sizeof c->target.host, "%s", l->family == AF_INET ? "127.0.0.1" : "::1");
+        net_conn_connect(c, on_local_connected);
+        return 0;
 }

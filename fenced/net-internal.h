@@ -16,6 +16,7 @@
 #include "net-sandbox.h"
 #include "proxy-proto.h"
 #include "relay.h"
+#include "socks5-client.h"
 
 /* Connections a sandbox may have open through the daemon at once (relayed
  * or in handshake); more are refused at accept. Each costs 6 fds. */
@@ -34,6 +35,9 @@ typedef enum NetListenerKind {
         NET_LISTEN_HTTP,
         NET_LISTEN_SOCKS,
         _NET_LISTEN_MAX,
+        /* One per port, after the fixed ones: */
+        NET_LISTEN_LOCAL_OUT,   /* in the sandbox: allowLocalOutboundPorts → host loopback */
+        NET_LISTEN_EXPOSE,      /* on the host: -p → the sandbox's loopback */
 } NetListenerKind;
 
 typedef struct NetListener {
@@ -41,10 +45,32 @@ typedef struct NetListener {
         NetListenerKind kind;
         int family;
         int fd;
+        uint16_t port;          /* LOCAL_OUT, EXPOSE: the port to connect to */
         sd_event_source *src;
 } NetListener;
 
 typedef struct NetConn NetConn;
+
+typedef enum NetUpstreamKind {
+        NET_UPSTREAM_NONE,
+        NET_UPSTREAM_SOCKS5,    /* socks5://: the daemon's addresses are sent */
+        NET_UPSTREAM_SOCKS5H,   /* socks5h://: names are sent, the proxy resolves */
+        NET_UPSTREAM_HTTP,      /* http:// (fence): CONNECT, for defaultAction "proxy" only */
+} NetUpstreamKind;
+
+typedef struct NetUpstream {
+        NetUpstreamKind kind;
+        DnsAddress addr;
+        uint16_t port;
+        char *username, *password;
+        bool default_proxy;     /* defaultAction "proxy": traffic matching no rule goes here */
+} NetUpstream;
+
+typedef enum NetRoute {
+        NET_ROUTE_DENY,
+        NET_ROUTE_DIRECT,
+        NET_ROUTE_UPSTREAM,
+} NetRoute;
 
 #define NET_N_LISTENERS (_NET_LISTEN_MAX * 2)
 
@@ -59,9 +85,13 @@ struct NetSandbox {
         net_event_t emit;
         void *userdata;
         NetListener listeners[NET_N_LISTENERS];
+        const FenceConfig *config;      /* during net_sandbox_new() only */
+        NetListener *local;     /* LOCAL_OUT and EXPOSE listeners */
+        size_t n_local;
         int nflog_fd;
         sd_event_source *nflog_src;
         uint16_t http_port, socks_port;
+        NetUpstream upstream;
         NetConn *conns;
         unsigned n_conns;
         /* Last reported violation, so a retry loop does not flood the log. */
@@ -103,6 +133,14 @@ struct NetConn {
         DnsPending *lookup;
         net_connected_t connected;
         bool connecting;
+        bool to_loopback;       /* LOCAL_OUT: the host's loopback is the point */
+        bool via_upstream;      /* through ns->upstream to target */
+        Socks5Client *socks;
+        char *up_head;          /* HTTP upstream: the CONNECT request, then waiting for its answer */
+        size_t up_head_len, up_head_off;
+        bool up_wait_answer;
+        uint16_t connect_port;  /* the port connected to (target's, or the upstream's) */
+        int connect_netns;      /* EXPOSE: connect from inside this namespace, else -1 */
         Relay *relay;
 };
 
@@ -132,6 +170,9 @@ void net_report_denied(NetSandbox *ns, const char *source, const char *via, cons
                        const NetVerdict *v, const char *why);
 /* Whether host:port may be reached; fills *v. */
 bool net_check(NetSandbox *ns, const char *host, uint16_t port, NetVerdict *v);
+/* Whether and how host:port is reached (port 0: a name for DNS): denied,
+ * directly, or through the upstream proxy. Fills *v. */
+NetRoute net_route(NetSandbox *ns, const char *host, uint16_t port, NetVerdict *v);
 
 /* --- per listener kind --- */
 int dns_server_on_udp(NetListener *l);
@@ -139,3 +180,4 @@ int dns_server_on_tcp(NetListener *l, int fd, const struct sockaddr_storage *pee
 int tcp_capture_on_accept(NetListener *l, int fd, const struct sockaddr_storage *peer);
 int proxy_server_on_http(NetListener *l, int fd, const struct sockaddr_storage *peer);
 int proxy_server_on_socks(NetListener *l, int fd, const struct sockaddr_storage *peer);
+int net_local_on_accept(NetListener *l, int fd, const struct sockaddr_storage *peer);

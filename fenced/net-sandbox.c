@@ -1,9 +1,11 @@
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "log.h"
@@ -28,12 +30,234 @@ static uint64_t now_usec(void) {
         return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
 }
 
-bool net_sandbox_wanted(const FenceConfig *c) {
-        return c && strv_length(c->network.allowed_domains) > 0;
+static int on_listener(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+
+static size_t local_out_ports(const FenceConfig *c) {
+        return config_allow_local_outbound(c) ? c->network.allow_local_outbound_ports.n : 0;
+}
+
+bool net_sandbox_wanted(const NetSandboxOptions *o) {
+        return strv_length(o->config->network.allowed_domains) > 0 || strv_length(o->expose) > 0 ||
+               local_out_ports(o->config) > 0;
+}
+
+/* "PORT", "ADDR:PORT", "[V6]:PORT". */
+static int expose_parse(const char *s, struct sockaddr_storage *ret) {
+        const char *colon = strrchr(s, ':');
+        char host[INET6_ADDRSTRLEN + 2];
+        char *end;
+        unsigned long port;
+        size_t n;
+
+        errno = 0;
+        port = strtoul(colon ? colon + 1 : s, &end, 10);
+        if (errno || *end || port < 1 || port > 65535 || !isdigit((unsigned char) (colon ? colon[1] : s[0])))
+                return -EINVAL;
+        *ret = (struct sockaddr_storage) {};
+        struct sockaddr_in *in = (struct sockaddr_in *) ret;
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) ret;
+        if (!colon) {
+                in->sin_family = AF_INET;
+                in->sin_port = htons((uint16_t) port);
+                in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+                return 0;
+        }
+        n = (size_t) (colon - s);
+        if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+                s++;
+                n -= 2;
+        }
+        if (n >= sizeof host)
+                return -EINVAL;
+        memcpy(host, s, n);
+        host[n] = 0;
+        if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+                in->sin_family = AF_INET;
+                in->sin_port = htons((uint16_t) port);
+                return 0;
+        }
+        if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+                in6->sin6_family = AF_INET6;
+                in6->sin6_port = htons((uint16_t) port);
+                return 0;
+        }
+        return -EINVAL;
+}
+
+static unsigned unprivileged_port_start(void) {
+        _cleanup_fclose_ FILE *f = fopen("/proc/sys/net/ipv4/ip_unprivileged_port_start", "re");
+        unsigned v = 1024;
+
+        if (f && fscanf(f, "%u", &v) != 1)
+                v = 1024;
+        return v;
+}
+
+static int open_expose(NetSandbox *ns, NetListener *l, const char *spec, uid_t uid, char **ret_error) {
+        struct sockaddr_storage ss;
+        int one = 1, r;
+
+        if (expose_parse(spec, &ss) < 0) {
+                if (ret_error && asprintf(ret_error, "-p %s: expected PORT or ADDR:PORT with a literal IP address", spec) < 0)
+                        *ret_error = NULL;
+                return -EINVAL;
+        }
+        l->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *) &ss)->sin_port :
+                                                  ((struct sockaddr_in6 *) &ss)->sin6_port);
+        if (uid != 0 && l->port < unprivileged_port_start()) {
+                if (ret_error && asprintf(ret_error, "-p %s: host ports below %u need root; pick a higher port",
+                                          spec, unprivileged_port_start()) < 0)
+                        *ret_error = NULL;
+                return -EACCES;
+        }
+        for (size_t i = 0; i < local_out_ports(ns->config); i++)
+                if (ns->config->network.allow_local_outbound_ports.items[i] == l->port) {
+                        if (ret_error && asprintf(ret_error, "-p %s: port %u is also in network.allowLocalOutboundPorts; "
+                                                  "a port can be exposed or reached on the host, not both", spec, l->port) < 0)
+                                *ret_error = NULL;
+                        return -EINVAL;
+                }
+        /* Created on the main thread: a socket of the host's namespace. */
+        l->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (l->fd < 0)
+                return -errno;
+        if (ss.ss_family == AF_INET6)
+                (void) setsockopt(l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+        (void) setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(l->fd, (struct sockaddr *) &ss, ss.ss_family == AF_INET ? sizeof(struct sockaddr_in) :
+                                                                            sizeof(struct sockaddr_in6)) < 0 ||
+            listen(l->fd, SOMAXCONN) < 0) {
+                r = -errno;
+                if (ret_error && asprintf(ret_error, "-p %s: cannot listen on the host: %s", spec, strerror(-r)) < 0)
+                        *ret_error = NULL;
+                return r;
+        }
+        return sd_event_add_io(ns->event, &l->src, l->fd, EPOLLIN, on_listener, l);
+}
+
+static int open_local(NetSandbox *ns, const NetSandboxOptions *o, char **ret_error) {
+        size_t n_out = local_out_ports(o->config), n_exp = strv_length(o->expose), k = 0;
+        int r;
+
+        ns->local = calloc(2 * n_out + n_exp + 1, sizeof *ns->local);
+        if (!ns->local)
+                return -ENOMEM;
+        for (size_t i = 0; i < 2 * n_out + n_exp; i++)
+                ns->local[i] = (NetListener) { .ns = ns, .fd = -1 };
+
+        for (size_t i = 0; i < n_out; i++)
+                for (int fam = 0; fam < 2; fam++) {
+                        NetListener *l = &ns->local[k++];
+                        ns->n_local = k;
+                        l->kind = NET_LISTEN_LOCAL_OUT;
+                        l->family = fam ? AF_INET6 : AF_INET;
+                        l->port = o->config->network.allow_local_outbound_ports.items[i];
+                        r = netns_open_listener(ns->netns_fd, SOCK_STREAM, l->family, l->port, &l->fd);
+                        if (r >= 0)
+                                r = sd_event_add_io(ns->event, &l->src, l->fd, EPOLLIN, on_listener, l);
+                        if (r < 0) {
+                                if (ret_error && asprintf(ret_error, "network.allowLocalOutboundPorts: port %u: %s",
+                                                          l->port, strerror(-r)) < 0)
+                                        *ret_error = NULL;
+                                return r;
+                        }
+                }
+        for (size_t i = 0; i < n_exp; i++) {
+                NetListener *l = &ns->local[k++];
+                ns->n_local = k;
+                l->kind = NET_LISTEN_EXPOSE;
+                r = open_expose(ns, l, o->expose[i], o->uid, ret_error);
+                if (r < 0)
+                        return r;
+                l->family = AF_INET;    /* the sandbox side: 127.0.0.1, then ::1 */
+        }
+        return 0;
 }
 
 bool net_check(NetSandbox *ns, const char *host, uint16_t port, NetVerdict *v) {
-        return net_policy_check(ns->policy, host, port, v) > 0;
+        return net_route(ns, host, port, v) != NET_ROUTE_DENY;
+}
+
+NetRoute net_route(NetSandbox *ns, const char *host, uint16_t port, NetVerdict *v) {
+        bool socks = ns->upstream.kind == NET_UPSTREAM_SOCKS5 || ns->upstream.kind == NET_UPSTREAM_SOCKS5H;
+        int r = port ? net_policy_check(ns->policy, host, port, v) : net_policy_check_name(ns->policy, host, v);
+
+        if (r > 0)
+                return socks ? NET_ROUTE_UPSTREAM : NET_ROUTE_DIRECT;
+        if (v->reason == NET_REASON_NO_RULE && ns->upstream.default_proxy && ns->upstream.kind != NET_UPSTREAM_NONE)
+                return NET_ROUTE_UPSTREAM;
+        return NET_ROUTE_DENY;
+}
+
+/* upstreamProxy: scheme://[user:password@]IP[:port]. The host must be an IP
+ * address (or localhost): resolving it would block the daemon's loop. */
+static int upstream_parse(const char *url, NetUpstream *up, char **ret_error) {
+        const char *sep = strstr(url, "://"), *auth, *at, *hp;
+        char host[INET6_ADDRSTRLEN + 3] = "";
+        size_t n;
+
+        if (!sep)
+                goto invalid;
+        if (strncasecmp(url, "socks5h://", 10) == 0)
+                up->kind = NET_UPSTREAM_SOCKS5H;
+        else if (strncasecmp(url, "socks5://", 9) == 0)
+                up->kind = NET_UPSTREAM_SOCKS5;
+        else if (strncasecmp(url, "http://", 7) == 0)
+                up->kind = NET_UPSTREAM_HTTP;
+        else
+                goto invalid;
+        up->port = up->kind == NET_UPSTREAM_HTTP ? 80 : 1080;
+        auth = sep + 3;
+        n = strcspn(auth, "/");
+        at = memrchr(auth, '@', n);
+        if (at) {
+                const char *colon = memchr(auth, ':', (size_t) (at - auth));
+                if (!colon || up->kind == NET_UPSTREAM_HTTP)
+                        goto invalid;
+                up->username = strndup(auth, (size_t) (colon - auth));
+                up->password = strndup(colon + 1, (size_t) (at - colon - 1));
+                if (!up->username || !up->password)
+                        return -ENOMEM;
+        }
+        hp = at ? at + 1 : auth;
+        n -= (size_t) (hp - auth);
+        if (n >= sizeof host)
+                goto invalid;
+        memcpy(host, hp, n);
+        host[n] = 0;
+        char *port = NULL;
+        if (host[0] == '[') {
+                char *close = strchr(host, ']');
+                if (!close)
+                        goto invalid;
+                *close = 0;
+                if (close[1] == ':')
+                        port = close + 2;
+                memmove(host, host + 1, strlen(host + 1) + 1);
+        } else if ((port = strchr(host, ':')))
+                *port++ = 0;
+        if (port)
+                up->port = (uint16_t) strtoul(port, NULL, 10);
+        if (streq(host, "localhost"))
+                strcpy(host, "127.0.0.1");
+        if (inet_pton(AF_INET, host, up->addr.addr) == 1)
+                up->addr.family = AF_INET;
+        else if (inet_pton(AF_INET6, host, up->addr.addr) == 1)
+                up->addr.family = AF_INET6;
+        else {
+                if (ret_error && asprintf(ret_error, "network.upstreamProxy: \"%s\" must be given as an IP address "
+                                          "(fenced does not resolve the proxy's name)", host) < 0)
+                        *ret_error = NULL;
+                return -EINVAL;
+        }
+        if (up->port == 0)
+                goto invalid;
+        return 0;
+invalid:
+        if (ret_error && asprintf(ret_error, "network.upstreamProxy: expected socks5://[USER:PASSWORD@]IP[:PORT], "
+                                  "socks5h://... or http://IP[:PORT]") < 0)
+                *ret_error = NULL;
+        return -EINVAL;
 }
 
 static pid_t find_pid(NetSandbox *ns, int protocol, const struct sockaddr_storage *peer) {
@@ -152,6 +376,10 @@ static int on_listener(sd_event_source *s, int fd, uint32_t revents, void *userd
                 case NET_LISTEN_SOCKS:
                         r = proxy_server_on_socks(l, cfd, &peer);
                         break;
+                case NET_LISTEN_LOCAL_OUT:
+                case NET_LISTEN_EXPOSE:
+                        r = net_local_on_accept(l, cfd, &peer);
+                        break;
                 default:
                         safe_close(cfd);
                         r = -EINVAL;
@@ -206,9 +434,10 @@ static int add_rules(NetPolicy *p, char **list, NetRuleList which, const char *k
         return 0;
 }
 
-int net_sandbox_new(sd_event *event, const FenceConfig *c, net_event_t emit, void *userdata,
+int net_sandbox_new(sd_event *event, const NetSandboxOptions *o, net_event_t emit, void *userdata,
                     NetSandbox **ret, char **ret_error) {
         _cleanup_(net_sandbox_freep) NetSandbox *ns = NULL;
+        const FenceConfig *c = o->config;
         NetfilterPorts ports = { .log_group = NET_LOG_GROUP };
         int r;
 
@@ -221,10 +450,18 @@ int net_sandbox_new(sd_event *event, const FenceConfig *c, net_event_t emit, voi
                 ns->listeners[i].fd = -1;
         ns->emit = emit;
         ns->userdata = userdata;
+        ns->config = c;
         ns->http_port = c->network.http_proxy_port ? c->network.http_proxy_port : DEFAULT_HTTP_PORT;
         ns->socks_port = c->network.socks_proxy_port ? c->network.socks_proxy_port : DEFAULT_SOCKS_PORT;
         if (ns->http_port == ns->socks_port || ns->http_port == 53 || ns->socks_port == 53)
                 return set_error(ret_error, -EINVAL, "network.httpProxyPort/socksProxyPort must differ from each other and from 53");
+
+        if (c->network.upstream_proxy) {
+                r = upstream_parse(c->network.upstream_proxy, &ns->upstream, ret_error);
+                if (r < 0)
+                        return r;
+        }
+        ns->upstream.default_proxy = config_network_default_action(c) == NETWORK_DEFAULT_ACTION_PROXY;
 
         r = net_policy_new(&ns->policy);
         if (r < 0)
@@ -270,6 +507,11 @@ int net_sandbox_new(sd_event *event, const FenceConfig *c, net_event_t emit, voi
         if (r < 0)
                 return set_error(ret_error, r, "opening the daemon's listeners in the sandbox's network namespace");
 
+        r = open_local(ns, o, ret_error);
+        if (r < 0)
+                return r;
+        ns->config = NULL;      /* not kept: the caller owns it */
+
         r = netfilter_setup_netns(ns->netns_fd, &ports);
         if (r < 0)
                 return set_error(ret_error, r, "installing the sandbox's nftables rules");
@@ -297,6 +539,11 @@ NetSandbox *net_sandbox_free(NetSandbox *ns) {
                 sd_event_source_disable_unref(ns->listeners[i].src);
                 safe_close(ns->listeners[i].fd);
         }
+        for (size_t i = 0; i < ns->n_local; i++) {
+                sd_event_source_disable_unref(ns->local[i].src);
+                safe_close(ns->local[i].fd);
+        }
+        free(ns->local);
         sd_event_source_disable_unref(ns->nflog_src);
         safe_close(ns->nflog_fd);
         safe_close(ns->diag_fd);
@@ -305,6 +552,10 @@ NetSandbox *net_sandbox_free(NetSandbox *ns) {
         dns_cache_free(ns->cache);
         net_policy_free(ns->policy);
         free(ns->cgroup_path);
+        if (ns->upstream.password)
+                explicit_bzero(ns->upstream.password, strlen(ns->upstream.password));
+        free(ns->upstream.username);
+        free(ns->upstream.password);
         sd_event_unref(ns->event);
         free(ns);
         return NULL;

@@ -26,14 +26,25 @@ typedef struct NetSandbox NetSandbox;
 typedef void (*net_event_t)(void *userdata, const char *source, const char *action, pid_t pid,
                             const EventField *fields, size_t n_fields);
 
-/* Whether c asks for filtered network access at all (a non-empty
- * network.allowedDomains). Without it the sandbox keeps a namespace with
- * loopback only. */
-bool net_sandbox_wanted(const FenceConfig *c);
+typedef struct NetSandboxOptions {
+        const FenceConfig *config;
+        /* `fencectl run -p` values: "PORT" (the host's 127.0.0.1) or
+         * "ADDR:PORT" ("[v6]:PORT"), ADDR a literal IP of the host. A
+         * connection to it is forwarded to the sandbox's own 127.0.0.1:PORT
+         * (else ::1). */
+        char **expose;
+        uid_t uid;              /* the caller: host ports below 1024 only for root */
+} NetSandboxOptions;
 
-/* Builds the namespace, listeners and rules for c. On failure *ret_error
- * (when given) names the key or the step at fault. */
-int net_sandbox_new(sd_event *event, const FenceConfig *c, net_event_t emit, void *userdata,
+/* Whether the sandbox needs a filtered network at all: a non-empty
+ * network.allowedDomains, ports to expose, or host loopback ports to reach
+ * (allowLocalOutbound with allowLocalOutboundPorts). Without one it keeps a
+ * namespace with loopback only. */
+bool net_sandbox_wanted(const NetSandboxOptions *o);
+
+/* Builds the namespace, listeners and rules. On failure *ret_error (when
+ * given) names the key, -p value or step at fault. */
+int net_sandbox_new(sd_event *event, const NetSandboxOptions *o, net_event_t emit, void *userdata,
                     NetSandbox **ret, char **ret_error);
 NetSandbox *net_sandbox_free(NetSandbox *ns);
 DEFINE_TRIVIAL_CLEANUP_FUNC(NetSandbox *, net_sandbox_free);

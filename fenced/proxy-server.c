@@ -115,7 +115,8 @@ static int on_http_client(sd_event_source *s, int fd, uint32_t revents, void *us
                 net_conn_free(c);
                 return 0;
         }
-        if (!net_check(ns, c->target.host, c->target.port, &v)) {
+        NetRoute route = net_route(ns, c->target.host, c->target.port, &v);
+        if (route == NET_ROUTE_DENY) {
                 _cleanup_free_ char *why = net_verdict_explain(&v, c->target.host, c->target.port);
                 _cleanup_free_ char *resp = NULL;
                 size_t len;
@@ -130,6 +131,7 @@ static int on_http_client(sd_event_source *s, int fd, uint32_t revents, void *us
                 return 0;
         }
         c->state = HTTP_CONNECTING;
+        c->via_upstream = route == NET_ROUTE_UPSTREAM;
         net_conn_connect(c, on_http_connected);
         return 0;
 }
@@ -232,13 +234,15 @@ static int on_socks_client(sd_event_source *s, int fd, uint32_t revents, void *u
                         return 0;
                 }
                 c->client_src = sd_event_source_disable_unref(c->client_src);
-                if (!net_check(ns, c->target.host, c->target.port, &v)) {
+                NetRoute route = net_route(ns, c->target.host, c->target.port, &v);
+                if (route == NET_ROUTE_DENY) {
                         net_report_denied(ns, "network", "socks5", c, NULL, IPPROTO_TCP, c->target.host,
                                           c->target.port, &v, NULL);
                         socks_reply(c, SOCKS5_REP_NOT_ALLOWED, NULL, true);
                         return 0;
                 }
                 c->state = SOCKS_CONNECTING;
+                c->via_upstream = route == NET_ROUTE_UPSTREAM;
                 net_conn_connect(c, on_socks_connected);
                 return 0;
         }

@@ -29,45 +29,67 @@ static void on_connected(NetConn *c, int error) {
         net_conn_relay(c);
 }
 
+static void deny(NetConn *c, const char *host, const NetVerdict *v, const char *why) {
+        net_report_denied(c->ns, "network", "transparent", c, NULL, IPPROTO_TCP, host, c->target.port, v, why);
+        net_conn_reset(c);
+}
+
 static void decide(NetConn *c, const SniffResult *sniffed) {
         NetSandbox *ns = c->ns;
+        char name[NET_HOST_MAX + 1] = "";
         const char *dns_name;
+        NetRoute route, r;
         NetVerdict v;
         char why[1024];
 
         c->timer = sd_event_source_disable_unref(c->timer);
         c->client_src = sd_event_source_disable_unref(c->client_src);
 
-        if (sniffed && !net_check(ns, sniffed->host, c->target.port, &v)) {
-                net_report_denied(ns, "network", "transparent", c, NULL, IPPROTO_TCP, sniffed->host, c->target.port,
-                                  &v, NULL);
-                net_conn_reset(c);
-                return;
+        /* Each name the connection has must pass; it goes through the
+         * upstream proxy when any of them says so. */
+        route = NET_ROUTE_DIRECT;
+        if (sniffed) {
+                r = net_route(ns, sniffed->host, c->target.port, &v);
+                if (r == NET_ROUTE_DENY)
+                        return deny(c, sniffed->host, &v, NULL);
+                route = r;
+                snprintf(name, sizeof name, "%s", sniffed->host);
         }
         dns_name = dns_cache_get(ns->cache, c->target.family, c->target.addr, now_usec());
         if (dns_name) {
-                char name[NET_HOST_MAX + 1];
+                char dn[NET_HOST_MAX + 1];
 
-                snprintf(name, sizeof name, "%s", dns_name);
-                if (!net_check(ns, name, c->target.port, &v)) {
-                        net_report_denied(ns, "network", "transparent", c, NULL, IPPROTO_TCP, name, c->target.port,
-                                          &v, NULL);
-                        net_conn_reset(c);
-                        return;
-                }
-        } else if (!net_check(ns, c->target.host, c->target.port, &v)) {
-                if (sniffed) {
+                snprintf(dn, sizeof dn, "%s", dns_name);
+                r = net_route(ns, dn, c->target.port, &v);
+                if (r == NET_ROUTE_DENY)
+                        return deny(c, dn, &v, NULL);
+                if (r == NET_ROUTE_UPSTREAM)
+                        route = r;
+                if (!name[0])
+                        snprintf(name, sizeof name, "%s", dn);
+        } else {
+                r = net_route(ns, c->target.host, c->target.port, &v);
+                if (r == NET_ROUTE_DENY) {
+                        if (!sniffed)
+                                return deny(c, c->target.host, &v, NULL);
                         snprintf(why, sizeof why,
                                  "%s (for \"%s\") was not resolved through the sandbox's DNS, so it is not known "
                                  "to belong to \"%s\"; connect by name",
                                  c->target.host, sniffed->host, sniffed->host);
-                        net_report_denied(ns, "network", "transparent", c, NULL, IPPROTO_TCP, sniffed->host,
-                                          c->target.port, &v, why);
-                } else
-                        net_report_denied(ns, "network", "transparent", c, NULL, IPPROTO_TCP, c->target.host,
-                                          c->target.port, &v, NULL);
-                net_conn_reset(c);
-                return;
+                        return deny(c, sniffed->host, &v, why);
+                }
+                if (r == NET_ROUTE_UPSTREAM)
+                        route = r;
+        }
+
+        if (route == NET_ROUTE_UPSTREAM) {
+                c->via_upstream = true;
+                /* Name the destination to a proxy that resolves (socks5h,
+                 * http); the address it was resolved to otherwise. */
+                if (name[0] && ns->upstream.kind != NET_UPSTREAM_SOCKS5) {
+                        snprintf(c->target.host, sizeof c->target.host, "%s", name);
+                        c->target.family = AF_UNSPEC;
+                }
         }
         net_conn_connect(c, on_connected);
 }

@@ -22,6 +22,8 @@ FENCE_DEPS=(
         iproute2 nftables systemd passwd util-linux procps psmisc
         # the exec policy test runs git (git status allowed, git push denied)
         git
+        # network tests: HTTP/SOCKS client, test certificate
+        curl openssl
         # benchmark peer (bench/launch.sh)
         bubblewrap
 )

@@ -1,0 +1,344 @@
+#!/bin/bash
+# network.* of fence.json enforced: the DNS filter, the transparent TCP relay
+# (by address after DNS, TLS SNI, HTTP Host, IPv6), the HTTP and SOCKS5
+# proxies behind fence's variables, wildcards and deny-over-allow, raw IPs,
+# UDP and ICMP, two sandboxes with different policies at once, and nothing
+# left behind. No traffic leaves the machine: the servers run inside a
+# network namespace this script creates (a veth pair from the host), and the
+# test names are served by a DNS server on the host's loopback that the
+# sandboxes reach through network.dnsServer.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+require_program ip curl openssl getent
+[ -x /usr/bin/python3 ] || skip_all "needs /usr/bin/python3 (test servers)"
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# --- the test network: a namespace with the servers, a veth to the host ---
+SUFFIX=$$
+SRV_NS=fence-itest-net-$SUFFIX
+VETH_H=fnh$((SUFFIX % 100000))
+VETH_S=fns$((SUFFIX % 100000))
+NET=10.$((200 + SUFFIX % 50)).$((SUFFIX / 50 % 250))
+SRV=$NET.2
+SRV6=fd00:fe17:$((SUFFIX % 9999))::2
+SERVER_PIDS=()
+
+net_cleanup() {
+        local p
+        for p in "${SERVER_PIDS[@]}"; do
+                kill "$p" 2>/dev/null
+        done
+        ip link del "$VETH_H" 2>/dev/null
+        ip netns del "$SRV_NS" 2>/dev/null
+}
+net_exit() {
+        local rc=$?
+        net_cleanup
+        (exit "$rc")
+        lib_exit
+}
+trap net_exit EXIT
+
+ip netns add "$SRV_NS" || skip_all "cannot create a network namespace for the test servers"
+ip link add "$VETH_H" type veth peer name "$VETH_S" || skip_all "cannot create a veth pair"
+ip link set "$VETH_S" netns "$SRV_NS"
+ip addr add "$NET.1/24" dev "$VETH_H"
+ip -6 addr add "${SRV6%::2}::1/64" dev "$VETH_H" nodad
+ip link set "$VETH_H" up
+ip -n "$SRV_NS" addr add "$SRV/24" dev "$VETH_S"
+ip -n "$SRV_NS" -6 addr add "$SRV6/64" dev "$VETH_S" nodad
+ip -n "$SRV_NS" link set "$VETH_S" up
+ip -n "$SRV_NS" link set lo up
+
+openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=fence-test -days 1 \
+        -keyout "$T/key.pem" -out "$T/cert.pem" >/dev/null 2>&1 || bail_out "openssl could not make a test certificate"
+ip netns exec "$SRV_NS" /usr/bin/python3 "$HERE/net-test-server.py" "$T/srv.ready" "$T/cert.pem" "$T/key.pem" \
+        "$SRV" "$SRV6" >"$T/srv.log" 2>&1 &
+SERVER_PIDS+=($!)
+/usr/bin/python3 "$HERE/dns-test-server.py" "$T/dns.port" \
+        allowed.test="$SRV" denied.test="$SRV" other.test="$SRV" wild.test="$SRV" "*.wild.test=$SRV" \
+        v6.test="$SRV6" closed.test="$SRV" >/dev/null 2>"$T/dns.log" &
+SERVER_PIDS+=($!)
+wait_until 10 test -e "$T/srv.ready" || bail_out "the test servers did not start: $(cat "$T/srv.log")"
+wait_until 10 test -e "$T/dns.port" || bail_out "the test DNS server did not start: $(cat "$T/dns.log")"
+DNS=127.0.0.1:$(cat "$T/dns.port")
+# The host itself reaches the servers (sanity check of the set-up).
+curl -sS -m 5 "http://$SRV/" | grep -q hello-http || bail_out "the test HTTP server is not reachable from the host"
+
+fenced_start
+
+newcase() {     # newcase NAME FENCE-JSON
+        CASE=$T/work/$1
+        mkdir -p "$CASE"
+        printf '%s\n' "$2" >"$CASE/fence.json"
+        chown -R "$TEST_USER:$TEST_USER" "$CASE"
+        # shellcheck disable=SC2034 # read by fctl_exec in lib.sh
+        FCTL_CWD=$CASE
+}
+
+# has_event SOURCE ACTION KEY VALUE: an event with these fields in $ERR (-m).
+has_event() {
+        grep '^fence: ' <<<"$ERR" | grep "\"source\":\"$1\"" | grep "\"action\":\"$2\"" | grep -q "\"$3\":$4"
+}
+event_check() {   # event_check DESCRIPTION SOURCE ACTION KEY JSON-VALUE
+        if has_event "$2" "$3" "$4" "$5"; then
+                pass "$1"
+        else
+                fail "$1" "no $2/$3 event with \"$4\":$5 in the output"
+        fi
+}
+
+NOPROXY=(curl -sS -m 5 --noproxy "*")
+NOPROXY_SH="curl -sS -m 5 --noproxy '*'"
+POLICY="{ \"network\": { \"allowedDomains\": [\"allowed.test\", \"*.wild.test\", \"v6.test\", \"closed.test\"],
+                         \"deniedDomains\": [\"bad.wild.test\"], \"dnsServer\": \"$DNS\" } }"
+
+# fenced's fds once its one-time ones (event loop timer, libnftables) exist.
+newcase warm-up "$POLICY"
+fctl_capture run -- true
+fenced_fds() {  # the sockets and namespaces fenced holds
+        find "/proc/$FENCED_PID/fd" -mindepth 1 -printf '%l\n' | grep -E '^(socket|net):' | sort
+}
+FD_BASELINE=$(fenced_fds | wc -l)
+
+# --- no network.allowedDomains: loopback only, no proxy variables ---------
+newcase none '{}'
+fctl_capture run -m -- sh -c "env | grep -ci _proxy; $NOPROXY_SH http://$SRV/"
+isnt "$RC" 0 "no allowedDomains: a connection out fails"
+like "$OUT" '^0$' "...and the sandbox has no proxy variables"
+
+# --- allowed, through each path ------------------------------------------
+newcase allowed "$POLICY"
+fctl_capture run -m -- sh -c 'cat /etc/resolv.conf; echo "HTTP_PROXY=$HTTP_PROXY ALL_PROXY=$ALL_PROXY NO_PROXY=$NO_PROXY"'
+like "$OUT" 'nameserver 127\.0\.0\.1' "the sandbox's resolv.conf names the loopback filter"
+like "$OUT" 'HTTP_PROXY=http://127\.0\.0\.1:3128 ALL_PROXY=socks5h://127\.0\.0\.1:1080 NO_PROXY=localhost,127\.0\.0\.1,::1' \
+        "...and fence's proxy variables are set"
+check "...and the host's /etc/resolv.conf is unchanged" grep -vq 'fenced' /etc/resolv.conf
+
+fctl_capture run -m -- getent hosts allowed.test
+is "$RC/$(awk '{print $1}' <<<"$OUT")" "0/$SRV" "DNS: an allowed name resolves through network.dnsServer"
+
+fctl_capture run -m -- "${NOPROXY[@]}" http://allowed.test/
+is "$RC/$OUT" "0/hello-http allowed.test" "transparent: HTTP by name (Host) reaches the server"
+
+fctl_capture run -m -- "${NOPROXY[@]}" -k https://allowed.test/
+is "$RC/$OUT" "0/hello-tls allowed.test" "transparent: TLS by name (SNI) reaches the server"
+
+# A client that sends nothing first (the server speaks): named by the
+# sandbox's own DNS answer alone.
+BANNER='import socket,sys
+s=socket.create_connection((sys.argv[1],2222),timeout=5)
+print(s.recv(100).decode().strip())'
+fctl_capture run -m -- /usr/bin/python3 -c "$BANNER" allowed.test
+is "$RC/$OUT" "0/banner-ok" "transparent: by address after DNS, no SNI/Host (server speaks first)"
+
+fctl_capture run -m -- "${NOPROXY[@]}" -6 http://v6.test/
+is "$RC/$OUT" "0/hello-http v6.test" "transparent: IPv6 (AAAA, then TCP over IPv6)"
+
+fctl_capture run -m -- curl -sS -m 5 http://allowed.test/
+is "$RC/$OUT" "0/hello-http allowed.test" "HTTP proxy (HTTP_PROXY): absolute-URI request"
+fctl_capture run -m -- curl -sS -m 5 -k https://allowed.test/
+is "$RC/$OUT" "0/hello-tls allowed.test" "HTTP proxy (HTTPS_PROXY): CONNECT tunnel"
+fctl_capture run -m -- sh -c 'curl -sS -m 5 --proxy "$ALL_PROXY" http://allowed.test/'
+is "$RC/$OUT" "0/hello-http allowed.test" "SOCKS5 proxy (ALL_PROXY, socks5h)"
+
+fctl_capture run -m -- "${NOPROXY[@]}" http://api.wild.test/
+is "$RC/$OUT" "0/hello-http api.wild.test" "wildcard: *.wild.test allows api.wild.test"
+
+# --- denied, through each path --------------------------------------------
+newcase denied "$POLICY"
+fctl_capture run -m -- getent hosts denied.test
+is "$RC" 2 "DNS: a name not allowed gets NXDOMAIN"
+event_check "...and a dns/denied event names it" dns denied domain '"denied.test"'
+unlike "$(cat "$T/dns.log")" 'query denied\.test' "...and the query never reached the upstream server"
+
+fctl_capture run -m -- "${NOPROXY[@]}" --resolve "denied.test:80:$SRV" http://denied.test/
+is "$RC" 56 "transparent: HTTP with Host of a denied name is reset (curl 56)"
+unlike "$OUT" hello "...and no answer came through"
+event_check "...and a network/denied event names the domain" network denied domain '"denied.test"'
+event_check "...the port" network denied port 80
+event_check "...and the process" network denied comm '"curl"'
+
+fctl_capture run -m -- "${NOPROXY[@]}" -k --resolve "denied.test:443:$SRV" https://denied.test/
+isnt "$RC" 0 "transparent: TLS with the SNI of a denied name fails"
+unlike "$OUT" hello "...and no answer came through"
+event_check "...and an event names it (port 443)" network denied port 443
+
+fctl_capture run -m -- curl -sS -m 5 -w '\n%{http_code}' http://denied.test/
+like "$OUT" 'Connection blocked by network allowlist' "HTTP proxy: a denied name gets fence's 403 body"
+like "$OUT" '403$' "...with status 403"
+event_check "...and an event (via http-proxy)" network denied via '"http-proxy"'
+fctl_capture run -m -- curl -sS -m 5 -k -w '%{http_connect}' https://denied.test/
+like "$OUT" '403' "HTTP proxy: CONNECT to a denied name gets 403"
+fctl_capture run -m -- sh -c 'curl -sS -m 5 --proxy "$ALL_PROXY" http://denied.test/'
+is "$RC" 97 "SOCKS5: a denied name fails the SOCKS handshake (curl 97)"
+like "$ERR" '\(2\)' "...with reply 0x02 (not allowed by ruleset)"
+event_check "...and an event (via socks5)" network denied via '"socks5"'
+
+fctl_capture run -m -- curl -sS -m 5 -w '\n%{http_code}' http://closed.test:81/
+like "$OUT" '502$' "HTTP proxy: an allowed name with nothing listening gets 502"
+
+fctl_capture run -m -- getent hosts wild.test
+is "$RC" 2 "wildcard: *.wild.test does not allow the apex wild.test"
+fctl_capture run -m -- getent hosts bad.wild.test
+is "$RC" 2 "deniedDomains beats allowedDomains (bad.wild.test)"
+event_check "...and the event names the denying rule" dns denied rule '"bad.wild.test"'
+
+# A fresh sandbox: its DNS has handed out nothing yet.
+fctl_capture run -m -- /usr/bin/python3 -c "$BANNER" "$SRV"
+isnt "$RC" 0 "raw IP with no DNS history: the connection is refused"
+unlike "$OUT" banner-ok "...and nothing of the server came through"
+event_check "...and an event names the address" network denied domain "\"$SRV\""
+
+UDP='import socket,sys
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)
+try:
+    s.sendto(b"x",(sys.argv[1],9999)); print("sent")
+except OSError as e: print(e.errno)'
+fctl_capture run -m -- /usr/bin/python3 -c "$UDP" "$SRV"
+is "$OUT" 1 "UDP to a non-DNS port fails with EPERM"
+event_check "...and a network/dropped event reports it" network dropped protocol '"udp"'
+ICMP='import socket,sys
+for t in (socket.SOCK_DGRAM, socket.SOCK_RAW):
+    try:
+        s=socket.socket(socket.AF_INET,t,socket.IPPROTO_ICMP); s.sendto(b"\x08\0\0\0\0\0\0\0",(sys.argv[1],0)); print("sent")
+    except OSError as e: print(e.errno)'
+fctl_capture run -m -- /usr/bin/python3 -c "$ICMP" "$SRV"
+is "$(echo $OUT)" "13 1" "ICMP: neither an ICMP datagram socket nor a raw socket can be had (EACCES, EPERM)"
+
+# --- the host's loopback: allowLocalOutbound(+Ports), -p, allowLocalBinding
+P_OUT=$((20000 + SUFFIX % 20000))
+P_OTHER=$((P_OUT + 1))
+P_EXP=$((P_OUT + 2))
+mkdir -p "$T/host-www"
+echo hello-host >"$T/host-www/index.html"
+for spec in "127.0.0.1 $P_OUT" "::1 $P_OUT" "127.0.0.1 $P_OTHER"; do
+        set -- $spec
+        (cd "$T/host-www" && exec /usr/bin/python3 -m http.server --bind "$1" "$2") >/dev/null 2>&1 &
+        SERVER_PIDS+=($!)
+done
+wait_until 10 eval "curl -s -m 1 http://127.0.0.1:$P_OUT/ && curl -s -m 1 http://[::1]:$P_OUT/ && curl -s -m 1 http://127.0.0.1:$P_OTHER/" >/dev/null ||
+        bail_out "the host loopback test servers did not start"
+
+newcase local-out "{ \"network\": { \"allowLocalOutbound\": true, \"allowLocalOutboundPorts\": [$P_OUT] } }"
+fctl_capture run -- "${NOPROXY[@]}" "http://127.0.0.1:$P_OUT/"
+is "$RC/$OUT" "0/hello-host" "allowLocalOutboundPorts: the host's 127.0.0.1:PORT is reachable"
+fctl_capture run -- "${NOPROXY[@]}" "http://[::1]:$P_OUT/"
+is "$RC/$OUT" "0/hello-host" "...and the host's [::1]:PORT"
+fctl_capture run -- "${NOPROXY[@]}" "http://127.0.0.1:$P_OTHER/"
+isnt "$RC" 0 "...but not a host port that is not listed"
+newcase local-out-noports '{ "network": { "allowLocalOutbound": true } }'
+fctl_capture run -- "${NOPROXY[@]}" "http://127.0.0.1:$P_OUT/"
+isnt "$RC" 0 "allowLocalOutbound without ports reaches no host port (as fence)"
+
+# A server in the sandbox (allowLocalBinding) exposed with -p, in a sandbox
+# that also reaches a host port: both at once.
+newcase expose "{ \"network\": { \"allowLocalBinding\": true, \"allowLocalOutboundPorts\": [$P_OUT] },
+                  \"filesystem\": { \"allowWrite\": [\".\"] } }"
+fctl_bg "$TEST_USER" "$T/expose.out" run -p "$P_EXP" -- sh -c \
+        "mkdir /tmp/www && echo inside >/tmp/www/index.html && cd /tmp/www &&
+         { /usr/bin/python3 -m http.server --bind 127.0.0.1 $P_EXP >/dev/null 2>&1 & } &&
+         until $NOPROXY_SH -s http://127.0.0.1:$P_EXP/ >/dev/null; do sleep 0.05; done &&
+         $NOPROXY_SH http://127.0.0.1:$P_OUT/ >\"$CASE/out\"; touch \"$CASE/ready\";
+         while [ ! -e \"$CASE/stop\" ]; do sleep 0.05; done"
+EXP_PID=$BG_PID
+if wait_until 15 test -e "$CASE/ready"; then
+        is "$(curl -sS -m 5 "http://127.0.0.1:$P_EXP/")" inside "-p PORT: the host's 127.0.0.1:PORT reaches the sandbox's server"
+        is "$(cat "$CASE/out")" hello-host "...while the same sandbox reaches a host port (binding and outbound at once)"
+else
+        fail "-p PORT: the sandbox's server came up" "$(cat "$T/expose.out" "$T/expose.out.err")"
+fi
+touch "$CASE/stop"
+wait "$EXP_PID"
+fctl_capture run -p 80 -- true
+is "$RC" 125 "-p 80 as an unprivileged user is refused"
+like "$ERR" 'ports below' "...saying why"
+newcase expose-conflict "{ \"network\": { \"allowLocalOutboundPorts\": [$P_OUT], \"allowLocalOutbound\": true } }"
+fctl_capture run -p "$P_OUT" -- true
+is "$RC" 125 "-p of a port that is also in allowLocalOutboundPorts is refused"
+like "$ERR" 'allowLocalOutboundPorts' "...naming the key"
+
+# --- upstream proxies: SOCKS5 (greywall) with and without auth, HTTP (fence)
+/usr/bin/python3 "$HERE/proxy-test-server.py" "$T/up.port" "" allowed.test="$SRV" other.test="$SRV" >/dev/null 2>"$T/up.log" &
+SERVER_PIDS+=($!)
+/usr/bin/python3 "$HERE/proxy-test-server.py" "$T/upauth.port" "fence:s3cret" allowed.test="$SRV" >/dev/null 2>"$T/upauth.log" &
+SERVER_PIDS+=($!)
+wait_until 10 eval 'test -e "$T/up.port" && test -e "$T/upauth.port"' || bail_out "the test upstream proxies did not start"
+UP=$(cat "$T/up.port")
+UPAUTH=$(cat "$T/upauth.port")
+up_policy() {   # up_policy URL [DEFAULT-ACTION]
+        printf '{ "network": { "allowedDomains": ["allowed.test"], "deniedDomains": ["denied.test"], "dnsServer": "%s",
+                 "upstreamProxy": "%s", "defaultAction": "%s" } }' "$DNS" "$1" "${2:-deny}"
+}
+
+newcase up-socks "$(up_policy "socks5h://127.0.0.1:$UP")"
+fctl_capture run -m -- "${NOPROXY[@]}" http://allowed.test/
+is "$RC/$OUT" "0/hello-http allowed.test" "upstream socks5h: an allowed connection works"
+like "$(cat "$T/up.log")" '^socks allowed\.test 80$' "...and went through the proxy, by name"
+fctl_capture run -m -- curl -sS -m 5 -w '\n%{http_code}' http://denied.test/
+like "$OUT" '403$' "...a denied name is still refused before the proxy"
+unlike "$(cat "$T/up.log")" 'denied' "...and never reaches it"
+
+newcase up-socks-ip "$(up_policy "socks5://127.0.0.1:$UP")"
+fctl_capture run -m -- sh -c 'curl -sS -m 5 --proxy "$ALL_PROXY" http://allowed.test/'
+is "$RC/$OUT" "0/hello-http allowed.test" "upstream socks5 (local resolution): works"
+like "$(cat "$T/up.log")" "^socks $SRV 80\$" "...and the proxy was given the address"
+
+newcase up-auth "$(up_policy "socks5h://fence:s3cret@127.0.0.1:$UPAUTH")"
+fctl_capture run -m -- curl -sS -m 5 -k https://allowed.test/
+is "$RC/$OUT" "0/hello-tls allowed.test" "upstream socks5h with username/password: works"
+like "$(cat "$T/upauth.log")" '^socks allowed\.test 443$' "...through the proxy"
+newcase up-badauth "$(up_policy "socks5h://fence:wrong@127.0.0.1:$UPAUTH")"
+fctl_capture run -m -- curl -sS -m 5 -w '\n%{http_code}' http://allowed.test/
+like "$OUT" '502$' "upstream socks5h with a wrong password: the connection fails (502)"
+like "$(cat "$T/upauth.log")" 'auth-failed' "...the proxy refused the credentials"
+
+newcase up-http "$(up_policy "http://127.0.0.1:$UP" proxy)"
+fctl_capture run -m -- "${NOPROXY[@]}" http://other.test/
+is "$RC/$OUT" "0/hello-http other.test" "defaultAction proxy: a name matching no rule goes through the HTTP upstream"
+like "$(cat "$T/up.log")" '^http other\.test 80$' "...as a CONNECT to it"
+fctl_capture run -m -- "${NOPROXY[@]}" http://allowed.test/
+is "$RC/$OUT" "0/hello-http allowed.test" "...an allowed name goes direct"
+unlike "$(grep '^http' "$T/up.log")" 'allowed' "...not through the proxy"
+fctl_capture run -m -- getent hosts denied.test
+is "$RC" 2 "...and a denied name stays denied"
+
+# --- two sandboxes with different policies at once ------------------------
+newcase iso-a "{ \"network\": { \"allowedDomains\": [\"allowed.test\"], \"dnsServer\": \"$DNS\" } }"
+touch "$CASE/go"; rm "$CASE/go"
+fctl_bg "$TEST_USER" "$T/iso-a.out" run -m -- sh -c \
+        "getent hosts allowed.test >/dev/null; while [ ! -e go ]; do sleep 0.05; done; $NOPROXY_SH http://allowed.test/; echo; $NOPROXY_SH --resolve other.test:80:$SRV http://other.test/; echo rc=\$?"
+A_PID=$BG_PID
+A_CASE=$CASE
+newcase iso-b "{ \"network\": { \"allowedDomains\": [\"other.test\"], \"dnsServer\": \"$DNS\" } }"
+fctl_capture run -m -- sh -c "$NOPROXY_SH http://other.test/; echo; $NOPROXY_SH --resolve allowed.test:80:$SRV http://allowed.test/; echo rc=\$?"
+check "isolation: sandbox A was running while B ran" kill -0 "$A_PID"
+like "$OUT" 'hello-http other.test' "isolation: B reaches its own allowed name"
+like "$OUT" 'rc=56' "...but not A's"
+touch "$A_CASE/go"
+wait "$A_PID"
+A_OUT=$(cat "$T/iso-a.out")
+like "$A_OUT" 'hello-http allowed.test' "isolation: A reaches its own allowed name"
+like "$A_OUT" 'rc=56' "...but not B's"
+
+# --- nothing left behind --------------------------------------------------
+newcase netns "$POLICY"
+fctl_capture run -- readlink /proc/self/ns/net
+NETNS=$OUT
+like "$NETNS" '^net:\[' "the sandbox had its own network namespace"
+left() {
+        local f
+        for f in /proc/[0-9]*/ns/net; do
+                [ "$(readlink "$f" 2>/dev/null)" != "$NETNS" ] || return 0
+        done
+        return 1
+}
+check "...no process is left in it" eval '! left'
+if wait_until 3 eval '[ "$(fenced_fds | wc -l)" -le "$FD_BASELINE" ]'; then
+        pass "fenced holds no fd of any sandbox network any more (listeners, netns, relays)"
+else
+        fail "fenced holds no fd of any sandbox network any more (listeners, netns, relays)" \
+                "baseline $FD_BASELINE sockets, now: $(fenced_fds)"
+fi
+
+finish
