@@ -759,10 +759,7 @@ static bool dir_is_writable(const char *dir) {
         return faccessat(AT_FDCWD, dir, W_OK, AT_EACCESS) >= 0;
 }
 
-/* Self-binds every ancestor of path (canonical) below the nearest mount
- * point, shallowest first, where the ancestor's parent is writable: a mount
- * point cannot be renamed away and replaced by a look-alike. */
-static int pin_ancestors(const char *path) {
+int fs_protect_pin_ancestors(const char *path) {
         _cleanup_strv_free_ char **ancestors = NULL;
         _cleanup_free_ char *p = strdup(path);
         int k;
@@ -832,7 +829,7 @@ static int protect_fd(int fd, const char *spelled) {
 
         if (fstat(fd, &st) < 0)
                 return -errno;
-        k = pin_ancestors(path);
+        k = fs_protect_pin_ancestors(path);
         if (k < 0)
                 return k;
         again = reopen_same(path, &st);
@@ -852,7 +849,7 @@ static int protect_path(const char *path) {
 
         fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
-                return errno == ENOENT ? 0 : log_error_errno(errno, "Failed to open %s: %m", path);
+                return errno == ENOENT ? -ENOENT : log_error_errno(errno, "Failed to open %s: %m", path);
         if (fstat(fd, &st) < 0)
                 return -errno;
 
@@ -870,7 +867,7 @@ static int protect_path(const char *path) {
         if (!link_path)
                 return -ENOMEM;
 
-        k = pin_ancestors(link_path);
+        k = fs_protect_pin_ancestors(link_path);
         if (k < 0)
                 return k;
         link = reopen_same(link_path, &st);
@@ -888,14 +885,46 @@ static int protect_path(const char *path) {
         return protect_fd(target, path);
 }
 
-/* Creates the missing directories of m, empty, as the caller. Returns the fd
- * of the deepest one, -EROFS/-EACCES/-EPERM when the parent is not writable
- * in this view. */
-static int make_placeholder(const FsProtectMissing *m) {
+/* Reports a new entry `name` of the directory dir_fd; removes it again when
+ * the report fails, so nothing unrecorded is left behind. */
+static int report_created(int dir_fd, const char *name, int fd, FsProtectKind kind,
+                          FsProtectCreatedFn created, void *userdata) {
+        _cleanup_free_ char *parent = NULL;
+        struct stat dst, st;
+        int k;
+
+        if (!created)
+                return 0;
+        parent = fd_path(dir_fd);
+        if (!parent)
+                k = -ENOMEM;
+        else if (fstat(dir_fd, &dst) < 0 || fstat(fd, &st) < 0)
+                k = -errno;
+        else
+                k = created(&(FsProtectCreated) {
+                                .parent = parent,
+                                .parent_dev = dst.st_dev,
+                                .parent_ino = dst.st_ino,
+                                .name = name,
+                                .kind = kind,
+                                .dev = st.st_dev,
+                                .ino = st.st_ino,
+                        }, userdata);
+        if (k < 0)
+                (void) unlinkat(dir_fd, name, kind == FS_PROTECT_DIR ? AT_REMOVEDIR : 0);
+        return k;
+}
+
+/* Creates the missing components of m as the caller: directories, and for a
+ * file the empty file itself. Returns an O_PATH fd of the last component, or
+ * -EEXIST when it appeared since collect (then it is an existing entry),
+ * -EROFS/-EACCES/-EPERM when the parent is not writable in this view. */
+static int make_placeholder(const FsProtectMissing *m, FsProtectCreatedFn created, void *userdata, int *n_made) {
         _cleanup_free_ char *name = strdup(m->name);
         _cleanup_close_ int fd = -1;
         struct stat st;
-        char *comp, *save = NULL;
+        char *comp, *next_comp, *save = NULL;
+        int k;
 
         if (!name)
                 return -ENOMEM;
@@ -906,17 +935,42 @@ static int make_placeholder(const FsProtectMissing *m) {
         if (fstat(fd, &st) < 0)
                 return -errno;
         if (st.st_dev != m->parent_dev || st.st_ino != m->parent_ino)
-                /* Replaced since collect: do not create in an unknown place. */
-                return -ESTALE;
+                return log_error_errno(ESTALE, "%s was replaced while the sandbox was being set up; try again.",
+                                       m->parent);
 
-        for (comp = strtok_r(name, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
+        for (comp = strtok_r(name, "/", &save); comp; comp = next_comp) {
+                FsProtectKind kind;
+                bool made = true;
                 int next;
 
-                if (mkdirat(fd, comp, 0755) < 0 && errno != EEXIST)
-                        return -errno;
-                next = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (next < 0)
-                        return -errno;
+                next_comp = strtok_r(NULL, "/", &save);
+                kind = next_comp ? FS_PROTECT_DIR : m->kind;
+
+                if (kind == FS_PROTECT_DIR) {
+                        if (mkdirat(fd, comp, 0755) < 0) {
+                                if (errno != EEXIST)
+                                        return -errno;
+                                made = false;
+                        }
+                        next = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (next < 0)
+                                return -errno;
+                } else {
+                        next = openat(fd, comp, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0644);
+                        if (next < 0)
+                                return -errno;
+                }
+                if (made) {
+                        k = report_created(fd, comp, next, kind, created, userdata);
+                        if (k < 0) {
+                                safe_close(next);
+                                return k;
+                        }
+                        (*n_made)++;
+                } else if (!next_comp) {
+                        safe_close(next);
+                        return -EEXIST;
+                }
                 safe_close(fd);
                 fd = next;
         }
@@ -938,9 +992,56 @@ static int cmp_depth(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
-int fs_protect_apply(FsProtectList *l, FsProtectApplyFlags flags) {
+/* Blocks the creation of a missing name: a placeholder where its parent is
+ * writable in this view. */
+static int protect_missing(const FsProtectMissing *m, FsProtectCreatedFn created, void *userdata, int *made) {
+        _cleanup_free_ char *placeholder = NULL;
+        _cleanup_close_ int fd = -1;
+        int k;
+
+        if (!dir_is_writable(m->parent))
+                return 0;       /* the view already forbids creating it */
+
+        placeholder = path_join(m->parent, m->name);
+        if (!placeholder)
+                return -ENOMEM;
+        fd = make_placeholder(m, created, userdata, made);
+        if (fd == -EROFS || fd == -EACCES || fd == -EPERM)
+                return 0;       /* not writable after all: nothing can be created */
+        if (fd == -EEXIST) {
+                /* Made meanwhile (by the caller outside): protect it as it is. */
+                k = protect_path(placeholder);
+                return k == -ENOENT ? log_error_errno(ESTALE, "%s keeps appearing and vanishing; try again.",
+                                                      placeholder) : k;
+        }
+        if (fd < 0)
+                return log_error_errno(fd, "Cannot block the creation of %s (placeholder: %m).", placeholder);
+        return protect_fd(fd, placeholder);
+}
+
+/* An existing entry vanished since collect (e.g. another sandbox's
+ * placeholder was removed): it is a missing one now. */
+static int protect_vanished(const FsProtectPath *p, FsProtectCreatedFn created, void *userdata, int *made) {
+        _cleanup_free_ char *parent = strndup(p->path, strrchr(p->path, '/') - p->path);
+        FsProtectMissing m = {
+                .parent = parent,
+                .name = strrchr(p->path, '/') + 1,
+                .kind = p->kind,
+        };
+        struct stat st;
+
+        if (!parent)
+                return -ENOMEM;
+        if (!parent[0] || stat(parent, &st) < 0)
+                return 0;       /* its directory is gone too: nothing can be made there */
+        m.parent_dev = st.st_dev;
+        m.parent_ino = st.st_ino;
+        return protect_missing(&m, created, userdata, made);
+}
+
+int fs_protect_apply(FsProtectList *l, FsProtectCreatedFn created, void *userdata) {
         _cleanup_free_ FsProtectPath **order = NULL;
-        int creatable = 0, k;
+        int made = 0, k;
 
         /* Shallowest first: a protected directory becomes a mount point, and
          * pins of deeper entries stop there instead of repeating it. */
@@ -954,55 +1055,16 @@ int fs_protect_apply(FsProtectList *l, FsProtectApplyFlags flags) {
         }
         for (size_t i = 0; i < l->n_existing; i++) {
                 k = protect_path(order[i]->path);
+                if (k == -ENOENT)
+                        k = protect_vanished(order[i], created, userdata, &made);
                 if (k < 0)
                         return k;
         }
 
         for (size_t i = 0; i < l->n_missing; i++) {
-                FsProtectMissing *m = &l->missing[i];
-                _cleanup_free_ char *placeholder = NULL;
-                _cleanup_close_ int fd = -1;
-
-                m->creatable = false;
-                if (!dir_is_writable(m->parent))
-                        continue;       /* the view already forbids creating it */
-
-                if (m->kind != FS_PROTECT_DIR || !(flags & FS_PROTECT_PLACEHOLDER_DIRS)) {
-                        m->creatable = true;
-                        creatable++;
-                        continue;
-                }
-
-                fd = make_placeholder(m);
-                if (fd == -EROFS || fd == -EACCES || fd == -EPERM)
-                        continue;       /* not writable after all: nothing can be created */
-                if (fd < 0) {
-                        log_warning_errno(fd, "Cannot create a placeholder for %s/%s, its creation stays possible: %m",
-                                          m->parent, m->name);
-                        m->creatable = true;
-                        creatable++;
-                        continue;
-                }
-                placeholder = path_join(m->parent, m->name);
-                if (!placeholder)
-                        return -ENOMEM;
-                k = protect_fd(fd, placeholder);
+                k = protect_missing(&l->missing[i], created, userdata, &made);
                 if (k < 0)
                         return k;
         }
-        return creatable;
-}
-
-bool fs_protect_match_creation(const FsProtectList *l, dev_t dir_dev, ino_t dir_ino, const char *name) {
-        for (size_t i = 0; i < l->n_missing; i++) {
-                const FsProtectMissing *m = &l->missing[i];
-                size_t n;
-
-                if (m->parent_dev != dir_dev || m->parent_ino != dir_ino)
-                        continue;
-                n = strcspn(m->name, "/");
-                if (strlen(name) == n && strncmp(m->name, name, n) == 0)
-                        return true;
-        }
-        return false;
+        return made;
 }

@@ -474,7 +474,25 @@ static int cmp_mount(const void *a, const void *b) {
         return (int) x->kind - (int) y->kind;
 }
 
-int fs_view_attach(FsView *v, uid_t uid, gid_t gid, char **ret_error) {
+/* Pins the ancestors of a denyWrite/denyRead path, as the caller (only
+ * what the caller could rename needs it). */
+static int pin_rebind(const FsRebind *b, uid_t uid, gid_t gid, char **ret_error) {
+        int r;
+
+        (void) setfsgid(gid);
+        (void) setfsuid(uid);
+        r = fs_protect_pin_ancestors(b->path);
+        (void) setfsuid(0);
+        (void) setfsgid(0);
+        if (r < 0)
+                return set_error(ret_error, r, "%s: %s: cannot pin its parent directories: %s",
+                                 b->kind == FS_REBIND_RO ? "filesystem.denyWrite" : "filesystem.denyRead",
+                                 b->path, strerror(-r));
+        return 0;
+}
+
+int fs_view_attach(FsView *v, uid_t uid, gid_t gid, FsProtectCreatedFn created, void *userdata,
+                   char **ret_error) {
         struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
         int dir_mask = -1, file_mask = -1, r;
 
@@ -496,6 +514,9 @@ int fs_view_attach(FsView *v, uid_t uid, gid_t gid, char **ret_error) {
 
                 if (b->kind != FS_REBIND_RO)
                         continue;
+                r = pin_rebind(b, uid, gid, ret_error);
+                if (r < 0)
+                        return r;
                 target = open_target(b->path);
                 if (target == -ENOENT)
                         continue;       /* not in the view (e.g. defaultDenyRead) */
@@ -511,13 +532,13 @@ int fs_view_attach(FsView *v, uid_t uid, gid_t gid, char **ret_error) {
         if (v->have_protect) {
                 (void) setfsgid(gid);
                 (void) setfsuid(uid);
-                r = fs_protect_apply(&v->protect, FS_PROTECT_PLACEHOLDER_DIRS);
+                r = fs_protect_apply(&v->protect, created, userdata);
                 (void) setfsuid(0);
                 (void) setfsgid(0);
                 if (r < 0)
                         return set_error(ret_error, r, "protecting the mandatory files: %s", strerror(-r));
                 if (r > 0)
-                        log_debug("%d protected file name(s) can still be created in writable directories.", r);
+                        log_debug("%d placeholder(s) block the creation of protected names.", r);
         }
 
         for (size_t i = 0; i < v->n_rebinds; i++) {
@@ -526,6 +547,9 @@ int fs_view_attach(FsView *v, uid_t uid, gid_t gid, char **ret_error) {
 
                 if (b->kind != FS_REBIND_MASK)
                         continue;
+                r = pin_rebind(b, uid, gid, ret_error);
+                if (r < 0)
+                        goto finish;
                 if (dir_mask < 0) {
                         r = make_masks(&dir_mask, &file_mask);
                         if (r < 0)

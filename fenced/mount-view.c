@@ -194,7 +194,8 @@ int mount_view_build(const MountViewSpec *spec, FsView **ret_view, char **ret_er
         TRY(chdir("/"), "chdir / in the new root");
 
         if (view) {
-                r = fs_view_attach(view, spec->uid, spec->gid, ret_error);
+                r = fs_view_attach(view, spec->uid, spec->gid, spec->placeholder_created,
+                                   spec->placeholder_userdata, ret_error);
                 if (r < 0)
                         goto fail;
         }

@@ -24,6 +24,8 @@ typedef struct MountViewSpec {
         uid_t uid;              /* the caller: user-named paths resolve as it */
         gid_t gid;
         const FsPolicy *policy;
+        FsProtectCreatedFn placeholder_created; /* records placeholders; may be NULL */
+        void *placeholder_userdata;
 } MountViewSpec;
 
 /* On failure *ret_error gets a message naming the step or the config key

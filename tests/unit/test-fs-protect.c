@@ -11,7 +11,6 @@
 #include <time.h>
 
 #include "fs-protect.h"
-#include "fs-protect-watch.h"
 #include "strv.h"
 
 static char root[] = "/tmp/test-fs-protect-XXXXXX";
@@ -315,26 +314,57 @@ static void run_child(void (*fn)(void)) {
         cr_expect_eq(len, 0, "failed checks in the child:\n%s", buf);
 }
 
+/* What fs_protect_apply() reported, to compare with the tree. */
+typedef struct Made {
+        char paths[64][PATH_MAX];
+        FsProtectKind kinds[64];
+        size_t n;
+} Made;
+
+static int record_created(const FsProtectCreated *c, void *userdata) {
+        Made *m = userdata;
+        struct stat st;
+
+        if (m->n >= 64)
+                return -E2BIG;
+        snprintf(m->paths[m->n], PATH_MAX, "%s/%s", c->parent, c->name);
+        m->kinds[m->n] = c->kind;
+        /* Reported after it exists, and identified correctly. */
+        if (lstat(m->paths[m->n], &st) < 0 || st.st_dev != c->dev || st.st_ino != c->ino)
+                fail(__LINE__, "reported %s does not match the tree", m->paths[m->n]);
+        if (c->kind == FS_PROTECT_FILE && (!S_ISREG(st.st_mode) || st.st_size != 0))
+                fail(__LINE__, "file placeholder %s is not an empty file", m->paths[m->n]);
+        m->n++;
+        return 0;
+}
+
+static bool made_has(const Made *m, const char *rel, FsProtectKind kind) {
+        for (size_t i = 0; i < m->n; i++)
+                if (streq(m->paths[i], P(rel)))
+                        return m->kinds[i] == kind;
+        return false;
+}
+
 static void child_apply(void) {
+        Made made = {};
         FsProtectList l = {};
         struct stat st;
-        size_t want = 0;
         int r;
 
         r = fs_protect_collect(P("cwd"), P("home"), false, NULL, &l);
         if (r < 0)
                 return fail(__LINE__, "collect: %s", strerror(-r));
-        for (size_t i = 0; i < l.n_missing; i++)
-                want += l.missing[i].kind == FS_PROTECT_FILE;
 
-        r = fs_protect_apply(&l, FS_PROTECT_PLACEHOLDER_DIRS);
-        /* Everything here is writable: every missing file stays creatable,
-         * every missing directory got a placeholder. */
-        EXPECT(r, (int) want);
-        for (size_t i = 0; i < l.n_missing; i++)
-                if (l.missing[i].creatable != (l.missing[i].kind == FS_PROTECT_FILE))
-                        fail(__LINE__, "%s/%s: creatable=%i", l.missing[i].parent, l.missing[i].name,
-                             l.missing[i].creatable);
+        r = fs_protect_apply(&l, record_created, &made);
+        /* Everything here is writable: every missing name got a placeholder
+         * (.claude/x counts twice when .claude is missing). */
+        EXPECT(r, (int) made.n);
+        if (made.n < l.n_missing)
+                fail(__LINE__, "%zu placeholders for %zu missing entries", made.n, l.n_missing);
+        EXPECT(made_has(&made, "cwd/.gitmodules", FS_PROTECT_FILE), true);
+        EXPECT(made_has(&made, "home/.bashrc", FS_PROTECT_FILE), true);
+        EXPECT(made_has(&made, "cwd/.idea", FS_PROTECT_DIR), true);
+        EXPECT(made_has(&made, "cwd/.bashrc", FS_PROTECT_FILE), false);
 
         /* Existing files and directories: read-only, and cannot be removed
          * or renamed away. */
@@ -375,12 +405,14 @@ static void child_apply(void) {
         EXPECT(probe_create("cwd/.idea/workspace.xml"), -EROFS);
         EXPECT(SYS(rmdir(P("cwd/.idea"))), -EBUSY);
 
-        /* Missing files: left to the watch; the matcher recognises them. */
-        EXPECT(SYS(lstat(P("cwd"), &st)), 0);
-        EXPECT(fs_protect_match_creation(&l, st.st_dev, st.st_ino, ".gitmodules"), true);
-        EXPECT(fs_protect_match_creation(&l, st.st_dev, st.st_ino, "README.md"), false);
-        EXPECT(SYS(lstat(P("home"), &st)), 0);
-        EXPECT(fs_protect_match_creation(&l, st.st_dev, st.st_ino, ".bashrc"), true);
+        /* Missing files: empty placeholders, read-only, cannot be replaced. */
+        EXPECT(probe_write("cwd/.gitmodules"), -EROFS);
+        EXPECT(probe_create("cwd/.gitmodules"), -EEXIST);
+        EXPECT(SYS(unlink(P("cwd/.gitmodules"))), -EBUSY);
+        EXPECT(SYS(rename(P("cwd/src/main.c"), P("cwd/.mcp.json"))), -EBUSY);
+        EXPECT(SYS(symlink("/etc/passwd", P("home/.bashrc"))), -EEXIST);
+        EXPECT(probe_write("home/.bashrc"), -EROFS);
+        EXPECT(SYS(link(P("cwd/src/main.c"), P("home/.zshrc"))), -EEXIST);
 
         /* Everything else keeps working, git included. */
         EXPECT(probe_create("cwd/src/new.c"), 0);
@@ -425,7 +457,8 @@ Test(fs_protect, apply_blocks_writes_renames_and_missing_dirs) {
         cr_assert_eq(access(P("cwd/.git/hooks/pre-commit"), F_OK), -1);
         cr_assert_eq(access(P("main/.git/hooks/pre-commit"), F_OK), -1);
         cr_assert_eq(access(P("cwd/.git"), F_OK), 0);
-        /* The documented side effect: placeholders stay, empty. */
+        /* Placeholders stay on the host, empty, until fenced removes them
+         * (placeholder.h). */
         cr_assert_eq(access(P("cwd/a/b/c/d/e/f/g/.git/hooks"), F_OK), 0);
         cr_assert_eq(access(P("cwd/a/b/c/d/e/f/g/.git/hooks/pre-commit"), F_OK), -1);
         /* The writes that were allowed did land. */
@@ -447,9 +480,8 @@ static void child_readonly_home(void) {
         r = fs_protect_collect(P("home"), P("home"), false, NULL, &l);
         if (r < 0)
                 return fail(__LINE__, "collect: %s", strerror(-r));
-        r = fs_protect_apply(&l, FS_PROTECT_PLACEHOLDER_DIRS);
-        /* Nothing can be created in a read-only home: no watch needed, and no
-         * placeholder was left behind. */
+        r = fs_protect_apply(&l, NULL, NULL);
+        /* Nothing can be created in a read-only home: no placeholder. */
         EXPECT(r, 0);
         EXPECT(probe_create("home/.bashrc"), -EROFS);
         fs_protect_list_done(&l);
@@ -499,55 +531,4 @@ Test(fs_protect, fifty_thousand_files) {
         }
         fprintf(stderr, "fs_protect_collect on 50,000 files: %.1f ms\n", best);
         cr_expect_lt(best, 100.0, "walking 50,000 files took %.1f ms", best);
-}
-
-/* ---- the watch for missing files that mounts cannot block ---- */
-
-Test(fs_protect, watch_reports_protected_creations_only) {
-        _cleanup_(fs_protect_watch_freep) FsProtectWatch *w = NULL;
-        _cleanup_strv_free_ char **paths = NULL;
-        FsProtectList l = {};
-        int r;
-
-        cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), false, NULL, &l), 0);
-        r = fs_protect_watch_new(&l, true, &w);
-        cr_assert_eq(r, 0, "watch: %s", strerror(-r));
-        cr_assert_geq(fs_protect_watch_fd(w), 0);
-
-        /* Nothing happened yet. */
-        cr_assert_eq(fs_protect_watch_read(w, &paths), 0);
-
-        cr_assert_eq(close(open(P("cwd/README.md"), O_WRONLY | O_CREAT | O_CLOEXEC, 0644)), 0);
-        cr_assert_eq(close(open(P("cwd/.gitmodules"), O_WRONLY | O_CREAT | O_CLOEXEC, 0644)), 0);
-        cr_assert_eq(rename(P("cwd/src/main.c"), P("cwd/.mcp.json")), 0);
-        cr_assert_eq(symlink("/etc/passwd", P("home/.bashrc")), 0);
-        cr_assert_eq(mkdir(P("cwd/.idea"), 0755), 0);
-        cr_assert_eq(mkdir(P("cwd/.claude/agents"), 0755), 0);
-        cr_assert_eq(link(P("cwd/README.md"), P("home/.zshrc")), 0);
-        /* Not in a watched directory, and not a protected name. */
-        cr_assert_eq(close(open(P("cwd/src/.gitmodules"), O_WRONLY | O_CREAT | O_CLOEXEC, 0644)), 0);
-        cr_assert_eq(mkdir(P("cwd/build"), 0755), 0);
-
-        r = fs_protect_watch_read(w, &paths);
-        cr_assert_eq(r, 6, "read: %i", r);
-        cr_assert_str_eq(paths[0], P("cwd/.gitmodules"));
-        cr_assert_str_eq(paths[1], P("cwd/.mcp.json"));
-        cr_assert_str_eq(paths[2], P("home/.bashrc"));
-        cr_assert_str_eq(paths[3], P("cwd/.idea"));
-        cr_assert_str_eq(paths[4], P("cwd/.claude/agents"));
-        cr_assert_str_eq(paths[5], P("home/.zshrc"));
-        cr_assert_null(paths[6]);
-
-        fs_protect_list_done(&l);
-}
-
-Test(fs_protect, watch_only_creatable_entries) {
-        _cleanup_(fs_protect_watch_freep) FsProtectWatch *w = NULL;
-        FsProtectList l = {};
-
-        cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), false, NULL, &l), 0);
-        /* Without fs_protect_apply() nothing is marked creatable. */
-        cr_assert_eq(fs_protect_watch_new(&l, false, &w), 0);
-        cr_assert_eq(fs_protect_watch_fd(w), -1);
-        fs_protect_list_done(&l);
 }
