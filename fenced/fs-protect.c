@@ -4,6 +4,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include "fs-protect-cache.h"
 #include "fs-protect.h"
 #include "log.h"
 #include "strv.h"
@@ -42,6 +43,8 @@ typedef struct Collector {
         size_t path_len, path_cap;
 
         char **gitlinks;        /* `.git` entries that are files or symlinks */
+        FsProtectCache *cache_in;       /* what the last walk found, or NULL */
+        FsProtectCache *cache_out;      /* what this walk finds, for the next one */
 } Collector;
 
 static bool in_list(const char * const *l, size_t n, const char *s) {
@@ -329,11 +332,22 @@ enum {
         GIT_REFS = 1 << 2,
 };
 
-static int walk(Collector *c, int dfd, const char *base, unsigned depth) {
-        _cleanup_free_ char *subdirs = NULL;
-        size_t subdirs_len = 0, subdirs_cap = 0;
+static int count_visited(Collector *c, uint64_t n) {
+        c->visited += n;
+        if (c->visited <= c->lim.max_visited)
+                return 0;
+        return log_error_errno(E2BIG,
+                               "Looking for protected files below %s read more than %zu directory entries (at %s). "
+                               "Raise the limit, or run from a smaller directory.",
+                               c->cwd, c->lim.max_visited, c->path);
+}
+
+/* Lists the directory dfd (c->path): records what matters in it, collects
+ * the names of its subdirectories, tells whether it is a git directory. */
+static int list_dir(Collector *c, int dfd, const char *base, char **subdirs, size_t *subdirs_len,
+                    uint64_t *n_entries, bool *ret_gitdir) {
+        size_t subdirs_cap_v = 0, *subdirs_cap = &subdirs_cap_v;
         unsigned git = 0;
-        bool gitdir;
         int k;
 
         for (;;) {
@@ -352,11 +366,10 @@ static int walk(Collector *c, int dfd, const char *base, unsigned depth) {
                         if (streq(name, ".") || streq(name, ".."))
                                 continue;
 
-                        if (++c->visited > c->lim.max_visited)
-                                return log_error_errno(E2BIG,
-                                                       "Looking for protected files below %s read more than %zu directory entries (at %s). "
-                                                       "Raise the limit, or run from a smaller directory.",
-                                                       c->cwd, c->lim.max_visited, c->path);
+                        (*n_entries)++;
+                        k = count_visited(c, 1);
+                        if (k < 0)
+                                return k;
 
                         if (type == DT_UNKNOWN) {
                                 struct stat st;
@@ -394,23 +407,186 @@ static int walk(Collector *c, int dfd, const char *base, unsigned depth) {
                         if (type == DT_DIR) {
                                 size_t l = strlen(name) + 1;
 
-                                if (subdirs_len + l > subdirs_cap) {
-                                        size_t cap = subdirs_cap * 2 > subdirs_len + l ? subdirs_cap * 2 : subdirs_len + l + 256;
-                                        char *m = realloc(subdirs, cap);
+                                if (*subdirs_len + l > *subdirs_cap) {
+                                        size_t cap = *subdirs_cap * 2 > *subdirs_len + l ? *subdirs_cap * 2 : *subdirs_len + l + 256;
+                                        char *m = realloc(*subdirs, cap);
                                         if (!m)
                                                 return -ENOMEM;
-                                        subdirs = m;
-                                        subdirs_cap = cap;
+                                        *subdirs = m;
+                                        *subdirs_cap = cap;
                                 }
-                                memcpy(subdirs + subdirs_len, name, l);
-                                subdirs_len += l;
+                                memcpy(*subdirs + *subdirs_len, name, l);
+                                *subdirs_len += l;
                         }
                 }
         }
 
-        gitdir = streq(base, ".git") || git == (GIT_HEAD | GIT_OBJECTS | GIT_REFS);
-        if (gitdir) {
+        *ret_gitdir = streq(base, ".git") || git == (GIT_HEAD | GIT_OBJECTS | GIT_REFS);
+        if (*ret_gitdir) {
                 k = add_gitdir(c, dfd, c->path);
+                if (k < 0)
+                        return k;
+        }
+        return 0;
+}
+
+/* What a cached directory held, added to the list as if it had been read. */
+static int replay_dir(Collector *c, const FsProtectDir *d) {
+        FsProtectList *l = c->list;
+        int k;
+
+        k = count_visited(c, d->n_entries);
+        if (k < 0)
+                return k;
+        for (size_t i = 0; i < d->n_existing; i++) {
+                k = check_list_bound(c);
+                if (k < 0)
+                        return k;
+                if (l->n_existing >= c->cap_existing) {
+                        size_t cap = c->cap_existing ? c->cap_existing * 2 : 32;
+                        FsProtectPath *n = realloc(l->existing, cap * sizeof *n);
+                        if (!n)
+                                return -ENOMEM;
+                        l->existing = n;
+                        c->cap_existing = cap;
+                }
+                l->existing[l->n_existing] = d->existing[i];
+                l->existing[l->n_existing].path = strdup(d->existing[i].path);
+                if (!l->existing[l->n_existing].path)
+                        return -ENOMEM;
+                l->n_existing++;
+        }
+        for (size_t i = 0; i < d->n_missing; i++) {
+                const FsProtectMissing *m = &d->missing[i];
+
+                k = check_list_bound(c);
+                if (k < 0)
+                        return k;
+                if (l->n_missing >= c->cap_missing) {
+                        size_t cap = c->cap_missing ? c->cap_missing * 2 : 32;
+                        FsProtectMissing *n = realloc(l->missing, cap * sizeof *n);
+                        if (!n)
+                                return -ENOMEM;
+                        l->missing = n;
+                        c->cap_missing = cap;
+                }
+                l->missing[l->n_missing] = *m;
+                l->missing[l->n_missing].parent = strdup(m->parent);
+                l->missing[l->n_missing].name = strdup(m->name);
+                l->n_missing++;
+                if (!l->missing[l->n_missing - 1].parent || !l->missing[l->n_missing - 1].name)
+                        return -ENOMEM;
+        }
+        for (char **g = d->gitlinks; g && *g; g++) {
+                k = strv_extend(&c->gitlinks, *g);
+                if (k < 0)
+                        return k;
+        }
+        return 0;
+}
+
+/* The findings of the directory just listed (everything added since the
+ * counts e0, m0, g0), for the cache. */
+static int record_dir(Collector *c, FsProtectDir *rec, size_t e0, size_t m0, size_t g0) {
+        const FsProtectList *l = c->list;
+
+        rec->existing = calloc(l->n_existing - e0 + 1, sizeof *rec->existing);
+        rec->missing = calloc(l->n_missing - m0 + 1, sizeof *rec->missing);
+        if (!rec->existing || !rec->missing)
+                return -ENOMEM;
+        for (size_t i = e0; i < l->n_existing; i++) {
+                rec->existing[rec->n_existing] = l->existing[i];
+                rec->existing[rec->n_existing].path = strdup(l->existing[i].path);
+                if (!rec->existing[rec->n_existing++].path)
+                        return -ENOMEM;
+        }
+        for (size_t i = m0; i < l->n_missing; i++) {
+                FsProtectMissing *m = &rec->missing[rec->n_missing++];
+
+                *m = l->missing[i];
+                m->parent = strdup(l->missing[i].parent);
+                m->name = strdup(l->missing[i].name);
+                if (!m->parent || !m->name)
+                        return -ENOMEM;
+        }
+        for (size_t i = g0; c->gitlinks && c->gitlinks[i]; i++)
+                if (strv_extend(&rec->gitlinks, c->gitlinks[i]) < 0)
+                        return -ENOMEM;
+        return 0;
+}
+
+static bool stamp_equal(const FsProtectStamp *a, const FsProtectStamp *b) {
+        return a->dev == b->dev && a->ino == b->ino && a->mtime_sec == b->mtime_sec &&
+               a->mtime_nsec == b->mtime_nsec && a->ctime_sec == b->ctime_sec && a->ctime_nsec == b->ctime_nsec;
+}
+
+static int walk(Collector *c, int dfd, const char *base, unsigned depth) {
+        _cleanup_(fs_protect_dir_done) FsProtectDir rec = {};
+        _cleanup_free_ char *subdirs = NULL;
+        size_t subdirs_len = 0, e0 = c->list->n_existing, m0 = c->list->n_missing, g0 = strv_length(c->gitlinks);
+        FsProtectDir *hit = NULL;
+        bool gitdir = false;
+        int k;
+
+        if (c->cache_out) {
+                struct stat st;
+
+                /* Stamped before listing: a change while listing then
+                 * shows as a mismatch next time. */
+                if (fstat(dfd, &st) < 0)
+                        return -errno;
+                fs_protect_stamp_from_stat(&rec.stamp, &st);
+                hit = c->cache_in ? fs_protect_cache_find(c->cache_in, c->path) : NULL;
+                if (hit && !stamp_equal(&hit->stamp, &rec.stamp))
+                        hit = NULL;
+        }
+
+        if (hit) {
+                k = replay_dir(c, hit);
+                if (k < 0)
+                        return k;
+                /* Taken over by the new cache (the path stays: it is the
+                 * search key of the old one). */
+                rec.n_entries = hit->n_entries;
+                rec.existing = TAKE_PTR(hit->existing);
+                rec.n_existing = hit->n_existing;
+                rec.missing = TAKE_PTR(hit->missing);
+                rec.n_missing = hit->n_missing;
+                rec.gitlinks = TAKE_PTR(hit->gitlinks);
+                hit->n_existing = hit->n_missing = 0;
+                subdirs = TAKE_PTR(hit->subdirs);
+                subdirs_len = hit->subdirs_len;
+                hit->subdirs_len = 0;
+        } else {
+                k = list_dir(c, dfd, base, &subdirs, &subdirs_len, &rec.n_entries, &gitdir);
+                if (k < 0)
+                        return k;
+                if (c->cache_out) {
+                        k = record_dir(c, &rec, e0, m0, g0);
+                        if (k < 0)
+                                return k;
+                }
+        }
+
+        if (c->cache_out) {
+                rec.path = strdup(c->path);
+                if (!rec.path)
+                        return -ENOMEM;
+                /* The object store is never walked (below): not kept either. */
+                for (size_t off = 0; off < subdirs_len;) {
+                        const char *name = subdirs + off;
+                        size_t l = strlen(name) + 1;
+
+                        off += l;
+                        if (gitdir && streq(name, "objects"))
+                                continue;
+                        rec.subdirs = realloc(rec.subdirs, rec.subdirs_len + l);
+                        if (!rec.subdirs)
+                                return -ENOMEM;
+                        memcpy(rec.subdirs + rec.subdirs_len, name, l);
+                        rec.subdirs_len += l;
+                }
+                k = fs_protect_cache_add(c->cache_out, &rec);
                 if (k < 0)
                         return k;
         }
@@ -619,11 +795,45 @@ static void list_normalize(FsProtectList *l) {
         }
 }
 
+/* The walk of the cwd tree, with what the cache says of unchanged
+ * directories. */
+static int walk_cached(Collector *c, int cwd_fd, const char *base, const char *cache_dir) {
+        _cleanup_(fs_protect_cache_done) FsProtectCache in = {}, out = {};
+        FsProtectCacheKey key;
+        struct timespec started;
+        struct stat st;
+        int k;
+
+        if (!cache_dir)
+                return walk(c, cwd_fd, base, 0);
+
+        if (fstat(cwd_fd, &st) < 0)
+                return -errno;
+        fs_protect_cache_key(&key, st.st_dev, st.st_ino, c->allow_git_config,
+                             (const uint64_t[3]) { c->lim.max_depth, c->lim.max_matches, c->lim.max_visited });
+        (void) clock_gettime(CLOCK_REALTIME, &started);
+        k = fs_protect_cache_load(cache_dir, &key, &in);
+        if (k < 0)
+                return k;
+        out.key = key;
+        c->cache_in = &in;
+        c->cache_out = &out;
+        k = walk(c, cwd_fd, base, 0);
+        c->cache_in = c->cache_out = NULL;
+        if (k < 0)
+                return k;
+        k = fs_protect_cache_save(cache_dir, &out, &started);
+        if (k < 0)
+                log_debug_errno(k, "Cannot cache the protection walk of %s: %m", c->cwd);
+        return 0;
+}
+
 int fs_protect_collect(
                 const char *cwd,
                 const char *home,
                 bool allow_git_config,
                 const FsGlobLimits *limits,
+                const char *cache_dir,
                 FsProtectList *ret) {
 
         _cleanup_close_ int cwd_fd = -1;
@@ -670,7 +880,7 @@ int fs_protect_collect(
                 c.path[--c.path_len] = 0;
 
         base = strrchr(c.path, '/');
-        k = walk(&c, cwd_fd, base ? base + 1 : c.path, 0);
+        k = walk_cached(&c, cwd_fd, base ? base + 1 : c.path, cache_dir);
         if (k < 0)
                 goto finish;
 

@@ -108,13 +108,16 @@ typedef struct FsProtectList {
 void fs_protect_list_done(FsProtectList *l);
 
 /* cwd: the directory whose tree is walked; home: may be NULL. Both absolute.
- * limits may be NULL or have 0 fields: FS_PROTECT_*_DEFAULT then. On success
- * *ret holds entries sorted by path, without duplicate paths. */
+ * limits may be NULL or have 0 fields: FS_PROTECT_*_DEFAULT then.
+ * cache_dir: where the walk of the tree is remembered between calls
+ * (fs-protect-cache.h), or NULL. On success *ret holds entries sorted by
+ * path, without duplicate paths. */
 int fs_protect_collect(
                 const char *cwd,
                 const char *home,
                 bool allow_git_config,
                 const FsGlobLimits *limits,
+                const char *cache_dir,
                 FsProtectList *ret);
 
 /* A placeholder fs_protect_apply() made: `name` (one component) in the

@@ -318,7 +318,7 @@ static int add_essential(FsView *v, const char *home, char **ret_error) {
         return add_mounts(v, NULL, paths, "essential system paths", FS_MOUNT_RO, LANDLOCK_TIER_SYSTEM, ret_error);
 }
 
-int fs_view_prepare(const FsPolicy *p, const char *cwd, uid_t uid, gid_t gid,
+int fs_view_prepare(const FsPolicy *p, const char *cwd, uid_t uid, gid_t gid, const char *cache_dir,
                     FsView **ret, char **ret_error) {
         FsView *v;
         int r;
@@ -362,7 +362,7 @@ int fs_view_prepare(const FsPolicy *p, const char *cwd, uid_t uid, gid_t gid,
                 r = 0;
                 goto out;
         }
-        r = fs_protect_collect(cwd, p->home, p->allow_git_config, NULL, &v->protect);
+        r = fs_protect_collect(cwd, p->home, p->allow_git_config, NULL, cache_dir, &v->protect);
         if (r < 0) {
                 r = set_error(ret_error, r, "collecting the mandatory protected files below %s: %s", cwd, strerror(-r));
                 goto out;

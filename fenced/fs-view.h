@@ -49,10 +49,11 @@ int fs_policy_copy(FsPolicy *dst, const FsPolicy *src);
 
 typedef struct FsView FsView;
 
-/* Step 1. cwd: the caller's cwd (host path). On failure *ret_error gets a
+/* Step 1. cwd: the caller's cwd (host path). cache_dir (may be NULL): where
+ * the protection walk of the cwd tree is remembered (fs-protect-cache.h). On failure *ret_error gets a
  * message naming the key and path (e.g. "filesystem.allowWrite: /src/...: too
  * many matches ..."). */
-int fs_view_prepare(const FsPolicy *p, const char *cwd, uid_t uid, gid_t gid,
+int fs_view_prepare(const FsPolicy *p, const char *cwd, uid_t uid, gid_t gid, const char *cache_dir,
                     FsView **ret, char **ret_error);
 /* Whether the view starts empty (defaultDenyRead). */
 bool fs_view_default_deny_read(const FsView *v);

@@ -4,6 +4,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "config.h"
+#include "fs-protect-cache.h"
 #include "json.h"
 #include "log.h"
 #include "manager.h"
@@ -220,6 +221,9 @@ int manager_start(Manager *m) {
                 log_warning_errno(r, "Failed to clean stale sandbox cgroups in %s: %m", m->cgroups.slice);
         /* After the stale sandboxes are gone: what they left in users' directories. */
         r = placeholder_dir_prepare(m->options.state_dir);
+        if (r < 0)
+                return r;
+        r = fs_protect_cache_prepare(m->options.state_dir);
         if (r < 0)
                 return r;
         r = placeholder_sweep(m->options.state_dir, m->cgroups.slice);

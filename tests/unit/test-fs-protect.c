@@ -1,6 +1,7 @@
 /* Mandatory protection: collect on a real tree, apply in a forked child
  * inside its own mount namespace, and probe with real syscalls. */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <sched.h>
@@ -10,6 +11,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "fs-protect-cache.h"
 #include "fs-protect.h"
 #include "strv.h"
 
@@ -166,7 +168,7 @@ Test(fs_protect, collect_finds_everything_at_any_depth) {
         FsProtectList l = {};
         int r;
 
-        r = fs_protect_collect(P("cwd"), P("home"), false, NULL, &l);
+        r = fs_protect_collect(P("cwd"), P("home"), false, NULL, NULL, &l);
         cr_assert_eq(r, 0, "collect: %s", strerror(-r));
         dump(&l);
 
@@ -216,7 +218,7 @@ Test(fs_protect, collect_finds_everything_at_any_depth) {
 Test(fs_protect, allow_git_config_and_enclosing_repo) {
         FsProtectList l = {};
 
-        cr_assert_eq(fs_protect_collect(P("cwd"), NULL, true, NULL, &l), 0);
+        cr_assert_eq(fs_protect_collect(P("cwd"), NULL, true, NULL, NULL, &l), 0);
         cr_expect_not_null(find_existing(&l, "cwd/.git/hooks"));
         cr_expect_null(find_existing(&l, "cwd/.git/config"));
         cr_expect_null(find_existing(&l, "main/.git/worktrees/wt/config.worktree"));
@@ -224,7 +226,7 @@ Test(fs_protect, allow_git_config_and_enclosing_repo) {
         fs_protect_list_done(&l);
 
         /* A subdirectory of a repository: git uses the repository above. */
-        cr_assert_eq(fs_protect_collect(P("outer/inner/dir"), NULL, false, NULL, &l), 0);
+        cr_assert_eq(fs_protect_collect(P("outer/inner/dir"), NULL, false, NULL, NULL, &l), 0);
         EXPECT_EXISTING(&l, "outer/.git/hooks", FS_PROTECT_DIR);
         EXPECT_EXISTING(&l, "outer/.git/config", FS_PROTECT_FILE);
         fs_protect_list_done(&l);
@@ -233,11 +235,93 @@ Test(fs_protect, allow_git_config_and_enclosing_repo) {
 Test(fs_protect, bounds_fail_closed) {
         FsProtectList l = {};
 
-        cr_assert_eq(fs_protect_collect(P("cwd"), NULL, false, &(FsGlobLimits) { .max_depth = 3 }, &l), -E2BIG);
-        cr_assert_eq(fs_protect_collect(P("cwd"), NULL, false, &(FsGlobLimits) { .max_visited = 10 }, &l), -E2BIG);
-        cr_assert_eq(fs_protect_collect(P("cwd"), NULL, false, &(FsGlobLimits) { .max_matches = 3 }, &l), -E2BIG);
+        cr_assert_eq(fs_protect_collect(P("cwd"), NULL, false, &(FsGlobLimits) { .max_depth = 3 }, NULL, &l), -E2BIG);
+        cr_assert_eq(fs_protect_collect(P("cwd"), NULL, false, &(FsGlobLimits) { .max_visited = 10 }, NULL, &l), -E2BIG);
+        cr_assert_eq(fs_protect_collect(P("cwd"), NULL, false, &(FsGlobLimits) { .max_matches = 3 }, NULL, &l), -E2BIG);
         cr_assert_eq(l.n_existing + l.n_missing, 0);
-        cr_assert_eq(fs_protect_collect("relative", NULL, false, NULL, &l), -EINVAL);
+        cr_assert_eq(fs_protect_collect("relative", NULL, false, NULL, NULL, &l), -EINVAL);
+}
+
+/* ---- the walk cache ---- */
+
+static bool same_list(const FsProtectList *a, const FsProtectList *b) {
+        if (a->n_existing != b->n_existing || a->n_missing != b->n_missing)
+                return false;
+        for (size_t i = 0; i < a->n_existing; i++)
+                if (!streq(a->existing[i].path, b->existing[i].path) || a->existing[i].kind != b->existing[i].kind)
+                        return false;
+        for (size_t i = 0; i < a->n_missing; i++)
+                if (!streq(a->missing[i].parent, b->missing[i].parent) || !streq(a->missing[i].name, b->missing[i].name))
+                        return false;
+        return true;
+}
+
+static size_t cache_entries(const char *dir) {
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        size_t n = 0;
+
+        cr_assert_not_null(d);
+        for (struct dirent *de; (de = readdir(d));)
+                n += de->d_name[0] != '.';
+        return n;
+}
+
+Test(fs_protect, cache_reuses_unchanged_directories_and_sees_changes) {
+        char cache[PATH_MAX];
+        FsProtectList fresh = {}, cached = {}, again = {};
+        int fd;
+
+        snprintf(cache, sizeof cache, "%s/cache", root);
+        cr_assert_eq(mkdir(cache, 0700), 0);
+        /* Directories changed less than the racy margin ago are not kept. */
+        nanosleep(&(struct timespec) { .tv_nsec = FS_PROTECT_CACHE_RACY_NSEC + 20 * 1000 * 1000 }, NULL);
+
+        cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), false, NULL, NULL, &fresh), 0);
+        cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), false, NULL, cache, &cached), 0);
+        cr_assert_eq(cache_entries(cache), 1, "the walk was not stored");
+        cr_assert(same_list(&fresh, &cached));
+        fs_protect_list_done(&cached);
+        /* From the cache now: the same result. */
+        cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), false, NULL, cache, &cached), 0);
+        cr_assert(same_list(&fresh, &cached), "a walk from the cache differs from a fresh one");
+
+        /* A change deep down is seen: its directory's stamp changed. */
+        make_repo("cwd/a/b/c/d/e/f/g/new/.git", true);
+        put("cwd/deep1/deep2/.profile", "x\n");
+        cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), false, NULL, cache, &again), 0);
+        cr_assert_not_null(find_existing(&again, "cwd/a/b/c/d/e/f/g/new/.git/hooks"));
+        cr_assert_not_null(find_existing(&again, "cwd/deep1/deep2/.profile"));
+        cr_assert_not_null(find_existing(&again, "cwd/.bashrc"), "the unchanged rest is still there");
+        fs_protect_list_done(&again);
+
+        /* A removal too. */
+        cr_assert_eq(unlink(P("cwd/deep1/deep2/.profile")), 0);
+        cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), false, NULL, cache, &again), 0);
+        cr_assert_null(find_existing(&again, "cwd/deep1/deep2/.profile"));
+        fs_protect_list_done(&again);
+
+        /* Another option is another entry; a corrupt entry is a miss. */
+        cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), true, NULL, cache, &again), 0);
+        fs_protect_list_done(&again);
+        cr_assert_eq(cache_entries(cache), 2);
+        {
+                _cleanup_closedir_ DIR *d = opendir(cache);
+                for (struct dirent *de; (de = readdir(d));) {
+                        if (de->d_name[0] == '.')
+                                continue;
+                        fd = openat(dirfd(d), de->d_name, O_WRONLY | O_TRUNC | O_CLOEXEC);
+                        cr_assert_geq(fd, 0);
+                        cr_assert_eq(write(fd, "garbage", 7), 7);
+                        close(fd);
+                }
+        }
+        cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), false, NULL, cache, &again), 0);
+        cr_assert_not_null(find_existing(&again, "cwd/a/b/c/d/e/f/g/new/.git/hooks"));
+        cr_assert_not_null(find_existing(&again, "cwd/.bashrc"));
+
+        fs_protect_list_done(&again);
+        fs_protect_list_done(&cached);
+        fs_protect_list_done(&fresh);
 }
 
 /* ---- apply, in a child with its own mount namespace ---- */
@@ -351,7 +435,7 @@ static void child_apply(void) {
         struct stat st;
         int r;
 
-        r = fs_protect_collect(P("cwd"), P("home"), false, NULL, &l);
+        r = fs_protect_collect(P("cwd"), P("home"), false, NULL, NULL, &l);
         if (r < 0)
                 return fail(__LINE__, "collect: %s", strerror(-r));
 
@@ -477,7 +561,7 @@ static void child_readonly_home(void) {
             move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
                 return fail(__LINE__, "read-only home: %m");
 
-        r = fs_protect_collect(P("home"), P("home"), false, NULL, &l);
+        r = fs_protect_collect(P("home"), P("home"), false, NULL, NULL, &l);
         if (r < 0)
                 return fail(__LINE__, "collect: %s", strerror(-r));
         r = fs_protect_apply(&l, NULL, NULL);
@@ -520,7 +604,7 @@ Test(fs_protect, fifty_thousand_files) {
         for (int round = 0; round < 3; round++) {
                 FsProtectList l = {};
                 double t0 = now_ms();
-                int r = fs_protect_collect(P("big"), NULL, false, NULL, &l);
+                int r = fs_protect_collect(P("big"), NULL, false, NULL, NULL, &l);
                 double dt = now_ms() - t0;
 
                 if (dt < best)
