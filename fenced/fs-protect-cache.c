@@ -305,13 +305,14 @@ static int parse(const uint8_t *data, size_t size, const FsProtectCacheKey *key,
         return 1;
 }
 
-static bool stamp_racy(const FsProtectStamp *s, int64_t limit) {
+bool fs_protect_stamp_racy(const FsProtectStamp *s, const struct timespec *started) {
+        int64_t limit = (int64_t) started->tv_sec * 1000000000LL + started->tv_nsec - FS_PROTECT_CACHE_RACY_NSEC;
+
         return s->mtime_sec * 1000000000LL + s->mtime_nsec >= limit ||
                s->ctime_sec * 1000000000LL + s->ctime_nsec >= limit;
 }
 
 static int serialize(const FsProtectCache *c, const struct timespec *started, Buf *b) {
-        int64_t limit = (int64_t) started->tv_sec * 1000000000LL + started->tv_nsec - FS_PROTECT_CACHE_RACY_NSEC;
         uint32_t magic = CACHE_MAGIC, version = CACHE_VERSION;
         uint64_t n_dirs = 0;
         size_t n_at;
@@ -326,7 +327,7 @@ static int serialize(const FsProtectCache *c, const struct timespec *started, Bu
                 uint64_t n_existing = d->n_existing, n_missing = d->n_missing,
                          n_gitlinks = strv_length(d->gitlinks), subdirs_len = d->subdirs_len;
 
-                if (stamp_racy(&d->stamp, limit))
+                if (fs_protect_stamp_racy(&d->stamp, started))
                         continue;       /* listed again next time */
                 n_dirs++;
                 put_str(b, d->path);

@@ -75,6 +75,9 @@ typedef struct FsProtectCache {
 } FsProtectCache;
 
 void fs_protect_stamp_from_stat(FsProtectStamp *s, const struct stat *st);
+/* Whether s is too young to be trusted (see above) for a walk that began
+ * at started (CLOCK_REALTIME). */
+bool fs_protect_stamp_racy(const FsProtectStamp *s, const struct timespec *started);
 void fs_protect_dir_done(FsProtectDir *d);
 void fs_protect_cache_done(FsProtectCache *c);
 
@@ -89,7 +92,7 @@ FsProtectDir *fs_protect_cache_find(FsProtectCache *c, const char *path);
 /* Appends d (moved: *d is zeroed). */
 int fs_protect_cache_add(FsProtectCache *c, FsProtectDir *d);
 /* Stores c without its racy directories (started: when the walk began,
- * CLOCK_REALTIME). */
+ * CLOCK_REALTIME). Callers skip it when nothing changed. */
 int fs_protect_cache_save(const char *dir, const FsProtectCache *c, const struct timespec *started);
 
 /* In fenced at start: creates or empties <state_dir>/protect-cache. */

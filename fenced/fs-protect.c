@@ -1,6 +1,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 
@@ -43,9 +44,28 @@ typedef struct Collector {
         size_t path_len, path_cap;
 
         char **gitlinks;        /* `.git` entries that are files or symlinks */
+        char *error;            /* which bound was hit, for the caller */
         FsProtectCache *cache_in;       /* what the last walk found, or NULL */
         FsProtectCache *cache_out;      /* what this walk finds, for the next one */
+        struct timespec started;        /* when this walk began */
+        size_t cache_hits;
+        bool cache_changed;             /* cache_out differs from cache_in */
 } Collector;
+
+/* Hitting a bound: logged, and kept for the caller's error message. */
+_printf_(2, 3)
+static int collect_bound(Collector *c, const char *fmt, ...) {
+        va_list ap;
+
+        if (!c->error) {
+                va_start(ap, fmt);
+                if (vasprintf(&c->error, fmt, ap) < 0)
+                        c->error = NULL;
+                va_end(ap);
+        }
+        log_error("%s", c->error ?: "a bound was hit while looking for protected files");
+        return -E2BIG;
+}
 
 static bool in_list(const char * const *l, size_t n, const char *s) {
         for (size_t i = 0; i < n; i++)
@@ -89,9 +109,9 @@ void fs_protect_list_done(FsProtectList *l) {
 static int check_list_bound(Collector *c) {
         if (c->list->n_existing + c->list->n_missing < c->lim.max_matches)
                 return 0;
-        return log_error_errno(E2BIG,
+        return collect_bound(c,
                                "More than %zu protected paths below %s. "
-                               "Raise the limit, or run from a smaller directory.",
+                               "Run the sandbox from a smaller directory, or name the writable subdirectories in allowWrite instead of the whole tree.",
                                c->lim.max_matches, c->cwd);
 }
 
@@ -336,9 +356,9 @@ static int count_visited(Collector *c, uint64_t n) {
         c->visited += n;
         if (c->visited <= c->lim.max_visited)
                 return 0;
-        return log_error_errno(E2BIG,
+        return collect_bound(c,
                                "Looking for protected files below %s read more than %zu directory entries (at %s). "
-                               "Raise the limit, or run from a smaller directory.",
+                               "Run the sandbox from a smaller directory, or name the writable subdirectories in allowWrite instead of the whole tree.",
                                c->cwd, c->lim.max_visited, c->path);
 }
 
@@ -542,6 +562,7 @@ static int walk(Collector *c, int dfd, const char *base, unsigned depth) {
         }
 
         if (hit) {
+                c->cache_hits++;
                 k = replay_dir(c, hit);
                 if (k < 0)
                         return k;
@@ -558,7 +579,19 @@ static int walk(Collector *c, int dfd, const char *base, unsigned depth) {
                 subdirs_len = hit->subdirs_len;
                 hit->subdirs_len = 0;
         } else {
-                k = list_dir(c, dfd, base, &subdirs, &subdirs_len, &rec.n_entries, &gitdir);
+                _cleanup_close_ int list_fd = -1;
+
+                /* Opened with O_PATH while a cache hit was possible: open it
+                 * for reading now. */
+                if (c->cache_out) {
+                        list_fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        if (list_fd < 0)
+                                return errno_is_skip(errno) ? 0 :
+                                        log_error_errno(errno, "Failed to open %s: %m", c->path);
+                        if (!fs_protect_stamp_racy(&rec.stamp, &c->started))
+                                c->cache_changed = true;
+                }
+                k = list_dir(c, list_fd >= 0 ? list_fd : dfd, base, &subdirs, &subdirs_len, &rec.n_entries, &gitdir);
                 if (k < 0)
                         return k;
                 if (c->cache_out) {
@@ -605,12 +638,14 @@ static int walk(Collector *c, int dfd, const char *base, unsigned depth) {
                         continue;
 
                 if (depth + 1 > c->lim.max_depth)
-                        return log_error_errno(E2BIG,
+                        return collect_bound(c,
                                                "The tree below %s is deeper than %u directories (at %s/%s). "
-                                               "Raise the depth limit, or run from a smaller directory.",
+                                               "Run the sandbox from a smaller directory, or name the writable subdirectories in allowWrite instead of the whole tree.",
                                                c->cwd, c->lim.max_depth, c->path, name);
 
-                fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                /* With a cache, most directories need no listing: an O_PATH
+                 * fd for their stamp and their subdirectories suffices. */
+                fd = openat(dfd, name, (c->cache_out ? O_PATH : O_RDONLY) | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (fd < 0) {
                         /* Gone, swapped for a symlink, or unreadable by the
                          * caller (then the sandbox cannot list it either). */
@@ -818,10 +853,15 @@ static int walk_cached(Collector *c, int cwd_fd, const char *base, const char *c
         out.key = key;
         c->cache_in = &in;
         c->cache_out = &out;
+        c->started = started;
         k = walk(c, cwd_fd, base, 0);
         c->cache_in = c->cache_out = NULL;
         if (k < 0)
                 return k;
+        /* Every stored directory was found unchanged, none is new: the
+         * stored entry says it all already. */
+        if (!c->cache_changed && c->cache_hits == in.n_dirs)
+                return 0;
         k = fs_protect_cache_save(cache_dir, &out, &started);
         if (k < 0)
                 log_debug_errno(k, "Cannot cache the protection walk of %s: %m", c->cwd);
@@ -834,7 +874,8 @@ int fs_protect_collect(
                 bool allow_git_config,
                 const FsGlobLimits *limits,
                 const char *cache_dir,
-                FsProtectList *ret) {
+                FsProtectList *ret,
+                char **ret_error) {
 
         _cleanup_close_ int cwd_fd = -1;
         FsProtectList list = {};
@@ -908,6 +949,9 @@ int fs_protect_collect(
         k = 0;
 
 finish:
+        if (k == -E2BIG && ret_error && c.error)
+                *ret_error = TAKE_PTR(c.error);
+        free(c.error);
         fs_protect_list_done(&list);
         strv_free(c.gitlinks);
         free(c.dents);

@@ -111,14 +111,16 @@ void fs_protect_list_done(FsProtectList *l);
  * limits may be NULL or have 0 fields: FS_PROTECT_*_DEFAULT then.
  * cache_dir: where the walk of the tree is remembered between calls
  * (fs-protect-cache.h), or NULL. On success *ret holds entries sorted by
- * path, without duplicate paths. */
+ * path, without duplicate paths. On -E2BIG, *ret_error (if not NULL) gets a
+ * sentence naming the bound and what to do. */
 int fs_protect_collect(
                 const char *cwd,
                 const char *home,
                 bool allow_git_config,
                 const FsGlobLimits *limits,
                 const char *cache_dir,
-                FsProtectList *ret);
+                FsProtectList *ret,
+                char **ret_error);
 
 /* A placeholder fs_protect_apply() made: `name` (one component) in the
  * directory `parent` (canonical path, identified by parent_dev/ino). */

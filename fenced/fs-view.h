@@ -38,6 +38,7 @@ typedef struct FsPolicy {
         char **deny_read;
         char **deny_write;
         bool default_deny_read;
+        bool strict_deny_read;  /* defaultDenyRead without the essential system paths */
         bool allow_git_config;
         bool landlock_required; /* something only Landlock can enforce was asked for */
         char *home;             /* the caller's home */

@@ -167,6 +167,23 @@ check "...and other/f was not created" test ! -e "$CASE/other/f"
 fctl_capture run -- sh -c 'echo 4 >outside.txt'
 isnt "$RC" 0 "...the cwd itself is not writable"
 
+# --- bounds: a clear error, never a silently partial list -----------------
+newcase bounds
+as_user sh -c 'mkdir "$1/many" && cd "$1/many" && seq -f "f%.0f" 1 10001 | xargs touch' sh "$CASE"
+put fence.json '{ "filesystem": { "denyRead": ["./many/*"] } }'
+fctl_capture run -- true
+is "$RC" 125 "a denyRead glob matching 10,001 paths: the sandbox is not created (125)"
+like "$ERR" "filesystem\.denyRead: .*many/\*: .*matches more than 10000 paths" "...the error names the key, the pattern and the bound"
+like "$ERR" "narrower pattern" "...and says what to do"
+deep=$(printf 'd/%.0s' $(seq 1 70))
+as_user mkdir -p "$CASE/$deep"
+put fence.json '{ "filesystem": { "allowWrite": ["."] } }'
+fctl_capture run -- true
+is "$RC" 125 "allowWrite [\".\"] over a tree 70 directories deep: the sandbox is not created (125)"
+like "$ERR" "deeper than 64 directories" "...the error names the bound"
+like "$ERR" "smaller directory" "...and says what to do"
+as_user rm -rf "$CASE/many" "$CASE/d"
+
 # --- mandatory protection inside allowWrite ["."] --------------------------
 newcase protect
 put fence.json '{ "filesystem": { "allowWrite": ["."] } }'
@@ -356,6 +373,21 @@ is "$RC" 0 "...the cwd in allowRead is readable"
 fctl_capture run -- ls /var/tmp
 isnt "$RC" 0 "...a system directory outside the essential paths is not listable"
 rm -rf "$HOME_DIR/fence-itest-home.txt" "$HOME_DIR/fence-itest-allowed"
+
+# strictDenyRead: not even the essential system paths, only the allow lists.
+newcase strict
+put data.txt "data"
+put fence.json '{ "filesystem": { "strictDenyRead": true, "allowRead": [".", "/usr", "/bin", "/lib", "/lib64"] } }'
+fctl_capture run -- cat data.txt
+is "$RC/$OUT" "0/data" "strictDenyRead: an allowRead path is readable (programs from allowRead /usr, /bin, /lib*)"
+fctl_capture run -- cat /etc/hostname
+isnt "$RC" 0 ".../etc (an essential path with defaultDenyRead) is not"
+unlike "$OUT" "$(cat /etc/hostname)" "...and nothing of it is printed"
+fctl_capture run -- sh -c 'ls /etc /var 2>&1; test -e /etc/passwd && echo visible'
+unlike "$OUT" "visible" "...nor /etc/passwd"
+put fence.json '{ "filesystem": { "strictDenyRead": true, "allowRead": ["."] } }'
+fctl_capture run -- true
+is "$RC" 127 "strictDenyRead with only the cwd allowed: the command cannot be found (127)"
 
 # --- escalation attempts ----------------------------------------------------
 shadow_before=$(sum /etc/shadow)

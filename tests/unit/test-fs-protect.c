@@ -168,7 +168,7 @@ Test(fs_protect, collect_finds_everything_at_any_depth) {
         FsProtectList l = {};
         int r;
 
-        r = fs_protect_collect(P("cwd"), P("home"), false, NULL, NULL, &l);
+        r = fs_protect_collect(P("cwd"), P("home"), false, NULL, NULL, &l, NULL);
         cr_assert_eq(r, 0, "collect: %s", strerror(-r));
         dump(&l);
 
@@ -218,7 +218,7 @@ Test(fs_protect, collect_finds_everything_at_any_depth) {
 Test(fs_protect, allow_git_config_and_enclosing_repo) {
         FsProtectList l = {};
 
-        cr_assert_eq(fs_protect_collect(P("cwd"), NULL, true, NULL, NULL, &l), 0);
+        cr_assert_eq(fs_protect_collect(P("cwd"), NULL, true, NULL, NULL, &l, NULL), 0);
         cr_expect_not_null(find_existing(&l, "cwd/.git/hooks"));
         cr_expect_null(find_existing(&l, "cwd/.git/config"));
         cr_expect_null(find_existing(&l, "main/.git/worktrees/wt/config.worktree"));
@@ -226,7 +226,7 @@ Test(fs_protect, allow_git_config_and_enclosing_repo) {
         fs_protect_list_done(&l);
 
         /* A subdirectory of a repository: git uses the repository above. */
-        cr_assert_eq(fs_protect_collect(P("outer/inner/dir"), NULL, false, NULL, NULL, &l), 0);
+        cr_assert_eq(fs_protect_collect(P("outer/inner/dir"), NULL, false, NULL, NULL, &l, NULL), 0);
         EXPECT_EXISTING(&l, "outer/.git/hooks", FS_PROTECT_DIR);
         EXPECT_EXISTING(&l, "outer/.git/config", FS_PROTECT_FILE);
         fs_protect_list_done(&l);
@@ -235,11 +235,19 @@ Test(fs_protect, allow_git_config_and_enclosing_repo) {
 Test(fs_protect, bounds_fail_closed) {
         FsProtectList l = {};
 
-        cr_assert_eq(fs_protect_collect(P("cwd"), NULL, false, &(FsGlobLimits) { .max_depth = 3 }, NULL, &l), -E2BIG);
-        cr_assert_eq(fs_protect_collect(P("cwd"), NULL, false, &(FsGlobLimits) { .max_visited = 10 }, NULL, &l), -E2BIG);
-        cr_assert_eq(fs_protect_collect(P("cwd"), NULL, false, &(FsGlobLimits) { .max_matches = 3 }, NULL, &l), -E2BIG);
+        {
+                _cleanup_free_ char *error = NULL;
+
+                cr_assert_eq(fs_protect_collect(P("cwd"), NULL, false, &(FsGlobLimits) { .max_depth = 3 }, NULL, &l, &error),
+                             -E2BIG);
+                cr_assert_not_null(error);
+                cr_assert(strstr(error, "deeper than 3 directories"), "%s", error);
+                cr_assert(strstr(error, "smaller directory"), "what to do: %s", error);
+        }
+        cr_assert_eq(fs_protect_collect(P("cwd"), NULL, false, &(FsGlobLimits) { .max_visited = 10 }, NULL, &l, NULL), -E2BIG);
+        cr_assert_eq(fs_protect_collect(P("cwd"), NULL, false, &(FsGlobLimits) { .max_matches = 3 }, NULL, &l, NULL), -E2BIG);
         cr_assert_eq(l.n_existing + l.n_missing, 0);
-        cr_assert_eq(fs_protect_collect("relative", NULL, false, NULL, NULL, &l), -EINVAL);
+        cr_assert_eq(fs_protect_collect("relative", NULL, false, NULL, NULL, &l, NULL), -EINVAL);
 }
 
 /* ---- the walk cache ---- */
@@ -276,19 +284,19 @@ Test(fs_protect, cache_reuses_unchanged_directories_and_sees_changes) {
         /* Directories changed less than the racy margin ago are not kept. */
         nanosleep(&(struct timespec) { .tv_nsec = FS_PROTECT_CACHE_RACY_NSEC + 20 * 1000 * 1000 }, NULL);
 
-        cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), false, NULL, NULL, &fresh), 0);
-        cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), false, NULL, cache, &cached), 0);
+        cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), false, NULL, NULL, &fresh, NULL), 0);
+        cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), false, NULL, cache, &cached, NULL), 0);
         cr_assert_eq(cache_entries(cache), 1, "the walk was not stored");
         cr_assert(same_list(&fresh, &cached));
         fs_protect_list_done(&cached);
         /* From the cache now: the same result. */
-        cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), false, NULL, cache, &cached), 0);
+        cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), false, NULL, cache, &cached, NULL), 0);
         cr_assert(same_list(&fresh, &cached), "a walk from the cache differs from a fresh one");
 
         /* A change deep down is seen: its directory's stamp changed. */
         make_repo("cwd/a/b/c/d/e/f/g/new/.git", true);
         put("cwd/deep1/deep2/.profile", "x\n");
-        cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), false, NULL, cache, &again), 0);
+        cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), false, NULL, cache, &again, NULL), 0);
         cr_assert_not_null(find_existing(&again, "cwd/a/b/c/d/e/f/g/new/.git/hooks"));
         cr_assert_not_null(find_existing(&again, "cwd/deep1/deep2/.profile"));
         cr_assert_not_null(find_existing(&again, "cwd/.bashrc"), "the unchanged rest is still there");
@@ -296,12 +304,12 @@ Test(fs_protect, cache_reuses_unchanged_directories_and_sees_changes) {
 
         /* A removal too. */
         cr_assert_eq(unlink(P("cwd/deep1/deep2/.profile")), 0);
-        cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), false, NULL, cache, &again), 0);
+        cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), false, NULL, cache, &again, NULL), 0);
         cr_assert_null(find_existing(&again, "cwd/deep1/deep2/.profile"));
         fs_protect_list_done(&again);
 
         /* Another option is another entry; a corrupt entry is a miss. */
-        cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), true, NULL, cache, &again), 0);
+        cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), true, NULL, cache, &again, NULL), 0);
         fs_protect_list_done(&again);
         cr_assert_eq(cache_entries(cache), 2);
         {
@@ -315,7 +323,7 @@ Test(fs_protect, cache_reuses_unchanged_directories_and_sees_changes) {
                         close(fd);
                 }
         }
-        cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), false, NULL, cache, &again), 0);
+        cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), false, NULL, cache, &again, NULL), 0);
         cr_assert_not_null(find_existing(&again, "cwd/a/b/c/d/e/f/g/new/.git/hooks"));
         cr_assert_not_null(find_existing(&again, "cwd/.bashrc"));
 
@@ -435,7 +443,7 @@ static void child_apply(void) {
         struct stat st;
         int r;
 
-        r = fs_protect_collect(P("cwd"), P("home"), false, NULL, NULL, &l);
+        r = fs_protect_collect(P("cwd"), P("home"), false, NULL, NULL, &l, NULL);
         if (r < 0)
                 return fail(__LINE__, "collect: %s", strerror(-r));
 
@@ -561,7 +569,7 @@ static void child_readonly_home(void) {
             move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
                 return fail(__LINE__, "read-only home: %m");
 
-        r = fs_protect_collect(P("home"), P("home"), false, NULL, NULL, &l);
+        r = fs_protect_collect(P("home"), P("home"), false, NULL, NULL, &l, NULL);
         if (r < 0)
                 return fail(__LINE__, "collect: %s", strerror(-r));
         r = fs_protect_apply(&l, NULL, NULL);
@@ -604,7 +612,7 @@ Test(fs_protect, fifty_thousand_files) {
         for (int round = 0; round < 3; round++) {
                 FsProtectList l = {};
                 double t0 = now_ms();
-                int r = fs_protect_collect(P("big"), NULL, false, NULL, NULL, &l);
+                int r = fs_protect_collect(P("big"), NULL, false, NULL, NULL, &l, NULL);
                 double dt = now_ms() - t0;
 
                 if (dt < best)
