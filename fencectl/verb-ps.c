@@ -205,6 +205,9 @@ int verb_features(Fencectl *ctl, int argc, char *argv[]) {
                         printf("%s\n", v->u.array.len ? "" : " (none)");
                 } else if (YAJL_IS_STRING(v))
                         printf("%s: %s\n", k, v->u.string);
+                else if (YAJL_IS_INTEGER(v) && streq(k, "landlockAbi") && YAJL_GET_INTEGER(v) <= 0)
+                        printf("%s: none (no Landlock on this kernel: the mount view alone enforces the filesystem "
+                               "policy; allowExecute with defaultDenyRead is refused)\n", k);
                 else if (YAJL_IS_INTEGER(v))
                         printf("%s: %lld\n", k, YAJL_GET_INTEGER(v));
                 else if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v))

@@ -1,6 +1,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <sys/stat.h>
 
 #include "fs-glob.h"
@@ -40,7 +41,23 @@ typedef struct Glob {
         size_t visited;
 
         char *dents;            /* getdents64 buffer, shared by all levels */
+        char *error;            /* which bound was hit, for the caller */
 } Glob;
+
+/* Hitting a bound: logged, and kept for the caller's error message. */
+_printf_(2, 3)
+static int glob_bound(Glob *g, const char *fmt, ...) {
+        va_list ap;
+
+        if (!g->error) {
+                va_start(ap, fmt);
+                if (vasprintf(&g->error, fmt, ap) < 0)
+                        g->error = NULL;
+                va_end(ap);
+        }
+        log_error("%s", g->error ?: "a bound was hit while expanding a pattern");
+        return -E2BIG;
+}
 
 #define DENTS_SIZE (64 * 1024)
 
@@ -181,6 +198,7 @@ static void glob_done(Glob *g) {
                 free(g->matches[i]);
         free(g->matches);
         free(g->dents);
+        free(g->error);
 }
 
 static int glob_parse(Glob *g, const char *pattern) {
@@ -261,7 +279,7 @@ static int add_match(Glob *g, const char *name) {
         char *m;
 
         if (g->n_matches >= g->lim.max_matches)
-                return log_error_errno(E2BIG,
+                return glob_bound(g,
                                        "Pattern '%s' matches more than %zu paths. "
                                        "Use a narrower pattern (e.g. name the directory instead of its contents).",
                                        g->pattern, g->lim.max_matches);
@@ -336,9 +354,9 @@ static int scan_dir(Glob *g, int dfd, const Component *scan, bool descend, Kept 
                                 continue;
 
                         if (++g->visited > g->lim.max_visited)
-                                return log_error_errno(E2BIG,
+                                return glob_bound(g,
                                                        "Expanding '%s' read more than %zu directory entries (at %s). "
-                                                       "Use a narrower pattern (avoid a leading '**' over big trees) or raise the limit.",
+                                                       "Use a narrower pattern (avoid a leading '**' over big trees).",
                                                        g->pattern, g->lim.max_visited, g->path_len > 0 ? g->path : "/");
 
                         if (scan && (scan->magic ? fs_glob_match_name(scan->text, de->d_name)
@@ -478,9 +496,9 @@ static int walk(Glob *g, int dfd, size_t ci, unsigned star_depth) {
                         size_t old;
 
                         if (star_depth + 1 > g->lim.max_depth)
-                                return log_error_errno(E2BIG,
+                                return glob_bound(g,
                                                        "Pattern '%s': '**' would descend more than %u directories (at %s/%s). "
-                                                       "Use a narrower pattern or raise the depth limit.",
+                                                       "Use a narrower pattern.",
                                                        g->pattern, g->lim.max_depth, g->path, name);
 
                         fd = open_subdir(dfd, name, false);
@@ -505,7 +523,23 @@ static int strcmp_ptr(const void *a, const void *b) {
         return strcmp(*(char * const *) a, *(char * const *) b);
 }
 
+/* No wildcard, escape, empty, "." or ".." component, nor trailing slash:
+ * the spelling the walk would return. */
+static bool is_plain_path(const char *p) {
+        if (fs_glob_has_magic(p) || strchr(p, '\\') || strstr(p, "//") || (p[1] && endswith(p, "/")))
+                return false;
+        for (const char *c = p; (c = strchr(c, '/')); c++)
+                if ((c[1] == '.' && (c[2] == '/' || c[2] == 0)) ||
+                    (c[1] == '.' && c[2] == '.' && (c[3] == '/' || c[3] == 0)))
+                        return false;
+        return true;
+}
+
 int fs_glob(const char *pattern, const FsGlobLimits *limits, char ***ret_paths) {
+        return fs_glob_full(pattern, limits, ret_paths, NULL);
+}
+
+int fs_glob_full(const char *pattern, const FsGlobLimits *limits, char ***ret_paths, char **ret_error) {
         _cleanup_close_ int root = -1;
         Glob g = {
                 .pattern = pattern,
@@ -529,6 +563,29 @@ int fs_glob(const char *pattern, const FsGlobLimits *limits, char ***ret_paths) 
                         g.lim.max_matches = limits->max_matches;
                 if (limits->max_visited > 0)
                         g.lim.max_visited = limits->max_visited;
+        }
+
+        /* A plain path (the common case): the kernel resolves it, as the
+         * walk below would. */
+        if (is_plain_path(pattern)) {
+                struct stat st;
+
+                if (lstat(pattern, &st) < 0)
+                        k = errno == ENOENT || errno == ENOTDIR || errno == EACCES || errno == ELOOP ? 0 : -errno;
+                else
+                        k = strv_extend(&g.matches, pattern);
+                if (k < 0)
+                        goto finish;
+                g.n_matches = strv_length(g.matches);
+                result = g.matches ? TAKE_PTR(g.matches) : calloc(1, sizeof(char *));
+                if (!result) {
+                        k = -ENOMEM;
+                        goto finish;
+                }
+                *ret_paths = result;
+                k = (int) g.n_matches;
+                g.n_matches = 0;
+                goto finish;
         }
 
         k = glob_parse(&g, pattern);
@@ -578,6 +635,8 @@ int fs_glob(const char *pattern, const FsGlobLimits *limits, char ***ret_paths) 
         k = n > INT_MAX ? INT_MAX : (int) n;
 
 finish:
+        if (k == -E2BIG && ret_error && g.error)
+                *ret_error = TAKE_PTR(g.error);
         glob_done(&g);
         return k;
 }

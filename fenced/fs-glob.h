@@ -60,3 +60,6 @@ bool fs_glob_match_name(const char *pattern, const char *name);
  * never NULL) in *ret_paths. -EINVAL for a relative or empty pattern, -E2BIG
  * when a bound is hit, other -errno on I/O errors. */
 int fs_glob(const char *pattern, const FsGlobLimits *limits, char ***ret_paths);
+/* The same; on -E2BIG, *ret_error (if not NULL) gets a sentence naming the
+ * pattern, the bound and what to do. */
+int fs_glob_full(const char *pattern, const FsGlobLimits *limits, char ***ret_paths, char **ret_error);

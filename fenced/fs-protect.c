@@ -1,9 +1,11 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include "fs-protect-cache.h"
 #include "fs-protect.h"
 #include "log.h"
 #include "strv.h"
@@ -42,7 +44,28 @@ typedef struct Collector {
         size_t path_len, path_cap;
 
         char **gitlinks;        /* `.git` entries that are files or symlinks */
+        char *error;            /* which bound was hit, for the caller */
+        FsProtectCache *cache_in;       /* what the last walk found, or NULL */
+        FsProtectCache *cache_out;      /* what this walk finds, for the next one */
+        struct timespec started;        /* when this walk began */
+        size_t cache_hits;
+        bool cache_changed;             /* cache_out differs from cache_in */
 } Collector;
+
+/* Hitting a bound: logged, and kept for the caller's error message. */
+_printf_(2, 3)
+static int collect_bound(Collector *c, const char *fmt, ...) {
+        va_list ap;
+
+        if (!c->error) {
+                va_start(ap, fmt);
+                if (vasprintf(&c->error, fmt, ap) < 0)
+                        c->error = NULL;
+                va_end(ap);
+        }
+        log_error("%s", c->error ?: "a bound was hit while looking for protected files");
+        return -E2BIG;
+}
 
 static bool in_list(const char * const *l, size_t n, const char *s) {
         for (size_t i = 0; i < n; i++)
@@ -86,9 +109,9 @@ void fs_protect_list_done(FsProtectList *l) {
 static int check_list_bound(Collector *c) {
         if (c->list->n_existing + c->list->n_missing < c->lim.max_matches)
                 return 0;
-        return log_error_errno(E2BIG,
+        return collect_bound(c,
                                "More than %zu protected paths below %s. "
-                               "Raise the limit, or run from a smaller directory.",
+                               "Run the sandbox from a smaller directory, or name the writable subdirectories in allowWrite instead of the whole tree.",
                                c->lim.max_matches, c->cwd);
 }
 
@@ -329,11 +352,22 @@ enum {
         GIT_REFS = 1 << 2,
 };
 
-static int walk(Collector *c, int dfd, const char *base, unsigned depth) {
-        _cleanup_free_ char *subdirs = NULL;
-        size_t subdirs_len = 0, subdirs_cap = 0;
+static int count_visited(Collector *c, uint64_t n) {
+        c->visited += n;
+        if (c->visited <= c->lim.max_visited)
+                return 0;
+        return collect_bound(c,
+                               "Looking for protected files below %s read more than %zu directory entries (at %s). "
+                               "Run the sandbox from a smaller directory, or name the writable subdirectories in allowWrite instead of the whole tree.",
+                               c->cwd, c->lim.max_visited, c->path);
+}
+
+/* Lists the directory dfd (c->path): records what matters in it, collects
+ * the names of its subdirectories, tells whether it is a git directory. */
+static int list_dir(Collector *c, int dfd, const char *base, char **subdirs, size_t *subdirs_len,
+                    uint64_t *n_entries, bool *ret_gitdir) {
+        size_t subdirs_cap_v = 0, *subdirs_cap = &subdirs_cap_v;
         unsigned git = 0;
-        bool gitdir;
         int k;
 
         for (;;) {
@@ -352,11 +386,10 @@ static int walk(Collector *c, int dfd, const char *base, unsigned depth) {
                         if (streq(name, ".") || streq(name, ".."))
                                 continue;
 
-                        if (++c->visited > c->lim.max_visited)
-                                return log_error_errno(E2BIG,
-                                                       "Looking for protected files below %s read more than %zu directory entries (at %s). "
-                                                       "Raise the limit, or run from a smaller directory.",
-                                                       c->cwd, c->lim.max_visited, c->path);
+                        (*n_entries)++;
+                        k = count_visited(c, 1);
+                        if (k < 0)
+                                return k;
 
                         if (type == DT_UNKNOWN) {
                                 struct stat st;
@@ -394,23 +427,199 @@ static int walk(Collector *c, int dfd, const char *base, unsigned depth) {
                         if (type == DT_DIR) {
                                 size_t l = strlen(name) + 1;
 
-                                if (subdirs_len + l > subdirs_cap) {
-                                        size_t cap = subdirs_cap * 2 > subdirs_len + l ? subdirs_cap * 2 : subdirs_len + l + 256;
-                                        char *m = realloc(subdirs, cap);
+                                if (*subdirs_len + l > *subdirs_cap) {
+                                        size_t cap = *subdirs_cap * 2 > *subdirs_len + l ? *subdirs_cap * 2 : *subdirs_len + l + 256;
+                                        char *m = realloc(*subdirs, cap);
                                         if (!m)
                                                 return -ENOMEM;
-                                        subdirs = m;
-                                        subdirs_cap = cap;
+                                        *subdirs = m;
+                                        *subdirs_cap = cap;
                                 }
-                                memcpy(subdirs + subdirs_len, name, l);
-                                subdirs_len += l;
+                                memcpy(*subdirs + *subdirs_len, name, l);
+                                *subdirs_len += l;
                         }
                 }
         }
 
-        gitdir = streq(base, ".git") || git == (GIT_HEAD | GIT_OBJECTS | GIT_REFS);
-        if (gitdir) {
+        *ret_gitdir = streq(base, ".git") || git == (GIT_HEAD | GIT_OBJECTS | GIT_REFS);
+        if (*ret_gitdir) {
                 k = add_gitdir(c, dfd, c->path);
+                if (k < 0)
+                        return k;
+        }
+        return 0;
+}
+
+/* What a cached directory held, added to the list as if it had been read. */
+static int replay_dir(Collector *c, const FsProtectDir *d) {
+        FsProtectList *l = c->list;
+        int k;
+
+        k = count_visited(c, d->n_entries);
+        if (k < 0)
+                return k;
+        for (size_t i = 0; i < d->n_existing; i++) {
+                k = check_list_bound(c);
+                if (k < 0)
+                        return k;
+                if (l->n_existing >= c->cap_existing) {
+                        size_t cap = c->cap_existing ? c->cap_existing * 2 : 32;
+                        FsProtectPath *n = realloc(l->existing, cap * sizeof *n);
+                        if (!n)
+                                return -ENOMEM;
+                        l->existing = n;
+                        c->cap_existing = cap;
+                }
+                l->existing[l->n_existing] = d->existing[i];
+                l->existing[l->n_existing].path = strdup(d->existing[i].path);
+                if (!l->existing[l->n_existing].path)
+                        return -ENOMEM;
+                l->n_existing++;
+        }
+        for (size_t i = 0; i < d->n_missing; i++) {
+                const FsProtectMissing *m = &d->missing[i];
+
+                k = check_list_bound(c);
+                if (k < 0)
+                        return k;
+                if (l->n_missing >= c->cap_missing) {
+                        size_t cap = c->cap_missing ? c->cap_missing * 2 : 32;
+                        FsProtectMissing *n = realloc(l->missing, cap * sizeof *n);
+                        if (!n)
+                                return -ENOMEM;
+                        l->missing = n;
+                        c->cap_missing = cap;
+                }
+                l->missing[l->n_missing] = *m;
+                l->missing[l->n_missing].parent = strdup(m->parent);
+                l->missing[l->n_missing].name = strdup(m->name);
+                l->n_missing++;
+                if (!l->missing[l->n_missing - 1].parent || !l->missing[l->n_missing - 1].name)
+                        return -ENOMEM;
+        }
+        for (char **g = d->gitlinks; g && *g; g++) {
+                k = strv_extend(&c->gitlinks, *g);
+                if (k < 0)
+                        return k;
+        }
+        return 0;
+}
+
+/* The findings of the directory just listed (everything added since the
+ * counts e0, m0, g0), for the cache. */
+static int record_dir(Collector *c, FsProtectDir *rec, size_t e0, size_t m0, size_t g0) {
+        const FsProtectList *l = c->list;
+
+        rec->existing = calloc(l->n_existing - e0 + 1, sizeof *rec->existing);
+        rec->missing = calloc(l->n_missing - m0 + 1, sizeof *rec->missing);
+        if (!rec->existing || !rec->missing)
+                return -ENOMEM;
+        for (size_t i = e0; i < l->n_existing; i++) {
+                rec->existing[rec->n_existing] = l->existing[i];
+                rec->existing[rec->n_existing].path = strdup(l->existing[i].path);
+                if (!rec->existing[rec->n_existing++].path)
+                        return -ENOMEM;
+        }
+        for (size_t i = m0; i < l->n_missing; i++) {
+                FsProtectMissing *m = &rec->missing[rec->n_missing++];
+
+                *m = l->missing[i];
+                m->parent = strdup(l->missing[i].parent);
+                m->name = strdup(l->missing[i].name);
+                if (!m->parent || !m->name)
+                        return -ENOMEM;
+        }
+        for (size_t i = g0; c->gitlinks && c->gitlinks[i]; i++)
+                if (strv_extend(&rec->gitlinks, c->gitlinks[i]) < 0)
+                        return -ENOMEM;
+        return 0;
+}
+
+static bool stamp_equal(const FsProtectStamp *a, const FsProtectStamp *b) {
+        return a->dev == b->dev && a->ino == b->ino && a->mtime_sec == b->mtime_sec &&
+               a->mtime_nsec == b->mtime_nsec && a->ctime_sec == b->ctime_sec && a->ctime_nsec == b->ctime_nsec;
+}
+
+static int walk(Collector *c, int dfd, const char *base, unsigned depth) {
+        _cleanup_(fs_protect_dir_done) FsProtectDir rec = {};
+        _cleanup_free_ char *subdirs = NULL;
+        size_t subdirs_len = 0, e0 = c->list->n_existing, m0 = c->list->n_missing, g0 = strv_length(c->gitlinks);
+        FsProtectDir *hit = NULL;
+        bool gitdir = false;
+        int k;
+
+        if (c->cache_out) {
+                struct stat st;
+
+                /* Stamped before listing: a change while listing then
+                 * shows as a mismatch next time. */
+                if (fstat(dfd, &st) < 0)
+                        return -errno;
+                fs_protect_stamp_from_stat(&rec.stamp, &st);
+                hit = c->cache_in ? fs_protect_cache_find(c->cache_in, c->path) : NULL;
+                if (hit && !stamp_equal(&hit->stamp, &rec.stamp))
+                        hit = NULL;
+        }
+
+        if (hit) {
+                c->cache_hits++;
+                k = replay_dir(c, hit);
+                if (k < 0)
+                        return k;
+                /* Taken over by the new cache (the path stays: it is the
+                 * search key of the old one). */
+                rec.n_entries = hit->n_entries;
+                rec.existing = TAKE_PTR(hit->existing);
+                rec.n_existing = hit->n_existing;
+                rec.missing = TAKE_PTR(hit->missing);
+                rec.n_missing = hit->n_missing;
+                rec.gitlinks = TAKE_PTR(hit->gitlinks);
+                hit->n_existing = hit->n_missing = 0;
+                subdirs = TAKE_PTR(hit->subdirs);
+                subdirs_len = hit->subdirs_len;
+                hit->subdirs_len = 0;
+        } else {
+                _cleanup_close_ int list_fd = -1;
+
+                /* Opened with O_PATH while a cache hit was possible: open it
+                 * for reading now. */
+                if (c->cache_out) {
+                        list_fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        if (list_fd < 0)
+                                return errno_is_skip(errno) ? 0 :
+                                        log_error_errno(errno, "Failed to open %s: %m", c->path);
+                        if (!fs_protect_stamp_racy(&rec.stamp, &c->started))
+                                c->cache_changed = true;
+                }
+                k = list_dir(c, list_fd >= 0 ? list_fd : dfd, base, &subdirs, &subdirs_len, &rec.n_entries, &gitdir);
+                if (k < 0)
+                        return k;
+                if (c->cache_out) {
+                        k = record_dir(c, &rec, e0, m0, g0);
+                        if (k < 0)
+                                return k;
+                }
+        }
+
+        if (c->cache_out) {
+                rec.path = strdup(c->path);
+                if (!rec.path)
+                        return -ENOMEM;
+                /* The object store is never walked (below): not kept either. */
+                for (size_t off = 0; off < subdirs_len;) {
+                        const char *name = subdirs + off;
+                        size_t l = strlen(name) + 1;
+
+                        off += l;
+                        if (gitdir && streq(name, "objects"))
+                                continue;
+                        rec.subdirs = realloc(rec.subdirs, rec.subdirs_len + l);
+                        if (!rec.subdirs)
+                                return -ENOMEM;
+                        memcpy(rec.subdirs + rec.subdirs_len, name, l);
+                        rec.subdirs_len += l;
+                }
+                k = fs_protect_cache_add(c->cache_out, &rec);
                 if (k < 0)
                         return k;
         }
@@ -429,12 +638,14 @@ static int walk(Collector *c, int dfd, const char *base, unsigned depth) {
                         continue;
 
                 if (depth + 1 > c->lim.max_depth)
-                        return log_error_errno(E2BIG,
+                        return collect_bound(c,
                                                "The tree below %s is deeper than %u directories (at %s/%s). "
-                                               "Raise the depth limit, or run from a smaller directory.",
+                                               "Run the sandbox from a smaller directory, or name the writable subdirectories in allowWrite instead of the whole tree.",
                                                c->cwd, c->lim.max_depth, c->path, name);
 
-                fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                /* With a cache, most directories need no listing: an O_PATH
+                 * fd for their stamp and their subdirectories suffices. */
+                fd = openat(dfd, name, (c->cache_out ? O_PATH : O_RDONLY) | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (fd < 0) {
                         /* Gone, swapped for a symlink, or unreadable by the
                          * caller (then the sandbox cannot list it either). */
@@ -619,12 +830,52 @@ static void list_normalize(FsProtectList *l) {
         }
 }
 
+/* The walk of the cwd tree, with what the cache says of unchanged
+ * directories. */
+static int walk_cached(Collector *c, int cwd_fd, const char *base, const char *cache_dir) {
+        _cleanup_(fs_protect_cache_done) FsProtectCache in = {}, out = {};
+        FsProtectCacheKey key;
+        struct timespec started;
+        struct stat st;
+        int k;
+
+        if (!cache_dir)
+                return walk(c, cwd_fd, base, 0);
+
+        if (fstat(cwd_fd, &st) < 0)
+                return -errno;
+        fs_protect_cache_key(&key, st.st_dev, st.st_ino, c->allow_git_config,
+                             (const uint64_t[3]) { c->lim.max_depth, c->lim.max_matches, c->lim.max_visited });
+        (void) clock_gettime(CLOCK_REALTIME, &started);
+        k = fs_protect_cache_load(cache_dir, &key, &in);
+        if (k < 0)
+                return k;
+        out.key = key;
+        c->cache_in = &in;
+        c->cache_out = &out;
+        c->started = started;
+        k = walk(c, cwd_fd, base, 0);
+        c->cache_in = c->cache_out = NULL;
+        if (k < 0)
+                return k;
+        /* Every stored directory was found unchanged, none is new: the
+         * stored entry says it all already. */
+        if (!c->cache_changed && c->cache_hits == in.n_dirs)
+                return 0;
+        k = fs_protect_cache_save(cache_dir, &out, &started);
+        if (k < 0)
+                log_debug_errno(k, "Cannot cache the protection walk of %s: %m", c->cwd);
+        return 0;
+}
+
 int fs_protect_collect(
                 const char *cwd,
                 const char *home,
                 bool allow_git_config,
                 const FsGlobLimits *limits,
-                FsProtectList *ret) {
+                const char *cache_dir,
+                FsProtectList *ret,
+                char **ret_error) {
 
         _cleanup_close_ int cwd_fd = -1;
         FsProtectList list = {};
@@ -670,7 +921,7 @@ int fs_protect_collect(
                 c.path[--c.path_len] = 0;
 
         base = strrchr(c.path, '/');
-        k = walk(&c, cwd_fd, base ? base + 1 : c.path, 0);
+        k = walk_cached(&c, cwd_fd, base ? base + 1 : c.path, cache_dir);
         if (k < 0)
                 goto finish;
 
@@ -698,6 +949,9 @@ int fs_protect_collect(
         k = 0;
 
 finish:
+        if (k == -E2BIG && ret_error && c.error)
+                *ret_error = TAKE_PTR(c.error);
+        free(c.error);
         fs_protect_list_done(&list);
         strv_free(c.gitlinks);
         free(c.dents);
@@ -759,10 +1013,7 @@ static bool dir_is_writable(const char *dir) {
         return faccessat(AT_FDCWD, dir, W_OK, AT_EACCESS) >= 0;
 }
 
-/* Self-binds every ancestor of path (canonical) below the nearest mount
- * point, shallowest first, where the ancestor's parent is writable: a mount
- * point cannot be renamed away and replaced by a look-alike. */
-static int pin_ancestors(const char *path) {
+int fs_protect_pin_ancestors(const char *path) {
         _cleanup_strv_free_ char **ancestors = NULL;
         _cleanup_free_ char *p = strdup(path);
         int k;
@@ -832,7 +1083,7 @@ static int protect_fd(int fd, const char *spelled) {
 
         if (fstat(fd, &st) < 0)
                 return -errno;
-        k = pin_ancestors(path);
+        k = fs_protect_pin_ancestors(path);
         if (k < 0)
                 return k;
         again = reopen_same(path, &st);
@@ -852,7 +1103,7 @@ static int protect_path(const char *path) {
 
         fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
-                return errno == ENOENT ? 0 : log_error_errno(errno, "Failed to open %s: %m", path);
+                return errno == ENOENT ? -ENOENT : log_error_errno(errno, "Failed to open %s: %m", path);
         if (fstat(fd, &st) < 0)
                 return -errno;
 
@@ -870,7 +1121,7 @@ static int protect_path(const char *path) {
         if (!link_path)
                 return -ENOMEM;
 
-        k = pin_ancestors(link_path);
+        k = fs_protect_pin_ancestors(link_path);
         if (k < 0)
                 return k;
         link = reopen_same(link_path, &st);
@@ -888,14 +1139,46 @@ static int protect_path(const char *path) {
         return protect_fd(target, path);
 }
 
-/* Creates the missing directories of m, empty, as the caller. Returns the fd
- * of the deepest one, -EROFS/-EACCES/-EPERM when the parent is not writable
- * in this view. */
-static int make_placeholder(const FsProtectMissing *m) {
+/* Reports a new entry `name` of the directory dir_fd; removes it again when
+ * the report fails, so nothing unrecorded is left behind. */
+static int report_created(int dir_fd, const char *name, int fd, FsProtectKind kind,
+                          FsProtectCreatedFn created, void *userdata) {
+        _cleanup_free_ char *parent = NULL;
+        struct stat dst, st;
+        int k;
+
+        if (!created)
+                return 0;
+        parent = fd_path(dir_fd);
+        if (!parent)
+                k = -ENOMEM;
+        else if (fstat(dir_fd, &dst) < 0 || fstat(fd, &st) < 0)
+                k = -errno;
+        else
+                k = created(&(FsProtectCreated) {
+                                .parent = parent,
+                                .parent_dev = dst.st_dev,
+                                .parent_ino = dst.st_ino,
+                                .name = name,
+                                .kind = kind,
+                                .dev = st.st_dev,
+                                .ino = st.st_ino,
+                        }, userdata);
+        if (k < 0)
+                (void) unlinkat(dir_fd, name, kind == FS_PROTECT_DIR ? AT_REMOVEDIR : 0);
+        return k;
+}
+
+/* Creates the missing components of m as the caller: directories, and for a
+ * file the empty file itself. Returns an O_PATH fd of the last component, or
+ * -EEXIST when it appeared since collect (then it is an existing entry),
+ * -EROFS/-EACCES/-EPERM when the parent is not writable in this view. */
+static int make_placeholder(const FsProtectMissing *m, FsProtectCreatedFn created, void *userdata, int *n_made) {
         _cleanup_free_ char *name = strdup(m->name);
         _cleanup_close_ int fd = -1;
         struct stat st;
-        char *comp, *save = NULL;
+        char *comp, *next_comp, *save = NULL;
+        int k;
 
         if (!name)
                 return -ENOMEM;
@@ -906,17 +1189,42 @@ static int make_placeholder(const FsProtectMissing *m) {
         if (fstat(fd, &st) < 0)
                 return -errno;
         if (st.st_dev != m->parent_dev || st.st_ino != m->parent_ino)
-                /* Replaced since collect: do not create in an unknown place. */
-                return -ESTALE;
+                return log_error_errno(ESTALE, "%s was replaced while the sandbox was being set up; try again.",
+                                       m->parent);
 
-        for (comp = strtok_r(name, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
+        for (comp = strtok_r(name, "/", &save); comp; comp = next_comp) {
+                FsProtectKind kind;
+                bool made = true;
                 int next;
 
-                if (mkdirat(fd, comp, 0755) < 0 && errno != EEXIST)
-                        return -errno;
-                next = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (next < 0)
-                        return -errno;
+                next_comp = strtok_r(NULL, "/", &save);
+                kind = next_comp ? FS_PROTECT_DIR : m->kind;
+
+                if (kind == FS_PROTECT_DIR) {
+                        if (mkdirat(fd, comp, 0755) < 0) {
+                                if (errno != EEXIST)
+                                        return -errno;
+                                made = false;
+                        }
+                        next = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (next < 0)
+                                return -errno;
+                } else {
+                        next = openat(fd, comp, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0644);
+                        if (next < 0)
+                                return -errno;
+                }
+                if (made) {
+                        k = report_created(fd, comp, next, kind, created, userdata);
+                        if (k < 0) {
+                                safe_close(next);
+                                return k;
+                        }
+                        (*n_made)++;
+                } else if (!next_comp) {
+                        safe_close(next);
+                        return -EEXIST;
+                }
                 safe_close(fd);
                 fd = next;
         }
@@ -938,9 +1246,56 @@ static int cmp_depth(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
-int fs_protect_apply(FsProtectList *l, FsProtectApplyFlags flags) {
+/* Blocks the creation of a missing name: a placeholder where its parent is
+ * writable in this view. */
+static int protect_missing(const FsProtectMissing *m, FsProtectCreatedFn created, void *userdata, int *made) {
+        _cleanup_free_ char *placeholder = NULL;
+        _cleanup_close_ int fd = -1;
+        int k;
+
+        if (!dir_is_writable(m->parent))
+                return 0;       /* the view already forbids creating it */
+
+        placeholder = path_join(m->parent, m->name);
+        if (!placeholder)
+                return -ENOMEM;
+        fd = make_placeholder(m, created, userdata, made);
+        if (fd == -EROFS || fd == -EACCES || fd == -EPERM)
+                return 0;       /* not writable after all: nothing can be created */
+        if (fd == -EEXIST) {
+                /* Made meanwhile (by the caller outside): protect it as it is. */
+                k = protect_path(placeholder);
+                return k == -ENOENT ? log_error_errno(ESTALE, "%s keeps appearing and vanishing; try again.",
+                                                      placeholder) : k;
+        }
+        if (fd < 0)
+                return log_error_errno(fd, "Cannot block the creation of %s (placeholder: %m).", placeholder);
+        return protect_fd(fd, placeholder);
+}
+
+/* An existing entry vanished since collect (e.g. another sandbox's
+ * placeholder was removed): it is a missing one now. */
+static int protect_vanished(const FsProtectPath *p, FsProtectCreatedFn created, void *userdata, int *made) {
+        _cleanup_free_ char *parent = strndup(p->path, strrchr(p->path, '/') - p->path);
+        FsProtectMissing m = {
+                .parent = parent,
+                .name = strrchr(p->path, '/') + 1,
+                .kind = p->kind,
+        };
+        struct stat st;
+
+        if (!parent)
+                return -ENOMEM;
+        if (!parent[0] || stat(parent, &st) < 0)
+                return 0;       /* its directory is gone too: nothing can be made there */
+        m.parent_dev = st.st_dev;
+        m.parent_ino = st.st_ino;
+        return protect_missing(&m, created, userdata, made);
+}
+
+int fs_protect_apply(FsProtectList *l, FsProtectCreatedFn created, void *userdata) {
         _cleanup_free_ FsProtectPath **order = NULL;
-        int creatable = 0, k;
+        int made = 0, k;
 
         /* Shallowest first: a protected directory becomes a mount point, and
          * pins of deeper entries stop there instead of repeating it. */
@@ -954,55 +1309,16 @@ int fs_protect_apply(FsProtectList *l, FsProtectApplyFlags flags) {
         }
         for (size_t i = 0; i < l->n_existing; i++) {
                 k = protect_path(order[i]->path);
+                if (k == -ENOENT)
+                        k = protect_vanished(order[i], created, userdata, &made);
                 if (k < 0)
                         return k;
         }
 
         for (size_t i = 0; i < l->n_missing; i++) {
-                FsProtectMissing *m = &l->missing[i];
-                _cleanup_free_ char *placeholder = NULL;
-                _cleanup_close_ int fd = -1;
-
-                m->creatable = false;
-                if (!dir_is_writable(m->parent))
-                        continue;       /* the view already forbids creating it */
-
-                if (m->kind != FS_PROTECT_DIR || !(flags & FS_PROTECT_PLACEHOLDER_DIRS)) {
-                        m->creatable = true;
-                        creatable++;
-                        continue;
-                }
-
-                fd = make_placeholder(m);
-                if (fd == -EROFS || fd == -EACCES || fd == -EPERM)
-                        continue;       /* not writable after all: nothing can be created */
-                if (fd < 0) {
-                        log_warning_errno(fd, "Cannot create a placeholder for %s/%s, its creation stays possible: %m",
-                                          m->parent, m->name);
-                        m->creatable = true;
-                        creatable++;
-                        continue;
-                }
-                placeholder = path_join(m->parent, m->name);
-                if (!placeholder)
-                        return -ENOMEM;
-                k = protect_fd(fd, placeholder);
+                k = protect_missing(&l->missing[i], created, userdata, &made);
                 if (k < 0)
                         return k;
         }
-        return creatable;
-}
-
-bool fs_protect_match_creation(const FsProtectList *l, dev_t dir_dev, ino_t dir_ino, const char *name) {
-        for (size_t i = 0; i < l->n_missing; i++) {
-                const FsProtectMissing *m = &l->missing[i];
-                size_t n;
-
-                if (m->parent_dev != dir_dev || m->parent_ino != dir_ino)
-                        continue;
-                n = strcspn(m->name, "/");
-                if (strlen(name) == n && strncmp(m->name, name, n) == 0)
-                        return true;
-        }
-        return false;
+        return made;
 }

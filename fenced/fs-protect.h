@@ -39,27 +39,23 @@
  *     throw-away layer, Landlock only grants rights per hierarchy (no
  *     per-name deny), a read-only parent would forbid all new files in it,
  *     BPF LSM is refused on this machine kind, fanotify has no
- *     creation-permission event, and seccomp user-notify cannot check a path
- *     race-free without performing the call itself (and misses io_uring).
- *     So, per kind:
- *       * directories (FS_PROTECT_PLACEHOLDER_DIRS): create the missing
- *         directory, empty, as the caller, then bind it read-only like an
- *         existing one. An empty hooks/.vscode/.claude/commands directory
- *         changes nothing for git or the editors (git init creates hooks/
- *         itself); the cost is an empty directory left in the tree. Done
- *         only where the parent is writable in the sandbox view (elsewhere
- *         creation is already impossible, and nothing is left behind).
- *       * files: a placeholder would change behaviour (an empty
- *         .bash_profile hides .profile; an empty .gitmodules or .mcp.json
- *         shows up in the project), so creation is detected instead: the
- *         entries apply() leaves unblocked (creatable == true) are what a
- *         fanotify watch of their parent directories (FAN_CREATE |
- *         FAN_MOVED_TO with FAN_REPORT_DFID_NAME, an inode mark per parent,
- *         usable unprivileged) must turn into a violation: kill the
- *         sandbox and move the file aside. fs_protect_match_creation()
- *         decides what such an event means. This is detection, not
- *         prevention: the file exists for the time between its creation
- *         and the reaction.
+ *     creation-permission event (a watch only sees the file after it was
+ *     written), and seccomp user-notify cannot check a path race-free
+ *     without performing the call itself (and misses io_uring). So where
+ *     the parent is writable in the sandbox view, the missing name gets a
+ *     placeholder, created as the caller: an empty directory (hooks,
+ *     .vscode, .claude/commands, and .claude too when it is missing) or an
+ *     empty regular file (.bashrc, .gitmodules, .git/config...), which is
+ *     then bound read-only and pinned like an existing entry. Writing it
+ *     fails with EROFS; removing, renaming or replacing it with EBUSY.
+ *     Every placeholder is reported to the caller's `created` callback
+ *     right after it was made (before anything can use it): fenced records
+ *     it (placeholder.h) and removes it when the sandbox ends, if it is
+ *     still the same, empty inode. Where the parent is not writable in the
+ *     view, creating the name is already impossible and nothing is made.
+ *     While a sandbox runs, the placeholders are visible on the host too
+ *     (empty files and directories; see docs/security.md for what that
+ *     means for a login shell's .bash_profile or `git status`).
  *
  * Residual risk, shared with fence: a sandbox that can write a directory can
  * `git init` a new repository there (hooks, core.fsmonitor in its config)
@@ -100,8 +96,6 @@ typedef struct FsProtectMissing {
         FsProtectKind kind;
         dev_t parent_dev;
         ino_t parent_ino;
-        bool creatable;         /* set by fs_protect_apply(): still creatable
-                                 * in the sandbox view, needs the watch */
 } FsProtectMissing;
 
 typedef struct FsProtectList {
@@ -114,27 +108,46 @@ typedef struct FsProtectList {
 void fs_protect_list_done(FsProtectList *l);
 
 /* cwd: the directory whose tree is walked; home: may be NULL. Both absolute.
- * limits may be NULL or have 0 fields: FS_PROTECT_*_DEFAULT then. On success
- * *ret holds entries sorted by path, without duplicate paths. */
+ * limits may be NULL or have 0 fields: FS_PROTECT_*_DEFAULT then.
+ * cache_dir: where the walk of the tree is remembered between calls
+ * (fs-protect-cache.h), or NULL. On success *ret holds entries sorted by
+ * path, without duplicate paths. On -E2BIG, *ret_error (if not NULL) gets a
+ * sentence naming the bound and what to do. */
 int fs_protect_collect(
                 const char *cwd,
                 const char *home,
                 bool allow_git_config,
                 const FsGlobLimits *limits,
-                FsProtectList *ret);
+                const char *cache_dir,
+                FsProtectList *ret,
+                char **ret_error);
 
-typedef enum FsProtectApplyFlags {
-        FS_PROTECT_PLACEHOLDER_DIRS = 1 << 0,
-} FsProtectApplyFlags;
+/* A placeholder fs_protect_apply() made: `name` (one component) in the
+ * directory `parent` (canonical path, identified by parent_dev/ino). */
+typedef struct FsProtectCreated {
+        const char *parent;
+        dev_t parent_dev;
+        ino_t parent_ino;
+        const char *name;
+        FsProtectKind kind;
+        dev_t dev;
+        ino_t ino;
+} FsProtectCreated;
+
+/* Returns 0, or -errno to abort fs_protect_apply() (the placeholder is then
+ * removed again). */
+typedef int (*FsProtectCreatedFn)(const FsProtectCreated *c, void *userdata);
 
 /* Makes the protections in the calling process's mount namespace, which
  * must not propagate to the host (the sandbox's is a slave or private copy).
- * Call after all writable binds. Marks l->missing[].creatable. Returns the
- * number of missing entries still creatable (0: everything is blocked by
- * mounts), or -errno; a path that vanished since collect is skipped. */
-int fs_protect_apply(FsProtectList *l, FsProtectApplyFlags flags);
+ * Call after all writable binds, under the caller's fsuid/fsgid. created may
+ * be NULL. Returns the number of placeholders made, or -errno (fail closed:
+ * a missing name that could be neither blocked nor left uncreatable is an
+ * error); a path that vanished since collect is skipped. */
+int fs_protect_apply(FsProtectList *l, FsProtectCreatedFn created, void *userdata);
 
-/* For a creation event (new entry `name` in the directory with dev/ino):
- * whether it creates a missing protected path, directly or by making the
- * first missing component of one. */
-bool fs_protect_match_creation(const FsProtectList *l, dev_t dir_dev, ino_t dir_ino, const char *name);
+/* Self-binds every ancestor of path (absolute, canonical) below the nearest
+ * mount point whose parent directory is writable for the fsuid in this view:
+ * a mount point cannot be renamed or removed (EBUSY), so the path keeps its
+ * place for this sandbox and the next one. Shallowest first. */
+int fs_protect_pin_ancestors(const char *path);

@@ -74,6 +74,7 @@ void fs_policy_done(FsPolicy *p) {
 int fs_policy_copy(FsPolicy *dst, const FsPolicy *src) {
         *dst = (FsPolicy) {
                 .default_deny_read = src->default_deny_read,
+                .strict_deny_read = src->strict_deny_read,
                 .allow_git_config = src->allow_git_config,
                 .landlock_required = src->landlock_required,
         };
@@ -201,7 +202,7 @@ static int open_as_caller(const char *path, int *ret_fd, char **ret_real, bool *
 }
 
 /* Relative patterns ("**" + "/.env", as templates write them) match below the cwd. */
-static int glob_pattern(const char *cwd, const char *pattern, char ***ret) {
+static int glob_pattern(const char *cwd, const char *pattern, char ***ret, char **ret_bound) {
         _cleanup_free_ char *abs = NULL;
 
         if (pattern[0] != '/') {
@@ -209,17 +210,44 @@ static int glob_pattern(const char *cwd, const char *pattern, char ***ret) {
                         return -ENOMEM;
                 pattern = abs;
         }
-        return fs_glob(pattern, NULL, ret);
+        return fs_glob_full(pattern, NULL, ret, ret_bound);
+}
+
+/* With defaultDenyRead the view starts empty: an allowed top-level
+ * symlink (/bin -> usr/bin, /lib64 -> usr/lib64 on merged-/usr systems) is
+ * recreated as a symlink next to the tree it leads to. */
+static int add_top_symlink(FsView *v, const char *path) {
+        char target[PATH_MAX];
+        struct stat st;
+        ssize_t n;
+
+        if (path[0] != '/' || strchr(path + 1, '/') || lstat(path, &st) < 0 || !S_ISLNK(st.st_mode))
+                return 0;
+        for (size_t i = 0; i < v->n_symlinks; i++)
+                if (streq(v->symlinks[i].path, path))
+                        return 0;
+        n = readlink(path, target, sizeof target - 1);
+        if (n <= 0)
+                return 0;
+        target[n] = 0;
+        if (!GROW(v->symlinks, v->n_symlinks))
+                return -ENOMEM;
+        v->symlinks[v->n_symlinks] = (FsSymlink) { .path = strdup(path), .target = strdup(target) };
+        if (!v->symlinks[v->n_symlinks].path || !v->symlinks[v->n_symlinks].target)
+                return -ENOMEM;
+        v->n_symlinks++;
+        return 0;
 }
 
 static int add_mounts(FsView *v, const char *cwd, char * const *patterns, const char *key, FsMountKind kind,
                       LandlockTier tier, char **ret_error) {
         for (char * const *p = patterns; p && *p; p++) {
                 _cleanup_strv_free_ char **paths = NULL;
-                int r = glob_pattern(cwd, *p, &paths);
+                _cleanup_free_ char *bound = NULL;
+                int r = glob_pattern(cwd, *p, &paths, &bound);
 
                 if (r == -E2BIG)
-                        return set_error(ret_error, r, "%s: %s: the pattern matches too much (see fenced's log); narrow it", key, *p);
+                        return set_error(ret_error, r, "%s: %s: %s", key, *p, bound ?: "the pattern matches too much; narrow it");
                 if (r < 0)
                         return set_error(ret_error, r, "%s: %s: %s", key, *p, strerror(-r));
 
@@ -232,6 +260,11 @@ static int add_mounts(FsView *v, const char *cwd, char * const *patterns, const 
                         r = open_as_caller(*path, &fd, &real, &dir);
                         if (r == -ENOENT)
                                 continue;
+                        if (r >= 0 && v->default_deny_read) {
+                                r = add_top_symlink(v, *path);
+                                if (r < 0)
+                                        return r;
+                        }
                         if (r < 0)
                                 return set_error(ret_error, r, "%s: %s: %s", key, *path, strerror(-r));
                         r = add_rule(v, real, tier);
@@ -257,10 +290,11 @@ static int add_rebinds(FsView *v, const char *cwd, char * const *patterns, const
                        char **ret_error) {
         for (char * const *p = patterns; p && *p; p++) {
                 _cleanup_strv_free_ char **paths = NULL;
-                int r = glob_pattern(cwd, *p, &paths);
+                _cleanup_free_ char *bound = NULL;
+                int r = glob_pattern(cwd, *p, &paths, &bound);
 
                 if (r == -E2BIG)
-                        return set_error(ret_error, r, "%s: %s: the pattern matches too much (see fenced's log); narrow it", key, *p);
+                        return set_error(ret_error, r, "%s: %s: %s", key, *p, bound ?: "the pattern matches too much; narrow it");
                 if (r < 0)
                         return set_error(ret_error, r, "%s: %s: %s", key, *p, strerror(-r));
 
@@ -318,8 +352,9 @@ static int add_essential(FsView *v, const char *home, char **ret_error) {
         return add_mounts(v, NULL, paths, "essential system paths", FS_MOUNT_RO, LANDLOCK_TIER_SYSTEM, ret_error);
 }
 
-int fs_view_prepare(const FsPolicy *p, const char *cwd, uid_t uid, gid_t gid,
+int fs_view_prepare(const FsPolicy *p, const char *cwd, uid_t uid, gid_t gid, const char *cache_dir,
                     FsView **ret, char **ret_error) {
+        _cleanup_free_ char *bound = NULL;
         FsView *v;
         int r;
 
@@ -336,9 +371,12 @@ int fs_view_prepare(const FsPolicy *p, const char *cwd, uid_t uid, gid_t gid,
         (void) setfsuid(uid);
 
         if (v->default_deny_read) {
-                r = add_essential(v, p->home, ret_error);
-                if (r < 0)
-                        goto out;
+                /* strictDenyRead: only what the allow lists name. */
+                if (!p->strict_deny_read) {
+                        r = add_essential(v, p->home, ret_error);
+                        if (r < 0)
+                                goto out;
+                }
                 r = add_mounts(v, cwd, p->allow_read, "filesystem.allowRead", FS_MOUNT_RO, LANDLOCK_TIER_READ, ret_error);
                 if (r < 0)
                         goto out;
@@ -362,9 +400,10 @@ int fs_view_prepare(const FsPolicy *p, const char *cwd, uid_t uid, gid_t gid,
                 r = 0;
                 goto out;
         }
-        r = fs_protect_collect(cwd, p->home, p->allow_git_config, NULL, &v->protect);
+        r = fs_protect_collect(cwd, p->home, p->allow_git_config, NULL, cache_dir, &v->protect, &bound);
         if (r < 0) {
-                r = set_error(ret_error, r, "collecting the mandatory protected files below %s: %s", cwd, strerror(-r));
+                r = set_error(ret_error, r, "looking for the mandatory protected files below %s: %s", cwd,
+                              bound ?: strerror(-r));
                 goto out;
         }
         v->have_protect = true;
@@ -474,7 +513,25 @@ static int cmp_mount(const void *a, const void *b) {
         return (int) x->kind - (int) y->kind;
 }
 
-int fs_view_attach(FsView *v, uid_t uid, gid_t gid, char **ret_error) {
+/* Pins the ancestors of a denyWrite/denyRead path, as the caller (only
+ * what the caller could rename needs it). */
+static int pin_rebind(const FsRebind *b, uid_t uid, gid_t gid, char **ret_error) {
+        int r;
+
+        (void) setfsgid(gid);
+        (void) setfsuid(uid);
+        r = fs_protect_pin_ancestors(b->path);
+        (void) setfsuid(0);
+        (void) setfsgid(0);
+        if (r < 0)
+                return set_error(ret_error, r, "%s: %s: cannot pin its parent directories: %s",
+                                 b->kind == FS_REBIND_RO ? "filesystem.denyWrite" : "filesystem.denyRead",
+                                 b->path, strerror(-r));
+        return 0;
+}
+
+int fs_view_attach(FsView *v, uid_t uid, gid_t gid, FsProtectCreatedFn created, void *userdata,
+                   char **ret_error) {
         struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
         int dir_mask = -1, file_mask = -1, r;
 
@@ -497,6 +554,9 @@ int fs_view_attach(FsView *v, uid_t uid, gid_t gid, char **ret_error) {
 
                 if (b->kind != FS_REBIND_RO)
                         continue;
+                r = pin_rebind(b, uid, gid, ret_error);
+                if (r < 0)
+                        return r;
                 target = open_target(b->path);
                 if (target == -ENOENT)
                         continue;       /* not in the view (e.g. defaultDenyRead) */
@@ -512,13 +572,13 @@ int fs_view_attach(FsView *v, uid_t uid, gid_t gid, char **ret_error) {
         if (v->have_protect) {
                 (void) setfsgid(gid);
                 (void) setfsuid(uid);
-                r = fs_protect_apply(&v->protect, FS_PROTECT_PLACEHOLDER_DIRS);
+                r = fs_protect_apply(&v->protect, created, userdata);
                 (void) setfsuid(0);
                 (void) setfsgid(0);
                 if (r < 0)
                         return set_error(ret_error, r, "protecting the mandatory files: %s", strerror(-r));
                 if (r > 0)
-                        log_debug("%d protected file name(s) can still be created in writable directories.", r);
+                        log_debug("%d placeholder(s) block the creation of protected names.", r);
         }
 
         for (size_t i = 0; i < v->n_rebinds; i++) {
@@ -527,6 +587,9 @@ int fs_view_attach(FsView *v, uid_t uid, gid_t gid, char **ret_error) {
 
                 if (b->kind != FS_REBIND_MASK)
                         continue;
+                r = pin_rebind(b, uid, gid, ret_error);
+                if (r < 0)
+                        goto finish;
                 if (dir_mask < 0) {
                         r = make_masks(&dir_mask, &file_mask);
                         if (r < 0)

@@ -13,6 +13,10 @@
  *      trees attached onto their own real paths (targets opened with
  *      RESOLVE_NO_SYMLINKS), then denyWrite and the mandatory paths re-bound
  *      read-only, then denyRead masked (an empty 0000 file or directory).
+ *      The ancestors of every denyWrite/denyRead path that the sandbox could
+ *      rename (its parent is writable in the view) are pinned
+ *      (fs_protect_pin_ancestors()): otherwise `mv sub sub2` would move the
+ *      denied path out of the next sandbox's rules.
  *   3. fs_view_landlock(), in the command's process right before execve():
  *      the same tiers as a Landlock ruleset.
  *
@@ -25,6 +29,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "fs-protect.h"
+
 typedef struct FsPolicy {
         char **allow_read;      /* absolute patterns (~ and relative paths expanded) */
         char **allow_execute;
@@ -32,6 +38,7 @@ typedef struct FsPolicy {
         char **deny_read;
         char **deny_write;
         bool default_deny_read;
+        bool strict_deny_read;  /* defaultDenyRead without the essential system paths */
         bool allow_git_config;
         bool landlock_required; /* something only Landlock can enforce was asked for */
         char *home;             /* the caller's home */
@@ -43,15 +50,19 @@ int fs_policy_copy(FsPolicy *dst, const FsPolicy *src);
 
 typedef struct FsView FsView;
 
-/* Step 1. cwd: the caller's cwd (host path). On failure *ret_error gets a
+/* Step 1. cwd: the caller's cwd (host path). cache_dir (may be NULL): where
+ * the protection walk of the cwd tree is remembered (fs-protect-cache.h). On failure *ret_error gets a
  * message naming the key and path (e.g. "filesystem.allowWrite: /src/...: too
  * many matches ..."). */
-int fs_view_prepare(const FsPolicy *p, const char *cwd, uid_t uid, gid_t gid,
+int fs_view_prepare(const FsPolicy *p, const char *cwd, uid_t uid, gid_t gid, const char *cache_dir,
                     FsView **ret, char **ret_error);
 /* Whether the view starts empty (defaultDenyRead). */
 bool fs_view_default_deny_read(const FsView *v);
-/* Step 2 (root is the view now; uid/gid for fsuid-bound work). */
-int fs_view_attach(FsView *v, uid_t uid, gid_t gid, char **ret_error);
+/* Step 2 (root is the view now; uid/gid for fsuid-bound work). created (may
+ * be NULL) is told about every placeholder made in the caller's directories
+ * (fs-protect.h), before anything can use it. */
+int fs_view_attach(FsView *v, uid_t uid, gid_t gid, FsProtectCreatedFn created, void *userdata,
+                   char **ret_error);
 /* Step 3: -EOPNOTSUPP when Landlock is missing and the policy needs it. */
 int fs_view_landlock(const FsView *v, char **ret_error);
 FsView *fs_view_free(FsView *v);

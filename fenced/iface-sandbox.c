@@ -247,6 +247,7 @@ static int fs_policy_from_config(const FenceConfig *c, FsPolicy *p) {
                 if (strv_length(lists[i]) && !(*dst[i] = strv_copy(lists[i])))
                         return -ENOMEM;
         p->default_deny_read = config_default_deny_read(c);
+        p->strict_deny_read = c->filesystem.strict_deny_read == TRISTATE_TRUE;
         p->allow_git_config = tristate_to_bool(c->filesystem.allow_git_config, false);
         /* Listing without reading needs Landlock; the mount view has no such tier. */
         p->landlock_required = p->default_deny_read && strv_length(c->filesystem.allow_execute);

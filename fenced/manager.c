@@ -6,9 +6,11 @@
 #include "config.h"
 #include "exec-policy.h"
 #include "exec-supervisor.h"
+#include "fs-protect-cache.h"
 #include "json.h"
 #include "log.h"
 #include "manager.h"
+#include "placeholder.h"
 #include "run-exec.h"
 #include "seccomp-deny.h"
 #include "seccomp-util.h"
@@ -226,6 +228,16 @@ int manager_start(Manager *m) {
         r = cgroup_root_clean_stale(&m->cgroups);
         if (r < 0)
                 log_warning_errno(r, "Failed to clean stale sandbox cgroups in %s: %m", m->cgroups.slice);
+        /* After the stale sandboxes are gone: what they left in users' directories. */
+        r = placeholder_dir_prepare(m->options.state_dir);
+        if (r < 0)
+                return r;
+        r = fs_protect_cache_prepare(m->options.state_dir);
+        if (r < 0)
+                return r;
+        r = placeholder_sweep(m->options.state_dir, m->cgroups.slice);
+        if (r > 0)
+                log_notice("Removed the placeholders left in users' directories by %d sandbox(es) of a previous fenced.", r);
 
         r = event_log_open(&m->events, m->options.log_dir);
         if (r < 0)

@@ -5,6 +5,7 @@
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
 
+#include "fs-protect-cache.h"
 #include "log.h"
 #include "macro.h"
 #include "mount-file.h"
@@ -159,7 +160,11 @@ int mount_view_build(const MountViewSpec *spec, FsView **ret_view, char **ret_er
 
         /* Everything user-named is resolved now, on the host's tree, as the caller. */
         if (spec->policy) {
-                r = fs_view_prepare(spec->policy, spec->cwd_path, spec->uid, spec->gid, &view, ret_error);
+                _cleanup_free_ char *cache_dir = NULL;
+
+                if (spec->hide_dir && asprintf(&cache_dir, "%s/" FS_PROTECT_CACHE_DIR, spec->hide_dir) < 0)
+                        return -ENOMEM;
+                r = fs_view_prepare(spec->policy, spec->cwd_path, spec->uid, spec->gid, cache_dir, &view, ret_error);
                 if (r < 0)
                         return r;
         }
@@ -222,7 +227,8 @@ int mount_view_build(const MountViewSpec *spec, FsView **ret_view, char **ret_er
         TRY(chdir("/"), "chdir / in the new root");
 
         if (view) {
-                r = fs_view_attach(view, spec->uid, spec->gid, ret_error);
+                r = fs_view_attach(view, spec->uid, spec->gid, spec->placeholder_created,
+                                   spec->placeholder_userdata, ret_error);
                 if (r < 0)
                         goto fail;
         }

@@ -27,6 +27,8 @@ typedef struct MountViewSpec {
         int tty_fd;             /* the command's terminal (a pty slave of the
                                  * host's devpts), shown as /dev/console; -1: none */
         const char *resolv_conf;        /* text bound over /etc/resolv.conf; NULL: the host's */
+        FsProtectCreatedFn placeholder_created; /* records placeholders; may be NULL */
+        void *placeholder_userdata;
 } MountViewSpec;
 
 /* On failure *ret_error gets a message naming the step or the config key

@@ -193,7 +193,7 @@ NetRoute net_route(NetSandbox *ns, const char *host, uint16_t port, NetVerdict *
  * address (or localhost): resolving it would block the daemon's loop. */
 static int upstream_parse(const char *url, NetUpstream *up, char **ret_error) {
         const char *sep = strstr(url, "://"), *auth, *at, *hp;
-        char host[INET6_ADDRSTRLEN + 3] = "";
+        char host[INET6_ADDRSTRLEN + 3] = "", *port = NULL;
         size_t n;
 
         if (!sep)
@@ -225,7 +225,6 @@ static int upstream_parse(const char *url, NetUpstream *up, char **ret_error) {
                 goto invalid;
         memcpy(host, hp, n);
         host[n] = 0;
-        char *port = NULL;
         if (host[0] == '[') {
                 char *close = strchr(host, ']');
                 if (!close)

@@ -15,6 +15,7 @@
 #include "exec-policy.h"
 #include "identity.h"
 #include "mount-view.h"
+#include "placeholder.h"
 #include "sandbox-child.h"
 #include "seccomp-deny.h"
 #include "seccomp-util.h"
@@ -216,6 +217,7 @@ void sandbox_child_main(const SandboxSpec *spec, int setup_fd) {
                 .resolv_conf = spec->resolv_conf,
         };
         FsView *view = NULL;
+        PlaceholderLog *placeholders = NULL;
         char *error = NULL;
         sigset_t mask;
         pid_t command;
@@ -244,9 +246,20 @@ void sandbox_child_main(const SandboxSpec *spec, int setup_fd) {
         if (setgroups(spec->n_groups, spec->groups) < 0)
                 fail(setup_fd, errno, "setting the caller's groups");
 
+        /* Every placeholder made in the caller's directories is recorded
+         * before anything can use it, so fenced removes it afterwards. */
+        if (spec->hide_dir && spec->sandbox_id) {
+                r = placeholder_log_open(spec->hide_dir, spec->sandbox_id, spec->uid, spec->gid,
+                                         spec->groups, spec->n_groups, &placeholders);
+                if (r < 0)
+                        fail(setup_fd, r, "opening fenced's placeholder records");
+                view_spec.placeholder_created = placeholder_log_append;
+                view_spec.placeholder_userdata = placeholders;
+        }
         r = mount_view_build(&view_spec, &view, &error);
         if (r < 0)
                 fail(setup_fd, r, error ?: "building the filesystem view");
+        placeholders = placeholder_log_free(placeholders);
 
         r = loopback_up();
         if (r < 0)

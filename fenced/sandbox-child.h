@@ -29,6 +29,7 @@ typedef struct SandboxSpec {
         char *cwd_path;         /* its path as the host sees it */
         int stdio_fds[3];
         const char *hide_dir;   /* fenced's state dir, masked in the view */
+        const char *sandbox_id; /* names the placeholder record (placeholder.h) */
         bool tty;               /* make stdin the controlling terminal */
         FsPolicy fs;            /* the filesystem policy (mandatory protection even when empty) */
         const struct sock_fprog *seccomp_deny; /* compiled once by the daemon */

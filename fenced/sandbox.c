@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "placeholder.h"
 #include "sandbox.h"
 #include "setup-proto.h"
 #include "strv.h"
@@ -18,6 +19,7 @@ struct Sandbox {
         sd_event *event;
         CgroupRoot *cgroups;
         char id[17];
+        const char *state_dir;  /* where its placeholders are recorded; borrowed */
 
         uid_t uid;
         char **argv;
@@ -167,6 +169,8 @@ static void finish(Sandbox *s) {
         r = cgroup_remove(s->cgroups, s->id);
         if (r < 0 && r != -ENOENT)
                 log_warning_errno(r, "Failed to remove the cgroup of sandbox %s: %m", s->id);
+        if (s->state_dir)
+                (void) placeholder_sweep(s->state_dir, s->cgroups->slice);
         s->cgroup_source = sd_event_source_disable_unref(s->cgroup_source);
         s->finished = true;
         if (s->exec_path[0])
@@ -289,11 +293,13 @@ int sandbox_spawn(sd_event *event, CgroupRoot *cgroups, SandboxSpec *spec,
                 .cb = *cb,
                 .userdata = userdata,
                 .started_usec = now_realtime_usec(),
+                .state_dir = spec->hide_dir,
         };
 
         r = make_id(s->id);
         if (r < 0)
                 goto fail;
+        spec->sandbox_id = s->id;
         s->argv = strv_copy(spec->argv);
         if (!s->argv) {
                 r = -ENOMEM;
@@ -368,6 +374,8 @@ Sandbox *sandbox_free(Sandbox *s) {
         if (s->cgroup_fd >= 0 && !s->finished) {
                 (void) cgroup_wait_empty(s->cgroup_fd, 1000);
                 (void) cgroup_remove(s->cgroups, s->id);
+                if (s->state_dir)
+                        (void) placeholder_sweep(s->state_dir, s->cgroups->slice);
         }
 
         sd_event_source_disable_unref(s->pidfd_source);

@@ -122,24 +122,24 @@ fctl_capture run -- ln sub/ro.txt hardlink
 isnt "$RC" 0 "a hard link to a denyWrite file cannot be made"
 fctl_capture run -- sh -c 'echo evil >tmpf && mv -f tmpf sub/ro.txt'
 isnt "$RC" 0 "renaming another file over it fails (editor-style save)"
+# Renaming an ancestor would move the denied paths out of the rules of the
+# next sandbox (they name ./sub/...): the ancestors are pinned.
 fctl_capture run -- sh -c 'mv sub sub2 && { echo evil >>sub2/ro.txt; cat sub2/secret/a.txt; }'
-isnt "$RC" 0 "after renaming their parent directory, in the same sandbox:"
-like "$ERR" "sub2/ro.txt: Read-only file system" "...the denyWrite file is still read-only"
-unlike "$OUT" "secret" "...and the denyRead directory still hidden"
-is "$(sum "$(find "$CASE" -name ro.txt | head -n 1)")" "$before" "...and the denyWrite file is byte-for-byte unchanged"
-# The rename is real on the host: the next sandbox's path rules name
-# ./sub/..., which no longer exists. (The mandatory protection pins the
-# ancestors of protected paths against exactly this; denyRead/denyWrite
-# paths are not pinned.)
-if [ -d "$CASE/sub2" ]; then
-        fctl_capture run -- sh -c 'echo evil >>sub2/ro.txt; cat sub2/secret/a.txt'
-        todo "denyRead/denyWrite paths inside allowWrite: a sandbox can rename an ancestor, and the next sandbox no longer hides/protects them"
-        unlike "$OUT" "secret" "after a sandbox renamed sub/ to sub2/, the next sandbox still cannot read the denyRead file"
-        todo "denyRead/denyWrite paths inside allowWrite: a sandbox can rename an ancestor, and the next sandbox no longer hides/protects them"
-        is "$(sum "$CASE/sub2/ro.txt")" "$before" "...nor change the denyWrite file"
-else
-        pass "renaming the parent of denyRead/denyWrite paths fails"
-fi
+isnt "$RC" 0 "renaming the parent directory of denyRead/denyWrite paths fails"
+like "$ERR" "Device or resource busy" "...with 'Device or resource busy'"
+unlike "$OUT" "secret" "...and nothing of the denyRead directory is printed"
+check "...and sub/ is still in place on the host" test -d "$CASE/sub" -a ! -e "$CASE/sub2"
+fctl_capture run -- sh -c 'mkdir -p sub/x && mv sub/secret sub/x/ ; mv sub/ro.txt sub/x/; ls sub/x'
+is "$OUT" "" "...nor can the denied paths themselves be moved"
+fctl_capture run -- sh -c 'echo evil >>sub/ro.txt; cat sub/secret/a.txt'
+unlike "$OUT" "secret" "a second sandbox still cannot read the denyRead file"
+is "$(sum "$CASE/sub/ro.txt")" "$before" "...nor change the denyWrite file"
+put fence.json '{ "filesystem": { "allowWrite": ["."], "denyRead": ["./a/b/c/secret.txt"] } }'
+put a/b/c/secret.txt "deep secret"
+fctl_capture run -- sh -c 'mv a a2; mv a/b a/b2; mv a/b/c a/b/c2; cat a*/b*/c*/secret.txt'
+unlike "$OUT" "deep secret" "denyRead 3 levels down: no ancestor can be renamed"
+check "...and a/b/c is unchanged on the host" test -f "$CASE/a/b/c/secret.txt"
+put fence.json '{ "filesystem": { "allowWrite": ["."], "denyWrite": ["./sub/ro.txt"], "denyRead": ["./sub/secret", "./**/.env"] } }'
 check "no hard link of the denyWrite file exists" test ! -e "$CASE/hardlink"
 fctl_capture run -- sh -c 'mv deep/x deep/y; cp -r deep deep2; cat deep/*/.env deep2/*/.env'
 unlike "$OUT" "TOKEN" "denyRead [\"./**/.env\"]: renaming or copying its directory does not reveal it"
@@ -166,6 +166,23 @@ like "$ERR" "Read-only file system" "...with 'Read-only file system'"
 check "...and other/f was not created" test ! -e "$CASE/other/f"
 fctl_capture run -- sh -c 'echo 4 >outside.txt'
 isnt "$RC" 0 "...the cwd itself is not writable"
+
+# --- bounds: a clear error, never a silently partial list -----------------
+newcase bounds
+as_user sh -c 'mkdir "$1/many" && cd "$1/many" && seq -f "f%.0f" 1 10001 | xargs touch' sh "$CASE"
+put fence.json '{ "filesystem": { "denyRead": ["./many/*"] } }'
+fctl_capture run -- true
+is "$RC" 125 "a denyRead glob matching 10,001 paths: the sandbox is not created (125)"
+like "$ERR" "filesystem\.denyRead: .*many/\*: .*matches more than 10000 paths" "...the error names the key, the pattern and the bound"
+like "$ERR" "narrower pattern" "...and says what to do"
+deep=$(printf 'd/%.0s' $(seq 1 70))
+as_user mkdir -p "$CASE/$deep"
+put fence.json '{ "filesystem": { "allowWrite": ["."] } }'
+fctl_capture run -- true
+is "$RC" 125 "allowWrite [\".\"] over a tree 70 directories deep: the sandbox is not created (125)"
+like "$ERR" "deeper than 64 directories" "...the error names the bound"
+like "$ERR" "smaller directory" "...and says what to do"
+as_user rm -rf "$CASE/many" "$CASE/d"
 
 # --- mandatory protection inside allowWrite ["."] --------------------------
 newcase protect
@@ -213,12 +230,92 @@ fctl_capture run -- sh -c 'mkdir -p .git/hooks; echo evil >.git/hooks/pre-commit
 isnt "$RC" 0 "creating .git/hooks/pre-commit where .git/hooks was missing fails"
 check "...and no pre-commit hook exists" test ! -e "$CASE/.git/hooks/pre-commit"
 fctl_capture run -- sh -c 'echo evil >.bashrc'
-todo "a missing protected file can be created: fs-protect.h leaves it to a fanotify watch (fenced/fs-protect-watch.c), not yet wired into the sandbox"
-if [ "$RC" != 0 ] && [ ! -e "$CASE/.bashrc" ]; then
-        pass "creating a missing .bashrc fails (or is undone)"
+isnt "$RC" 0 "creating a missing .bashrc fails"
+like "$ERR" "Read-only file system" "...with 'Read-only file system'"
+check "...and no .bashrc exists after the run" test ! -e "$CASE/.bashrc"
+for f in .gitmodules .mcp.json .gitconfig .profile; do
+        fctl_capture run -- sh -c "echo evil >$f || ln -s /etc/passwd $f || mv fence.json $f"
+        isnt "$RC" 0 "creating a missing $f fails (write, symlink, rename)"
+        check "...and $f does not exist after the run" test ! -e "$CASE/$f"
+done
+check "fence.json is still in place" test -f "$CASE/fence.json"
+fctl_capture run -- sh -c 'mkdir -p .claude/commands && echo evil >.claude/commands/x.md'
+isnt "$RC" 0 "creating .claude/commands/x.md where .claude was missing fails"
+check "...and no .claude is left" test ! -e "$CASE/.claude"
+fctl_capture run -- sh -c 'echo "[core] hooksPath = /var/tmp" >.git/config.new && mv .git/config.new .git/config'
+isnt "$RC" 0 "replacing .git/config by a rename fails"
+is "$(cat "$CASE/.git/config")" "[core] bare = false" "...and .git/config is unchanged"
+
+# Placeholders: they exist while the sandbox runs (read-only, empty), and
+# nothing new is left in the project or the home afterwards.
+newcase placeholders
+put fence.json '{ "filesystem": { "allowWrite": [".", "~"] } }'
+put .git/HEAD "ref: refs/heads/main"
+home_before=$(ls -A "$HOME_DIR" | sort)
+case_before=$(cd "$CASE" && find . | sort)
+fctl_capture run -- sh -c 'test -f .mcp.json && test ! -s .mcp.json && test -d .vscode && test -d .git/hooks && test -f ~/.zshrc && echo present'
+is "$RC/$OUT" "0/present" "while the sandbox runs, the missing names are empty placeholders"
+is "$(cd "$CASE" && find . | sort)" "$case_before" "after the run, no new entry is left in the project"
+is "$(ls -A "$HOME_DIR" | sort)" "$home_before" "...nor in the home"
+is "$(ls -A "$T/state/placeholders" 2>&1)" "" "...and no placeholder record is left"
+# A placeholder the user filled meanwhile (outside the sandbox) is theirs.
+fctl_bg "$TEST_USER" "$T/bg.out" run -- sh -c 'while [ ! -e /tmp/stop ]; do sleep 0.05; done'
+wait_until 5 test -e "$CASE/.gitmodules"
+as_user sh -c 'echo "[submodule]" >"$1/.gitmodules"' sh "$CASE"
+id=$(sandbox_id_of "$TEST_USER" "while")
+fctl_capture kill -s KILL "$id"
+wait "$BG_PID"
+is "$(cat "$CASE/.gitmodules" 2>&1)" "[submodule]" "a placeholder the user wrote to is kept"
+is "$(cd "$CASE" && find . | sort)" "$(printf '%s\n' "$case_before" ./.gitmodules | sort)" "...and everything else is removed"
+as_user rm -f "$CASE/.gitmodules"
+
+# Two sandboxes in one project: the second finds the first one's
+# placeholders as existing protected names and mounts on them. Removing
+# them when the first ends must not unprotect the second.
+fctl_bg "$TEST_USER" "$T/bg.out" run -- sh -c 'while [ ! -e /tmp/stop ]; do sleep 0.05; done'
+first_pid=$BG_PID
+wait_until 5 test -e "$CASE/.gitmodules"
+first=$(sandbox_id_of "$TEST_USER" "while")
+fctl_bg "$TEST_USER" "$T/bg2.out" run -- sh -c 'touch /tmp/ready; while [ ! -e /tmp/stop ]; do sleep 0.05; done; echo evil >.gitmodules; mkdir -p .git/hooks; echo evil >.git/hooks/pre-commit; echo evil >>~/.zshrc'
+second_pid=$BG_PID
+# /tmp is private: reach the second sandbox's /tmp through its root.
+second_ready() {
+        pid2=$(pgrep -u "$TEST_USER" -n -f "touch /tmp/ready")
+        [ -n "$pid2" ] && [ -e "/proc/$pid2/root/tmp/ready" ]
+}
+if wait_until 10 second_ready; then
+        fctl_capture kill -s KILL "$first"
+        wait "$first_pid"
+        check "when the first sandbox ends, its placeholders stay while the second uses them" test -e "$CASE/.gitmodules"
+        touch "/proc/$pid2/root/tmp/stop"
+        wait "$second_pid"
+        unlike "$(cat "$CASE/.gitmodules" 2>/dev/null)" "evil" "...and the second sandbox still cannot create .gitmodules"
+        check "...nor a pre-commit hook" test ! -e "$CASE/.git/hooks/pre-commit"
+        is "$(grep -c evil "$HOME_DIR/.zshrc" 2>/dev/null)" "" "...nor write ~/.zshrc"
 else
-        fail "creating a missing .bashrc fails (or is undone)" "exit $RC; on the host: $(ls -l "$CASE/.bashrc" 2>&1)"
+        fail "the second sandbox started" "$(cat "$T/bg2.out.err")"
+        kill "$first_pid" "$second_pid" 2>/dev/null
+        wait "$first_pid" "$second_pid"
 fi
+is "$(cd "$CASE" && find . | sort)" "$case_before" "after both ended, every placeholder is removed"
+is "$(ls -A "$HOME_DIR" | sort)" "$home_before" "...in the home too"
+
+# After SIGKILL of fenced, the next fenced removes what was left.
+fctl_bg "$TEST_USER" "$T/bg.out" run -- sh -c 'while [ ! -e /tmp/stop ]; do sleep 0.05; done'
+if wait_until 5 test -e "$CASE/.gitmodules"; then
+        pass "a second sandbox made its placeholders"
+else
+        fail "a second sandbox made its placeholders"
+fi
+kill -KILL "$FENCED_PID"
+wait "$FENCED_PID" 2>/dev/null
+FENCED_PID=
+wait "$BG_PID" 2>/dev/null
+check "...after SIGKILL of fenced they are still there" test -e "$CASE/.gitmodules"
+fenced_start
+is "$(cd "$CASE" && find . | sort)" "$case_before" "the restarted fenced removed every placeholder in the project"
+is "$(ls -A "$HOME_DIR" | sort)" "$home_before" "...and in the home"
+like "$(cat "$T/fenced.log")" "Removed the placeholders left in users. directories by 1 sandbox" "...and logged it"
 
 newcase git-config
 put fence.json '{ "filesystem": { "allowWrite": ["."], "allowGitConfig": true } }'
@@ -276,6 +373,21 @@ is "$RC" 0 "...the cwd in allowRead is readable"
 fctl_capture run -- ls /var/tmp
 isnt "$RC" 0 "...a system directory outside the essential paths is not listable"
 rm -rf "$HOME_DIR/fence-itest-home.txt" "$HOME_DIR/fence-itest-allowed"
+
+# strictDenyRead: not even the essential system paths, only the allow lists.
+newcase strict
+put data.txt "data"
+put fence.json '{ "filesystem": { "strictDenyRead": true, "allowRead": [".", "/usr", "/bin", "/lib", "/lib64"] } }'
+fctl_capture run -- cat data.txt
+is "$RC/$OUT" "0/data" "strictDenyRead: an allowRead path is readable (programs from allowRead /usr, /bin, /lib*)"
+fctl_capture run -- cat /etc/hostname
+isnt "$RC" 0 ".../etc (an essential path with defaultDenyRead) is not"
+unlike "$OUT" "$(cat /etc/hostname)" "...and nothing of it is printed"
+fctl_capture run -- sh -c 'ls /etc /var 2>&1; test -e /etc/passwd && echo visible'
+unlike "$OUT" "visible" "...nor /etc/passwd"
+put fence.json '{ "filesystem": { "strictDenyRead": true, "allowRead": ["."] } }'
+fctl_capture run -- true
+is "$RC" 127 "strictDenyRead with only the cwd allowed: the command cannot be found (127)"
 
 # --- escalation attempts ----------------------------------------------------
 shadow_before=$(sum /etc/shadow)

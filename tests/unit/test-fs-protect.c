@@ -1,6 +1,7 @@
 /* Mandatory protection: collect on a real tree, apply in a forked child
  * inside its own mount namespace, and probe with real syscalls. */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <sched.h>
@@ -10,8 +11,8 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "fs-protect-cache.h"
 #include "fs-protect.h"
-#include "fs-protect-watch.h"
 #include "strv.h"
 
 static char root[] = "/tmp/test-fs-protect-XXXXXX";
@@ -167,7 +168,7 @@ Test(fs_protect, collect_finds_everything_at_any_depth) {
         FsProtectList l = {};
         int r;
 
-        r = fs_protect_collect(P("cwd"), P("home"), false, NULL, &l);
+        r = fs_protect_collect(P("cwd"), P("home"), false, NULL, NULL, &l, NULL);
         cr_assert_eq(r, 0, "collect: %s", strerror(-r));
         dump(&l);
 
@@ -217,7 +218,7 @@ Test(fs_protect, collect_finds_everything_at_any_depth) {
 Test(fs_protect, allow_git_config_and_enclosing_repo) {
         FsProtectList l = {};
 
-        cr_assert_eq(fs_protect_collect(P("cwd"), NULL, true, NULL, &l), 0);
+        cr_assert_eq(fs_protect_collect(P("cwd"), NULL, true, NULL, NULL, &l, NULL), 0);
         cr_expect_not_null(find_existing(&l, "cwd/.git/hooks"));
         cr_expect_null(find_existing(&l, "cwd/.git/config"));
         cr_expect_null(find_existing(&l, "main/.git/worktrees/wt/config.worktree"));
@@ -225,7 +226,7 @@ Test(fs_protect, allow_git_config_and_enclosing_repo) {
         fs_protect_list_done(&l);
 
         /* A subdirectory of a repository: git uses the repository above. */
-        cr_assert_eq(fs_protect_collect(P("outer/inner/dir"), NULL, false, NULL, &l), 0);
+        cr_assert_eq(fs_protect_collect(P("outer/inner/dir"), NULL, false, NULL, NULL, &l, NULL), 0);
         EXPECT_EXISTING(&l, "outer/.git/hooks", FS_PROTECT_DIR);
         EXPECT_EXISTING(&l, "outer/.git/config", FS_PROTECT_FILE);
         fs_protect_list_done(&l);
@@ -234,11 +235,101 @@ Test(fs_protect, allow_git_config_and_enclosing_repo) {
 Test(fs_protect, bounds_fail_closed) {
         FsProtectList l = {};
 
-        cr_assert_eq(fs_protect_collect(P("cwd"), NULL, false, &(FsGlobLimits) { .max_depth = 3 }, &l), -E2BIG);
-        cr_assert_eq(fs_protect_collect(P("cwd"), NULL, false, &(FsGlobLimits) { .max_visited = 10 }, &l), -E2BIG);
-        cr_assert_eq(fs_protect_collect(P("cwd"), NULL, false, &(FsGlobLimits) { .max_matches = 3 }, &l), -E2BIG);
+        {
+                _cleanup_free_ char *error = NULL;
+
+                cr_assert_eq(fs_protect_collect(P("cwd"), NULL, false, &(FsGlobLimits) { .max_depth = 3 }, NULL, &l, &error),
+                             -E2BIG);
+                cr_assert_not_null(error);
+                cr_assert(strstr(error, "deeper than 3 directories"), "%s", error);
+                cr_assert(strstr(error, "smaller directory"), "what to do: %s", error);
+        }
+        cr_assert_eq(fs_protect_collect(P("cwd"), NULL, false, &(FsGlobLimits) { .max_visited = 10 }, NULL, &l, NULL), -E2BIG);
+        cr_assert_eq(fs_protect_collect(P("cwd"), NULL, false, &(FsGlobLimits) { .max_matches = 3 }, NULL, &l, NULL), -E2BIG);
         cr_assert_eq(l.n_existing + l.n_missing, 0);
-        cr_assert_eq(fs_protect_collect("relative", NULL, false, NULL, &l), -EINVAL);
+        cr_assert_eq(fs_protect_collect("relative", NULL, false, NULL, NULL, &l, NULL), -EINVAL);
+}
+
+/* ---- the walk cache ---- */
+
+static bool same_list(const FsProtectList *a, const FsProtectList *b) {
+        if (a->n_existing != b->n_existing || a->n_missing != b->n_missing)
+                return false;
+        for (size_t i = 0; i < a->n_existing; i++)
+                if (!streq(a->existing[i].path, b->existing[i].path) || a->existing[i].kind != b->existing[i].kind)
+                        return false;
+        for (size_t i = 0; i < a->n_missing; i++)
+                if (!streq(a->missing[i].parent, b->missing[i].parent) || !streq(a->missing[i].name, b->missing[i].name))
+                        return false;
+        return true;
+}
+
+static size_t cache_entries(const char *dir) {
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        size_t n = 0;
+
+        cr_assert_not_null(d);
+        for (struct dirent *de; (de = readdir(d));)
+                n += de->d_name[0] != '.';
+        return n;
+}
+
+Test(fs_protect, cache_reuses_unchanged_directories_and_sees_changes) {
+        char cache[PATH_MAX];
+        FsProtectList fresh = {}, cached = {}, again = {};
+        int fd;
+
+        snprintf(cache, sizeof cache, "%s/cache", root);
+        cr_assert_eq(mkdir(cache, 0700), 0);
+        /* Directories changed less than the racy margin ago are not kept. */
+        nanosleep(&(struct timespec) { .tv_nsec = FS_PROTECT_CACHE_RACY_NSEC + 20 * 1000 * 1000 }, NULL);
+
+        cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), false, NULL, NULL, &fresh, NULL), 0);
+        cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), false, NULL, cache, &cached, NULL), 0);
+        cr_assert_eq(cache_entries(cache), 1, "the walk was not stored");
+        cr_assert(same_list(&fresh, &cached));
+        fs_protect_list_done(&cached);
+        /* From the cache now: the same result. */
+        cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), false, NULL, cache, &cached, NULL), 0);
+        cr_assert(same_list(&fresh, &cached), "a walk from the cache differs from a fresh one");
+
+        /* A change deep down is seen: its directory's stamp changed. */
+        make_repo("cwd/a/b/c/d/e/f/g/new/.git", true);
+        put("cwd/deep1/deep2/.profile", "x\n");
+        cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), false, NULL, cache, &again, NULL), 0);
+        cr_assert_not_null(find_existing(&again, "cwd/a/b/c/d/e/f/g/new/.git/hooks"));
+        cr_assert_not_null(find_existing(&again, "cwd/deep1/deep2/.profile"));
+        cr_assert_not_null(find_existing(&again, "cwd/.bashrc"), "the unchanged rest is still there");
+        fs_protect_list_done(&again);
+
+        /* A removal too. */
+        cr_assert_eq(unlink(P("cwd/deep1/deep2/.profile")), 0);
+        cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), false, NULL, cache, &again, NULL), 0);
+        cr_assert_null(find_existing(&again, "cwd/deep1/deep2/.profile"));
+        fs_protect_list_done(&again);
+
+        /* Another option is another entry; a corrupt entry is a miss. */
+        cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), true, NULL, cache, &again, NULL), 0);
+        fs_protect_list_done(&again);
+        cr_assert_eq(cache_entries(cache), 2);
+        {
+                _cleanup_closedir_ DIR *d = opendir(cache);
+                for (struct dirent *de; (de = readdir(d));) {
+                        if (de->d_name[0] == '.')
+                                continue;
+                        fd = openat(dirfd(d), de->d_name, O_WRONLY | O_TRUNC | O_CLOEXEC);
+                        cr_assert_geq(fd, 0);
+                        cr_assert_eq(write(fd, "garbage", 7), 7);
+                        close(fd);
+                }
+        }
+        cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), false, NULL, cache, &again, NULL), 0);
+        cr_assert_not_null(find_existing(&again, "cwd/a/b/c/d/e/f/g/new/.git/hooks"));
+        cr_assert_not_null(find_existing(&again, "cwd/.bashrc"));
+
+        fs_protect_list_done(&again);
+        fs_protect_list_done(&cached);
+        fs_protect_list_done(&fresh);
 }
 
 /* ---- apply, in a child with its own mount namespace ---- */
@@ -315,26 +406,57 @@ static void run_child(void (*fn)(void)) {
         cr_expect_eq(len, 0, "failed checks in the child:\n%s", buf);
 }
 
+/* What fs_protect_apply() reported, to compare with the tree. */
+typedef struct Made {
+        char paths[64][PATH_MAX];
+        FsProtectKind kinds[64];
+        size_t n;
+} Made;
+
+static int record_created(const FsProtectCreated *c, void *userdata) {
+        Made *m = userdata;
+        struct stat st;
+
+        if (m->n >= 64)
+                return -E2BIG;
+        snprintf(m->paths[m->n], PATH_MAX, "%s/%s", c->parent, c->name);
+        m->kinds[m->n] = c->kind;
+        /* Reported after it exists, and identified correctly. */
+        if (lstat(m->paths[m->n], &st) < 0 || st.st_dev != c->dev || st.st_ino != c->ino)
+                fail(__LINE__, "reported %s does not match the tree", m->paths[m->n]);
+        if (c->kind == FS_PROTECT_FILE && (!S_ISREG(st.st_mode) || st.st_size != 0))
+                fail(__LINE__, "file placeholder %s is not an empty file", m->paths[m->n]);
+        m->n++;
+        return 0;
+}
+
+static bool made_has(const Made *m, const char *rel, FsProtectKind kind) {
+        for (size_t i = 0; i < m->n; i++)
+                if (streq(m->paths[i], P(rel)))
+                        return m->kinds[i] == kind;
+        return false;
+}
+
 static void child_apply(void) {
+        Made made = {};
         FsProtectList l = {};
         struct stat st;
-        size_t want = 0;
         int r;
 
-        r = fs_protect_collect(P("cwd"), P("home"), false, NULL, &l);
+        r = fs_protect_collect(P("cwd"), P("home"), false, NULL, NULL, &l, NULL);
         if (r < 0)
                 return fail(__LINE__, "collect: %s", strerror(-r));
-        for (size_t i = 0; i < l.n_missing; i++)
-                want += l.missing[i].kind == FS_PROTECT_FILE;
 
-        r = fs_protect_apply(&l, FS_PROTECT_PLACEHOLDER_DIRS);
-        /* Everything here is writable: every missing file stays creatable,
-         * every missing directory got a placeholder. */
-        EXPECT(r, (int) want);
-        for (size_t i = 0; i < l.n_missing; i++)
-                if (l.missing[i].creatable != (l.missing[i].kind == FS_PROTECT_FILE))
-                        fail(__LINE__, "%s/%s: creatable=%i", l.missing[i].parent, l.missing[i].name,
-                             l.missing[i].creatable);
+        r = fs_protect_apply(&l, record_created, &made);
+        /* Everything here is writable: every missing name got a placeholder
+         * (.claude/x counts twice when .claude is missing). */
+        EXPECT(r, (int) made.n);
+        if (made.n < l.n_missing)
+                fail(__LINE__, "%zu placeholders for %zu missing entries", made.n, l.n_missing);
+        EXPECT(made_has(&made, "cwd/.gitmodules", FS_PROTECT_FILE), true);
+        EXPECT(made_has(&made, "home/.bashrc", FS_PROTECT_FILE), true);
+        EXPECT(made_has(&made, "cwd/.idea", FS_PROTECT_DIR), true);
+        EXPECT(made_has(&made, "cwd/.bashrc", FS_PROTECT_FILE), false);
 
         /* Existing files and directories: read-only, and cannot be removed
          * or renamed away. */
@@ -375,12 +497,14 @@ static void child_apply(void) {
         EXPECT(probe_create("cwd/.idea/workspace.xml"), -EROFS);
         EXPECT(SYS(rmdir(P("cwd/.idea"))), -EBUSY);
 
-        /* Missing files: left to the watch; the matcher recognises them. */
-        EXPECT(SYS(lstat(P("cwd"), &st)), 0);
-        EXPECT(fs_protect_match_creation(&l, st.st_dev, st.st_ino, ".gitmodules"), true);
-        EXPECT(fs_protect_match_creation(&l, st.st_dev, st.st_ino, "README.md"), false);
-        EXPECT(SYS(lstat(P("home"), &st)), 0);
-        EXPECT(fs_protect_match_creation(&l, st.st_dev, st.st_ino, ".bashrc"), true);
+        /* Missing files: empty placeholders, read-only, cannot be replaced. */
+        EXPECT(probe_write("cwd/.gitmodules"), -EROFS);
+        EXPECT(probe_create("cwd/.gitmodules"), -EEXIST);
+        EXPECT(SYS(unlink(P("cwd/.gitmodules"))), -EBUSY);
+        EXPECT(SYS(rename(P("cwd/src/main.c"), P("cwd/.mcp.json"))), -EBUSY);
+        EXPECT(SYS(symlink("/etc/passwd", P("home/.bashrc"))), -EEXIST);
+        EXPECT(probe_write("home/.bashrc"), -EROFS);
+        EXPECT(SYS(link(P("cwd/src/main.c"), P("home/.zshrc"))), -EEXIST);
 
         /* Everything else keeps working, git included. */
         EXPECT(probe_create("cwd/src/new.c"), 0);
@@ -425,7 +549,8 @@ Test(fs_protect, apply_blocks_writes_renames_and_missing_dirs) {
         cr_assert_eq(access(P("cwd/.git/hooks/pre-commit"), F_OK), -1);
         cr_assert_eq(access(P("main/.git/hooks/pre-commit"), F_OK), -1);
         cr_assert_eq(access(P("cwd/.git"), F_OK), 0);
-        /* The documented side effect: placeholders stay, empty. */
+        /* Placeholders stay on the host, empty, until fenced removes them
+         * (placeholder.h). */
         cr_assert_eq(access(P("cwd/a/b/c/d/e/f/g/.git/hooks"), F_OK), 0);
         cr_assert_eq(access(P("cwd/a/b/c/d/e/f/g/.git/hooks/pre-commit"), F_OK), -1);
         /* The writes that were allowed did land. */
@@ -444,12 +569,11 @@ static void child_readonly_home(void) {
             move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
                 return fail(__LINE__, "read-only home: %m");
 
-        r = fs_protect_collect(P("home"), P("home"), false, NULL, &l);
+        r = fs_protect_collect(P("home"), P("home"), false, NULL, NULL, &l, NULL);
         if (r < 0)
                 return fail(__LINE__, "collect: %s", strerror(-r));
-        r = fs_protect_apply(&l, FS_PROTECT_PLACEHOLDER_DIRS);
-        /* Nothing can be created in a read-only home: no watch needed, and no
-         * placeholder was left behind. */
+        r = fs_protect_apply(&l, NULL, NULL);
+        /* Nothing can be created in a read-only home: no placeholder. */
         EXPECT(r, 0);
         EXPECT(probe_create("home/.bashrc"), -EROFS);
         fs_protect_list_done(&l);
@@ -488,7 +612,7 @@ Test(fs_protect, fifty_thousand_files) {
         for (int round = 0; round < 3; round++) {
                 FsProtectList l = {};
                 double t0 = now_ms();
-                int r = fs_protect_collect(P("big"), NULL, false, NULL, &l);
+                int r = fs_protect_collect(P("big"), NULL, false, NULL, NULL, &l, NULL);
                 double dt = now_ms() - t0;
 
                 if (dt < best)
@@ -499,55 +623,4 @@ Test(fs_protect, fifty_thousand_files) {
         }
         fprintf(stderr, "fs_protect_collect on 50,000 files: %.1f ms\n", best);
         cr_expect_lt(best, 100.0, "walking 50,000 files took %.1f ms", best);
-}
-
-/* ---- the watch for missing files that mounts cannot block ---- */
-
-Test(fs_protect, watch_reports_protected_creations_only) {
-        _cleanup_(fs_protect_watch_freep) FsProtectWatch *w = NULL;
-        _cleanup_strv_free_ char **paths = NULL;
-        FsProtectList l = {};
-        int r;
-
-        cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), false, NULL, &l), 0);
-        r = fs_protect_watch_new(&l, true, &w);
-        cr_assert_eq(r, 0, "watch: %s", strerror(-r));
-        cr_assert_geq(fs_protect_watch_fd(w), 0);
-
-        /* Nothing happened yet. */
-        cr_assert_eq(fs_protect_watch_read(w, &paths), 0);
-
-        cr_assert_eq(close(open(P("cwd/README.md"), O_WRONLY | O_CREAT | O_CLOEXEC, 0644)), 0);
-        cr_assert_eq(close(open(P("cwd/.gitmodules"), O_WRONLY | O_CREAT | O_CLOEXEC, 0644)), 0);
-        cr_assert_eq(rename(P("cwd/src/main.c"), P("cwd/.mcp.json")), 0);
-        cr_assert_eq(symlink("/etc/passwd", P("home/.bashrc")), 0);
-        cr_assert_eq(mkdir(P("cwd/.idea"), 0755), 0);
-        cr_assert_eq(mkdir(P("cwd/.claude/agents"), 0755), 0);
-        cr_assert_eq(link(P("cwd/README.md"), P("home/.zshrc")), 0);
-        /* Not in a watched directory, and not a protected name. */
-        cr_assert_eq(close(open(P("cwd/src/.gitmodules"), O_WRONLY | O_CREAT | O_CLOEXEC, 0644)), 0);
-        cr_assert_eq(mkdir(P("cwd/build"), 0755), 0);
-
-        r = fs_protect_watch_read(w, &paths);
-        cr_assert_eq(r, 6, "read: %i", r);
-        cr_assert_str_eq(paths[0], P("cwd/.gitmodules"));
-        cr_assert_str_eq(paths[1], P("cwd/.mcp.json"));
-        cr_assert_str_eq(paths[2], P("home/.bashrc"));
-        cr_assert_str_eq(paths[3], P("cwd/.idea"));
-        cr_assert_str_eq(paths[4], P("cwd/.claude/agents"));
-        cr_assert_str_eq(paths[5], P("home/.zshrc"));
-        cr_assert_null(paths[6]);
-
-        fs_protect_list_done(&l);
-}
-
-Test(fs_protect, watch_only_creatable_entries) {
-        _cleanup_(fs_protect_watch_freep) FsProtectWatch *w = NULL;
-        FsProtectList l = {};
-
-        cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), false, NULL, &l), 0);
-        /* Without fs_protect_apply() nothing is marked creatable. */
-        cr_assert_eq(fs_protect_watch_new(&l, false, &w), 0);
-        cr_assert_eq(fs_protect_watch_fd(w), -1);
-        fs_protect_list_done(&l);
 }

@@ -1,0 +1,99 @@
+/* fs-protect-cache.h — the walk of a cwd tree for the mandatory protection
+ * (fs-protect.h), remembered per directory between launches so that a big
+ * project is not read again for every sandbox.
+ *
+ * Per directory listed: its stamp (dev, ino, mtime, ctime), how many
+ * entries it had, what the walk found in it (protected entries, missing
+ * names of a git directory, `.git` files) and the names of its
+ * subdirectories. Creating, removing or renaming an entry changes the
+ * directory's mtime and ctime; a chmod changes its ctime. So when a
+ * directory's stamp (taken with fstat() on the fd the walk opened anyway)
+ * still matches, listing it again would find the same names: its cached
+ * findings are used and the walk goes on into its cached subdirectories,
+ * each checked the same way. A directory that changed is listed again;
+ * the rest of the tree stays cached. Files' contents are not covered and
+ * need not be: `.git` files are read again on every launch.
+ *
+ * Timestamps come from a coarse clock: a change in the same tick as the
+ * stamp would not show. A directory whose stamp is younger than
+ * FS_PROTECT_CACHE_RACY_NSEC before the walk started is therefore not
+ * stored (git's "racy" rule) and is listed again next time; that includes
+ * the cwd itself when placeholders were made there just before.
+ *
+ * Entries: <dir>/<uid>-<dev>-<ino>-<flags>, keyed by the caller's identity
+ * (uid, gid, groups), the cwd and the options, root-only (the sandbox child
+ * switches to root's file access for the file and back). A cache is only an
+ * optimisation: any error reading it is a miss. fenced empties the
+ * directory when it starts, and whenever it holds FS_PROTECT_CACHE_MAX
+ * entries.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "fs-protect.h"
+
+#define FS_PROTECT_CACHE_DIR "protect-cache"
+#define FS_PROTECT_CACHE_MAX 512
+#define FS_PROTECT_CACHE_RACY_NSEC (100LL * 1000 * 1000)
+
+typedef struct FsProtectStamp {
+        uint64_t dev, ino;
+        int64_t mtime_sec, ctime_sec;
+        uint32_t mtime_nsec, ctime_nsec;
+} FsProtectStamp;
+
+typedef struct FsProtectDir {
+        char *path;
+        FsProtectStamp stamp;
+        uint64_t n_entries;     /* directory entries read (the walk's bound) */
+        FsProtectPath *existing;
+        size_t n_existing;
+        FsProtectMissing *missing;
+        size_t n_missing;
+        char **gitlinks;
+        char *subdirs;          /* NUL-separated names, subdirs_len bytes */
+        size_t subdirs_len;
+} FsProtectDir;
+
+typedef struct FsProtectCacheKey {
+        uint32_t uid, gid;      /* the caller (fsuid/fsgid) */
+        uint64_t groups_hash;
+        uint64_t cwd_dev, cwd_ino;
+        uint64_t flags;         /* allowGitConfig */
+        uint64_t limits[3];
+} FsProtectCacheKey;
+
+typedef struct FsProtectCache {
+        FsProtectCacheKey key;
+        FsProtectDir *dirs;     /* sorted by path after load */
+        size_t n_dirs, cap_dirs;
+} FsProtectCache;
+
+void fs_protect_stamp_from_stat(FsProtectStamp *s, const struct stat *st);
+/* Whether s is too young to be trusted (see above) for a walk that began
+ * at started (CLOCK_REALTIME). */
+bool fs_protect_stamp_racy(const FsProtectStamp *s, const struct timespec *started);
+void fs_protect_dir_done(FsProtectDir *d);
+void fs_protect_cache_done(FsProtectCache *c);
+
+/* Fills key from the calling process (fsuid, fsgid, groups). */
+void fs_protect_cache_key(FsProtectCacheKey *key, uint64_t cwd_dev, uint64_t cwd_ino, uint64_t flags,
+                          const uint64_t limits[3]);
+
+/* *ret gets the entry for key: empty on a miss. -ENOMEM only. */
+int fs_protect_cache_load(const char *dir, const FsProtectCacheKey *key, FsProtectCache *ret);
+/* The loaded record of path, or NULL. */
+FsProtectDir *fs_protect_cache_find(FsProtectCache *c, const char *path);
+/* Appends d (moved: *d is zeroed). */
+int fs_protect_cache_add(FsProtectCache *c, FsProtectDir *d);
+/* Stores c without its racy directories (started: when the walk began,
+ * CLOCK_REALTIME). Callers skip it when nothing changed. */
+int fs_protect_cache_save(const char *dir, const FsProtectCache *c, const struct timespec *started);
+
+/* In fenced at start: creates or empties <state_dir>/protect-cache. */
+int fs_protect_cache_prepare(const char *state_dir);
