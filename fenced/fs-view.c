@@ -428,9 +428,7 @@ static int open_target(const char *path) {
         return RET_NERRNO((int) syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how));
 }
 
-/* Creates a missing mount point; only possible on the view's own tmpfs
- * mounts (/tmp, /dev/shm, the empty root of defaultDenyRead). */
-static int make_mountpoint(const char *path, bool dir) {
+int fs_view_make_mountpoint(const char *path, bool dir) {
         _cleanup_free_ char *p = strdup(path);
         int fd;
 
@@ -459,7 +457,7 @@ static int attach_tree(int tree, const char *path, bool dir) {
 
         target = open_target(path);
         if (target == -ENOENT) {
-                r = make_mountpoint(path, dir);
+                r = fs_view_make_mountpoint(path, dir);
                 if (r < 0)
                         return r;
                 target = open_target(path);

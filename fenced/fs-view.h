@@ -66,3 +66,8 @@ int fs_view_attach(FsView *v, uid_t uid, gid_t gid, FsProtectCreatedFn created, 
 /* Step 3: -EOPNOTSUPP when Landlock is missing and the policy needs it. */
 int fs_view_landlock(const FsView *v, char **ret_error);
 FsView *fs_view_free(FsView *v);
+
+/* mkdir -p of path's parents, then path itself as a directory (dir) or an
+ * empty file: a missing mount point. Only possible on the view's own tmpfs
+ * mounts (/tmp, /dev/shm, the empty root of defaultDenyRead). */
+int fs_view_make_mountpoint(const char *path, bool dir);

@@ -90,25 +90,6 @@ static int make_dev(int tty_fd, char **ret_error) {
         return bind_console(tty_fd, ret_error);
 }
 
-/* mkdir -p on the view's own tmpfs mounts. */
-static int mkdir_parents(const char *path) {
-        _cleanup_free_ char *p = strdup(path);
-
-        if (!p)
-                return -ENOMEM;
-        for (char *s = p + 1; *s; s++) {
-                if (*s != '/')
-                        continue;
-                *s = 0;
-                if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                        return negative_errno();
-                *s = '/';
-        }
-        if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                return negative_errno();
-        return 0;
-}
-
 /* The view replaces /tmp and /dev/shm (and with defaultDenyRead most of the
  * tree), so the cwd may be missing from it: attach the caller's own
  * directory (cloned from the fd it sent) read-only at its path. */
@@ -124,7 +105,7 @@ static int keep_cwd_reachable(const MountViewSpec *spec, int cwd_tree, char **re
         if (!startswith(spec->cwd_path, "/tmp/") && !startswith(spec->cwd_path, "/dev/shm/"))
                 return 0;       /* not part of the view: the command start reports it */
 
-        TRY(mkdir_parents(spec->cwd_path), "recreating the cwd's path below /tmp");
+        TRY(fs_view_make_mountpoint(spec->cwd_path, true), "recreating the cwd's path below /tmp");
         TRY(move_mount(cwd_tree, "", AT_FDCWD, spec->cwd_path, MOVE_MOUNT_F_EMPTY_PATH), "binding the cwd");
         return 0;
 }
