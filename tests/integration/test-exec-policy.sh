@@ -200,6 +200,7 @@ if [ -n "$helper" ]; then
         is "$?" 137 "supervisor killed: fencectl reports SIGKILL (137)"
         like "$(grep -F "\"sandbox\":\"$vid\"" "$EVENTS")" '"action":"supervisor-lost"' \
                 "supervisor killed: a supervisor-lost event names the sandbox"
+        like "$(cat "$T/victim.err")" "exec supervisor is gone" "supervisor killed: fencectl says why"
 else
         fail "found the sandbox's exec supervisor helper" "$(ps -eo pid,ppid,comm | grep -i exec)"
         kill "$victim" 2>/dev/null
