@@ -281,6 +281,7 @@ typedef struct FsIds {
         bool fixed;
         uid_t euid;
         gid_t egid;
+        int root;       /* fixed: the processes' root too (no chroot, no new mount namespace) */
 } FsIds;
 
 static int become_task(const FsIds *ids, int proc_dir) {
@@ -312,9 +313,10 @@ static void unbecome_task(const FsIds *ids) {
  * and the check goes by the path as written. For execveat(fd, "",
  * AT_EMPTY_PATH) *ret_path gets the file's path. With ret_fd, the file
  * stays open (O_PATH) for a look at its first line. */
-static char *resolve_exec(const FsIds *ids, pid_t pid, bool at, int dirfd, const char *path, int flags,
+static char *resolve_exec(FsIds *ids, pid_t pid, bool at, int dirfd, const char *path, int flags,
                           char **ret_path, int *ret_fd) {
-        _cleanup_close_ int dir = -EBADF, root = -EBADF, fd = -EBADF;
+        _cleanup_close_ int dir = -EBADF, own_root = -EBADF, fd = -EBADF;
+        int root;
         _cleanup_free_ char *abs = NULL, *base = NULL;
         char name[64];
         struct open_how how = {
@@ -322,10 +324,14 @@ static char *resolve_exec(const FsIds *ids, pid_t pid, bool at, int dirfd, const
                 .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
         };
 
-        snprintf(name, sizeof name, "/proc/%d", (int) pid);
-        dir = open(name, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (dir < 0)
-                return NULL;
+        /* An absolute path in a sandbox whose root is known needs nothing
+         * from /proc/PID. */
+        if (!(ids->fixed && ids->root >= 0 && path[0] == '/' && (!at || dirfd == AT_FDCWD))) {
+                snprintf(name, sizeof name, "/proc/%d", (int) pid);
+                dir = open(name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (dir < 0)
+                        return NULL;
+        }
 
         if (at && dirfd != AT_FDCWD) {
                 snprintf(name, sizeof name, "fd/%d", dirfd);
@@ -346,8 +352,16 @@ static char *resolve_exec(const FsIds *ids, pid_t pid, bool at, int dirfd, const
         if (!abs)
                 return NULL;
 
-        root = openat(dir, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (root < 0 || become_task(ids, dir) < 0)
+        if (ids->fixed && ids->root >= 0)
+                root = ids->root;
+        else {
+                root = own_root = openat(dir, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (root < 0)
+                        return NULL;
+                if (ids->fixed)
+                        ids->root = TAKE_FD(own_root);
+        }
+        if (become_task(ids, dir) < 0)
                 return NULL;
         fd = (int) syscall(SYS_openat2, root, abs, &how, sizeof how);
         unbecome_task(ids);
@@ -432,7 +446,7 @@ static int read_shebang(const FsIds *ids, pid_t pid, int fd, char **ret_interp, 
 /* A script runs its interpreter without another execve(): judge the command
  * the kernel builds, [interpreter, optional argument, script, argv[1]...],
  * for each level of interpreter. */
-static int check_interpreters(const FsIds *ids, const CommandPolicy *policy, pid_t pid, int fd, const char *script,
+static int check_interpreters(FsIds *ids, const CommandPolicy *policy, pid_t pid, int fd, const char *script,
                               char * const *argv, CommandMatch *match) {
         _cleanup_free_ char *path = strdup(script);
         _cleanup_strv_free_ char **args = strv_copy(argv && argv[0] ? argv + 1 : (char *[]) { NULL });
@@ -782,7 +796,7 @@ static void helper_drop_privileges(void) {
 
 _noreturn_ static void helper_main(int listener, int report, const CommandPolicy *policy,
                                    const ExecSupervisorIds *ids, pid_t parent) {
-        Helper h = { .policy = policy };
+        Helper h = { .policy = policy, .ids.root = -EBADF };
         sigset_t none;
         int r;
 

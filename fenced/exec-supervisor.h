@@ -62,8 +62,10 @@ typedef void (*ExecSupervisorDoneFn)(ExecSupervisor *s, int error, void *userdat
 int exec_supervisor_attach(sd_event *e, int listener_fd, const CommandPolicy *policy,
                            ExecDecisionFn cb, void *userdata, ExecSupervisor **ret);
 /* The filesystem uid and gid of every process the filter covers, when they
- * cannot change (a sandbox: no capabilities, no setuid): the helper takes
- * them once instead of reading and switching to them for each exec. */
+ * and the processes' root directory cannot change (a sandbox: no
+ * capabilities, no setuid, no chroot, no new mount namespace): the helper
+ * takes them, and the root of the first process it hears from, once instead
+ * of for each exec. */
 typedef struct ExecSupervisorIds {
         uid_t uid;
         gid_t gid;

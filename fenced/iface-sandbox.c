@@ -153,6 +153,8 @@ static void on_finished(Sandbox *s, const SandboxExit *e, void *userdata) {
                     asprintf(&exec_error, "%s: %s", e->exec_path ? e->exec_path : "?",
                              e->exec_error == ENOENT ? "command not found" : strerror(e->exec_error)) < 0)
                         exec_error = NULL;
+                if (!exec_error && run_exec_failure(run->exec))
+                        exec_error = strdup(run_exec_failure(run->exec));
 
                 if (g && run->call) {
                         json_gen_open(g);

@@ -13,6 +13,7 @@
 struct RunExec {
         CommandPolicy *policy;          /* the supervisor's helper works on a copy of it */
         ExecSupervisorIds ids;          /* the sandbox's fs ids: the caller's, fixed */
+        char *failure;                  /* why the sandbox was killed */
         ExecSupervisor *supervisor;
         bool attached;
 };
@@ -22,6 +23,7 @@ RunExec *run_exec_free(RunExec *e) {
                 return NULL;
         exec_supervisor_free(e->supervisor);
         command_policy_free(e->policy);
+        free(e->failure);
         free(e);
         return NULL;
 }
@@ -111,10 +113,16 @@ static void on_denied(ExecSupervisor *s, pid_t pid, const char *path, char * con
         emit(run, pid, NULL, "denied", LOG_WARNING, f, ELEMENTSOF(f));
 }
 
+const char *run_exec_failure(const RunExec *e) {
+        return e ? e->failure : NULL;
+}
+
 static void lost(SandboxRun *run, int error) {
         char msg[256];
 
         snprintf(msg, sizeof msg, "the exec supervisor is gone (%s); the sandbox is killed", strerror(-error));
+        if (run->exec && !run->exec->failure)
+                run->exec->failure = strdup(msg);
         log_warning("Sandbox %s: %s.", sandbox_id(run->sandbox), msg);
         EventField f[] = { EVENT_STR("error", msg) };
         /* The pid is the helper's, already gone: name it rather than look it up. */

@@ -20,4 +20,6 @@ int run_exec_prepare(Manager *m, VarlinkCall *call, const FenceConfig *c, Sandbo
 /* The sandbox sent its listener: takes listener_fd, attaches the
  * supervisor; on failure kills the sandbox with an event. */
 void run_exec_attach(SandboxRun *run, int listener_fd);
+/* Why the supervisor took the sandbox down, NULL if it did not. */
+const char *run_exec_failure(const RunExec *e);
 RunExec *run_exec_free(RunExec *e);

@@ -121,6 +121,9 @@ like "$ev" '"commandLine":"git push origin main"' "argv: the event carries the c
 like "$ev" '"setting":"command.deny"' "argv: the event names the setting"
 like "$ev" '"pid":[1-9]' "argv: the event names the process"
 
+fctl_capture run -m -s argv.json -- sh -c 'p=push; git $p origin main 2>/dev/null; true'
+like "$ERR" '"source":"exec","action":"denied".*"rule":"git push"' "argv: with -m the client receives the denial event"
+
 fctl_capture run -s argv.json -- sh -c 'git status --short >/dev/null && echo ok; git pushx 2>&1 | head -n 1'
 like "$OUT" "^ok" "argv: git status runs"
 like "$OUT" "not a git command" "argv: git pushx is not denied (near miss)"
@@ -200,6 +203,7 @@ if [ -n "$helper" ]; then
         is "$?" 137 "supervisor killed: fencectl reports SIGKILL (137)"
         like "$(grep -F "\"sandbox\":\"$vid\"" "$EVENTS")" '"action":"supervisor-lost"' \
                 "supervisor killed: a supervisor-lost event names the sandbox"
+        like "$(cat "$T/victim.err")" "exec supervisor is gone" "supervisor killed: fencectl says why"
 else
         fail "found the sandbox's exec supervisor helper" "$(ps -eo pid,ppid,comm | grep -i exec)"
         kill "$victim" 2>/dev/null

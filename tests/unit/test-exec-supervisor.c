@@ -412,7 +412,7 @@ static CommandPolicy *argv_policy(void) {
         return p;
 }
 
-Test(exec_supervisor, enforces_the_argv_policy) {
+static void enforce_argv_policy(bool fixed_ids) {
         _cleanup_command_policy_ CommandPolicy *policy = NULL;
         _cleanup_free_ char *denials = NULL;
         ExecSupervisor *s = NULL;
@@ -427,7 +427,13 @@ Test(exec_supervisor, enforces_the_argv_policy) {
         cr_assert_geq(sd_event_new(&e), 0);
 
         sandbox_start(&sb, scenario_policy, dir);
-        cr_assert_eq(exec_supervisor_attach(e, sb.listener, policy, on_denied, &o, &s), 0);
+        if (fixed_ids)
+                /* as fenced attaches it to a sandbox: ids and root taken once */
+                cr_assert_eq(exec_supervisor_attach_with_ids(e, sb.listener, policy,
+                                                             &(ExecSupervisorIds) { .uid = getuid(), .gid = getgid() },
+                                                             on_denied, &o, &s), 0);
+        else
+                cr_assert_eq(exec_supervisor_attach(e, sb.listener, policy, on_denied, &o, &s), 0);
         cr_expect_gt(exec_supervisor_get_pid(s), 0);
         go(&sb);
         run_loop(e, &sb, &o);
@@ -479,6 +485,14 @@ Test(exec_supervisor, enforces_the_argv_policy) {
         exec_supervisor_free(s);
         sd_event_unref(e);
         remove_fixture(dir);
+}
+
+Test(exec_supervisor, enforces_the_argv_policy) {
+        enforce_argv_policy(false);
+}
+
+Test(exec_supervisor, enforces_the_argv_policy_with_fixed_ids) {
+        enforce_argv_policy(true);
 }
 
 static void scenario_two_phases(int results, int sock, const char *dir) {
