@@ -389,6 +389,37 @@ put fence.json '{ "filesystem": { "strictDenyRead": true, "allowRead": ["."] } }
 fctl_capture run -- true
 is "$RC" 127 "strictDenyRead with only the cwd allowed: the command cannot be found (127)"
 
+# wslInterop: /init is executable with defaultDenyRead where it exists (WSL).
+newcase wsl
+put fence.json '{ "filesystem": { "defaultDenyRead": true, "allowRead": ["."], "wslInterop": true } }'
+fctl_capture run -- sh -c 'test -e /init && echo init; echo ran'
+if [ -e /init ]; then
+        is "$RC/$OUT" $'0/init\nran' "wslInterop: true with defaultDenyRead: /init is there"
+else
+        is "$RC/$OUT" "0/ran" "wslInterop: true on a host without /init: the sandbox starts all the same"
+fi
+
+# --- devices -------------------------------------------------------------------
+extra_dev=
+for d in /dev/loop-control /dev/kmsg /dev/mem; do
+        [ -e "$d" ] && { extra_dev=$d; break; }
+done
+newcase devices
+if [ -n "$extra_dev" ]; then
+        fctl_capture run -- test -e "$extra_dev"
+        isnt "$RC" 0 "default minimal /dev: $extra_dev is not there"
+        put fence.json "{ \"devices\": { \"allow\": [\"$extra_dev\", \"/dev/fence-itest-missing\"] } }"
+        fctl_capture run -- sh -c "test -c $extra_dev && echo present; test -e /dev/fence-itest-missing || echo skipped; head -c 1 $extra_dev"
+        like "$OUT" "present" "devices.allow: $extra_dev is passed through"
+        like "$OUT" "skipped" "...a missing device is skipped"
+        like "$ERR" "Permission denied" "...and the kernel's permission check as the caller still applies (root-only node)"
+        put fence.json '{ "devices": { "mode": "host" } }'
+        fctl_capture run -- sh -c "test -c $extra_dev && echo present; echo x >/dev/null && echo null-ok"
+        is "$RC/$OUT" $'0/present\nnull-ok' "devices.mode \"host\": the host's /dev, device nodes usable"
+else
+        skip "no root-only device node to pass through on this host" "devices.allow"
+fi
+
 # --- escalation attempts ----------------------------------------------------
 shadow_before=$(sum /etc/shadow)
 passwd_before=$(sum /etc/passwd)
