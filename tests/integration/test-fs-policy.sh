@@ -374,6 +374,29 @@ fctl_capture run -- ls /var/tmp
 isnt "$RC" 0 "...a system directory outside the essential paths is not listable"
 rm -rf "$HOME_DIR/fence-itest-home.txt" "$HOME_DIR/fence-itest-allowed"
 
+# The three tiers for non-system paths (defaultDenyRead): allowExecute reads
+# and runs files by name but cannot list; allowRead also lists; neither
+# writes.
+newcase tiers
+# (Outside the cwd, which must be readable: rights add up along a hierarchy.)
+X=$T/work/tiers-x R=$T/work/tiers-r
+as_user sh -c 'mkdir -p "$1" "$2" && printf "#!/bin/sh\necho tool-ran\n" >"$1/tool" && chmod 755 "$1/tool" && echo xdata >"$1/data" && echo rdata >"$2/data"' sh "$X" "$R"
+put fence.json "{ \"filesystem\": { \"defaultDenyRead\": true, \"allowRead\": [\".\", \"$R\"], \"allowExecute\": [\"$X\"] } }"
+fctl_capture run -- "$X/tool"
+is "$RC/$OUT" "0/tool-ran" "allowExecute: a program in it runs"
+fctl_capture run -- cat "$X/data"
+is "$RC/$OUT" "0/xdata" "...a file in it can be read by name"
+fctl_capture run -- ls "$X"
+isnt "$RC" 0 "...but the directory cannot be listed"
+like "$ERR" "Permission denied" "...with 'Permission denied' (Landlock)"
+fctl_capture run -- sh -c "echo evil >>$X/data"
+isnt "$RC" 0 "...nor written"
+fctl_capture run -- ls "$R"
+is "$RC/$OUT" "0/data" "allowRead: the directory can be listed"
+fctl_capture run -- sh -c "echo evil >>$R/data"
+isnt "$RC" 0 "...but not written"
+is "$(cat "$X/data" "$R/data")" $'xdata\nrdata' "...and both files are unchanged"
+
 # strictDenyRead: not even the essential system paths, only the allow lists.
 newcase strict
 put data.txt "data"
