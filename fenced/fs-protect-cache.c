@@ -12,7 +12,6 @@
 
 #define CACHE_MAGIC UINT32_C(0x43504646)       /* "FFPC" */
 #define CACHE_VERSION UINT32_C(1)
-#define CACHE_MAX_SIZE (64U * 1024U * 1024U)
 
 void fs_protect_stamp_from_stat(FsProtectStamp *s, const struct stat *st) {
         *s = (FsProtectStamp) {
@@ -401,7 +400,7 @@ static int read_entry(const char *dir, const char *name, uint8_t **ret, size_t *
                 return -errno;
         if (fstat(fd, &st) < 0)
                 return -errno;
-        if (!S_ISREG(st.st_mode) || st.st_uid != 0 || st.st_size > CACHE_MAX_SIZE)
+        if (!S_ISREG(st.st_mode) || st.st_uid != 0 || st.st_size > FS_PROTECT_CACHE_MAX_SIZE)
                 return -EBADMSG;
         data = malloc((size_t) st.st_size + 1);
         if (!data)
@@ -465,9 +464,9 @@ int fs_protect_cache_save(const char *dir, const FsProtectCache *c, const struct
         if (!name)
                 return -ENOMEM;
         r = serialize(c, started, &b);
-        if (r <= 0) {
+        if (r <= 0 || b.len > FS_PROTECT_CACHE_MAX_SIZE) {
                 free(b.data);
-                return r;
+                return r < 0 ? r : 0;
         }
         if (asprintf(&path, "%s/%s", dir, name) < 0 || asprintf(&tmp, "%s/.%s.%d", dir, name, (int) getpid()) < 0) {
                 free(b.data);

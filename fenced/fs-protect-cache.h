@@ -25,7 +25,7 @@
  * switches to root's file access for the file and back). A cache is only an
  * optimisation: any error reading it is a miss. fenced empties the
  * directory when it starts, and whenever it holds FS_PROTECT_CACHE_MAX
- * entries.
+ * entries; an entry bigger than FS_PROTECT_CACHE_MAX_SIZE is not stored.
  */
 #pragma once
 
@@ -38,7 +38,10 @@
 #include "fs-protect.h"
 
 #define FS_PROTECT_CACHE_DIR "protect-cache"
-#define FS_PROTECT_CACHE_MAX 512
+/* Bounds on what users can make fenced store: entries, and the size of one
+ * (about 40,000 directories; a bigger tree is walked at every launch). */
+#define FS_PROTECT_CACHE_MAX 64
+#define FS_PROTECT_CACHE_MAX_SIZE (4U * 1024U * 1024U)
 #define FS_PROTECT_CACHE_RACY_NSEC (100LL * 1000 * 1000)
 
 typedef struct FsProtectStamp {

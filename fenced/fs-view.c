@@ -67,8 +67,14 @@ void fs_policy_done(FsPolicy *p) {
         strv_free(p->allow_write);
         strv_free(p->deny_read);
         strv_free(p->deny_write);
+        strv_free(p->devices_allow);
         free(p->home);
         *p = (FsPolicy) {};
+}
+
+bool fs_policy_wsl_interop_detected(void) {
+        return access("/proc/sys/fs/binfmt_misc/WSLInterop", F_OK) >= 0 ||
+               access("/proc/sys/fs/binfmt_misc/WSLInterop-late", F_OK) >= 0;
 }
 
 int fs_policy_copy(FsPolicy *dst, const FsPolicy *src) {
@@ -77,6 +83,7 @@ int fs_policy_copy(FsPolicy *dst, const FsPolicy *src) {
                 .strict_deny_read = src->strict_deny_read,
                 .allow_git_config = src->allow_git_config,
                 .landlock_required = src->landlock_required,
+                .devices_host = src->devices_host,
         };
 #define COPY(f) if (src->f && !(dst->f = strv_copy(src->f))) goto oom
         COPY(allow_read);
@@ -84,6 +91,7 @@ int fs_policy_copy(FsPolicy *dst, const FsPolicy *src) {
         COPY(allow_write);
         COPY(deny_read);
         COPY(deny_write);
+        COPY(devices_allow);
 #undef COPY
         if (src->home && !(dst->home = strdup(src->home)))
                 goto oom;

@@ -41,10 +41,15 @@ typedef struct FsPolicy {
         bool strict_deny_read;  /* defaultDenyRead without the essential system paths */
         bool allow_git_config;
         bool landlock_required; /* something only Landlock can enforce was asked for */
+        bool devices_host;      /* devices.mode "host": the host's /dev instead of a minimal one */
+        char **devices_allow;   /* devices.allow: host /dev/... paths added to the minimal /dev */
         char *home;             /* the caller's home */
 } FsPolicy;
 
 void fs_policy_done(FsPolicy *p);
+/* Whether this host is WSL with Windows interop (filesystem.wslInterop's
+ * auto-detection). */
+bool fs_policy_wsl_interop_detected(void);
 /* Deep copy into *dst (zeroed first). */
 int fs_policy_copy(FsPolicy *dst, const FsPolicy *src);
 

@@ -250,9 +250,18 @@ static int fs_policy_from_config(const FenceConfig *c, FsPolicy *p) {
                         return -ENOMEM;
         p->default_deny_read = config_default_deny_read(c);
         p->strict_deny_read = c->filesystem.strict_deny_read == TRISTATE_TRUE;
+        /* "auto" is the minimal /dev: it works everywhere fenced runs. */
+        p->devices_host = config_device_mode(c) == DEVICE_MODE_HOST;
+        if (!p->devices_host && strv_length(c->devices.allow) && !(p->devices_allow = strv_copy(c->devices.allow)))
+                return -ENOMEM;
         p->allow_git_config = tristate_to_bool(c->filesystem.allow_git_config, false);
         /* Listing without reading needs Landlock; the mount view has no such tier. */
         p->landlock_required = p->default_deny_read && strv_length(c->filesystem.allow_execute);
+        /* WSL interop runs Windows programs through /init (binfmt_misc):
+         * executable even with defaultDenyRead, as fence does. */
+        if (tristate_to_bool(c->filesystem.wsl_interop, fs_policy_wsl_interop_detected()) &&
+            strv_extend(&p->allow_execute, "/init") < 0)
+                return -ENOMEM;
         return 0;
 }
 

@@ -61,6 +61,61 @@ static int bind_console(int tty_fd, char **ret_error) {
         return 0;
 }
 
+/* devices.allow: each existing host path under /dev, as the caller resolves
+ * it (what the caller cannot reach is not passed through), bound at its
+ * place in the minimal /dev. */
+static int pass_devices(const MountViewSpec *spec, char **ret_error) {
+        const FsPolicy *p = spec->policy;
+
+        for (char **d = p ? p->devices_allow : NULL; d && *d; d++) {
+                _cleanup_free_ char *src = NULL, *dst = NULL;
+                _cleanup_close_ int fd = -1, tree = -1;
+                struct stat st;
+                int r;
+
+                if (!startswith(*d, "/dev/") || strstr(*d, "/../") || endswith(*d, "/.."))
+                        continue;       /* config_check_device_path() refused these already */
+                if (asprintf(&src, "/oldroot%s", *d) < 0 || asprintf(&dst, "/newroot%s", *d) < 0)
+                        return -ENOMEM;
+                (void) setfsgid(spec->gid);
+                (void) setfsuid(spec->uid);
+                fd = open(src, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                (void) setfsuid(0);
+                (void) setfsgid(0);
+                if (fd < 0 || fstat(fd, &st) < 0)
+                        continue;       /* missing or not the caller's to see, as fence skips it */
+                tree = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+                if (tree < 0) {
+                        if (asprintf(ret_error, "devices.allow: %s: %s", *d, strerror(errno)) < 0)
+                                *ret_error = NULL;
+                        return negative_errno();
+                }
+                r = fs_view_make_mountpoint(dst, S_ISDIR(st.st_mode));
+                if (r < 0) {
+                        if (asprintf(ret_error, "devices.allow: creating the mount point %s: %s", *d, strerror(-r)) < 0)
+                                *ret_error = NULL;
+                        return r;
+                }
+                if (move_mount(tree, "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+                        if (asprintf(ret_error, "devices.allow: %s: %s", *d, strerror(errno)) < 0)
+                                *ret_error = NULL;
+                        return negative_errno();
+                }
+        }
+        return 0;
+}
+
+/* devices.mode "host": the host's /dev with its device nodes usable (the
+ * root bind is nodev). The kernel's permission checks as the caller still
+ * decide which devices it can open. */
+static int bind_host_dev(char **ret_error) {
+        TRY(mount("/oldroot/dev", "/newroot/dev", NULL, MS_BIND | MS_REC, NULL), "binding the host's /dev");
+        TRY(mount_setattr(AT_FDCWD, "/newroot/dev", AT_RECURSIVE,
+                          &(struct mount_attr) { .attr_set = MOUNT_ATTR_NOSUID, .attr_clr = MOUNT_ATTR_NODEV },
+                          sizeof(struct mount_attr)), "making the host's /dev usable");
+        return 0;
+}
+
 static int make_dev(int tty_fd, char **ret_error) {
         static const char * const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
         static const char * const links[][2] = {
@@ -88,6 +143,10 @@ static int make_dev(int tty_fd, char **ret_error) {
         for (size_t i = 0; i < ELEMENTSOF(links); i++)
                 TRY(symlink(links[i][0], links[i][1]), "creating /dev symlinks");
         return bind_console(tty_fd, ret_error);
+}
+
+static bool view_spec_devices_host(const MountViewSpec *spec) {
+        return spec->policy && spec->policy->devices_host;
 }
 
 /* The view replaces /tmp and /dev/shm (and with defaultDenyRead most of the
@@ -184,7 +243,13 @@ int mount_view_build(const MountViewSpec *spec, FsView **ret_view, char **ret_er
                 goto fail;
 
         TRY(mount("proc", "/newroot/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL), "mounting /proc");
-        r = make_dev(spec->tty_fd, ret_error);
+        if (view_spec_devices_host(spec))
+                r = bind_host_dev(ret_error);
+        else {
+                r = make_dev(spec->tty_fd, ret_error);
+                if (r >= 0)
+                        r = pass_devices(spec, ret_error);
+        }
         if (r < 0)
                 goto fail;
         TRY(mount("tmpfs", "/newroot/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"), "mounting the private /tmp");

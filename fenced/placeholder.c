@@ -30,6 +30,8 @@ typedef struct RecordEntry {
         uint32_t kind;          /* FsProtectKind */
         uint64_t parent_dev, parent_ino;
         uint64_t dev, ino;
+        int64_t btime_sec;      /* birth time, 0 when the filesystem has none: */
+        uint32_t btime_nsec;    /* tells a new file from one that reuses the inode number */
         uint32_t parent_len;    /* followed by the parent path, then the name, */
         uint32_t name_len;      /* neither NUL-terminated */
 } RecordEntry;
@@ -160,6 +162,18 @@ int placeholder_log_append(const FsProtectCreated *c, void *userdata) {
 
         if (pl == 0 || nl == 0 || pl > PATH_MAX || nl > NAME_MAX || strchr(c->name, '/'))
                 return -EINVAL;
+        {
+                _cleanup_free_ char *path = NULL;
+                struct statx sx;
+
+                if (asprintf(&path, "%s/%s", c->parent, c->name) < 0)
+                        return -ENOMEM;
+                if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_INO | STATX_BTIME, &sx) >= 0 &&
+                    (sx.stx_mask & STATX_BTIME) && sx.stx_ino == (uint64_t) c->ino) {
+                        e.btime_sec = sx.stx_btime.tv_sec;
+                        e.btime_nsec = sx.stx_btime.tv_nsec;
+                }
+        }
         if (l->fd < 0) {
                 r = log_create(l);
                 if (r < 0)
@@ -312,6 +326,14 @@ static bool remove_entry(const struct Entry *en) {
                 return false;
         if ((uint64_t) st.st_dev != en->e.dev || (uint64_t) st.st_ino != en->e.ino)
                 return false;   /* replaced: no longer ours */
+        if (en->e.btime_sec != 0 || en->e.btime_nsec != 0) {
+                struct statx sx;
+
+                if (statx(parent, en->name, AT_SYMLINK_NOFOLLOW, STATX_BTIME, &sx) < 0 ||
+                    !(sx.stx_mask & STATX_BTIME) || sx.stx_btime.tv_sec != en->e.btime_sec ||
+                    sx.stx_btime.tv_nsec != en->e.btime_nsec)
+                        return false;   /* replaced by a file that reuses the inode number */
+        }
         if (en->e.kind == FS_PROTECT_DIR) {
                 if (!S_ISDIR(st.st_mode))
                         return false;

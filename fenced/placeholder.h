@@ -7,13 +7,14 @@
  * child writes it (still privileged, before the command runs) right after
  * it made each placeholder: the caller's uid, gid and groups once, then per
  * placeholder its directory (path and dev/ino), its name, its kind and its
- * own dev/ino. The file only exists once a placeholder was made.
+ * own dev/ino and birth time (where the filesystem has one: an inode number
+ * can be reused by the next file). The file only exists once a placeholder was made.
  *
  * Removal (placeholder_sweep()): after each sandbox ended, and when fenced
  * starts (after a crash, records are left), every record whose sandbox is
  * gone (its cgroup no longer exists) is processed. An entry is removed only
  * if its directory is still the recorded one and it is still the recorded
- * inode and empty (a file of size 0, an empty directory); anything the user
+ * inode (dev, ino, birth time) and empty (a file of size 0, an empty directory); anything the user
  * put there meanwhile is theirs and kept. Newest first, so a placeholder
  * directory holding another one (.claude/commands) goes after it.
  *

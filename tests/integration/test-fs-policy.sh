@@ -374,6 +374,29 @@ fctl_capture run -- ls /var/tmp
 isnt "$RC" 0 "...a system directory outside the essential paths is not listable"
 rm -rf "$HOME_DIR/fence-itest-home.txt" "$HOME_DIR/fence-itest-allowed"
 
+# The three tiers for non-system paths (defaultDenyRead): allowExecute reads
+# and runs files by name but cannot list; allowRead also lists; neither
+# writes.
+newcase tiers
+# (Outside the cwd, which must be readable: rights add up along a hierarchy.)
+X=$T/work/tiers-x R=$T/work/tiers-r
+as_user sh -c 'mkdir -p "$1" "$2" && printf "#!/bin/sh\necho tool-ran\n" >"$1/tool" && chmod 755 "$1/tool" && echo xdata >"$1/data" && echo rdata >"$2/data"' sh "$X" "$R"
+put fence.json "{ \"filesystem\": { \"defaultDenyRead\": true, \"allowRead\": [\".\", \"$R\"], \"allowExecute\": [\"$X\"] } }"
+fctl_capture run -- "$X/tool"
+is "$RC/$OUT" "0/tool-ran" "allowExecute: a program in it runs"
+fctl_capture run -- cat "$X/data"
+is "$RC/$OUT" "0/xdata" "...a file in it can be read by name"
+fctl_capture run -- ls "$X"
+isnt "$RC" 0 "...but the directory cannot be listed"
+like "$ERR" "Permission denied" "...with 'Permission denied' (Landlock)"
+fctl_capture run -- sh -c "echo evil >>$X/data"
+isnt "$RC" 0 "...nor written"
+fctl_capture run -- ls "$R"
+is "$RC/$OUT" "0/data" "allowRead: the directory can be listed"
+fctl_capture run -- sh -c "echo evil >>$R/data"
+isnt "$RC" 0 "...but not written"
+is "$(cat "$X/data" "$R/data")" $'xdata\nrdata' "...and both files are unchanged"
+
 # strictDenyRead: not even the essential system paths, only the allow lists.
 newcase strict
 put data.txt "data"
@@ -388,6 +411,37 @@ unlike "$OUT" "visible" "...nor /etc/passwd"
 put fence.json '{ "filesystem": { "strictDenyRead": true, "allowRead": ["."] } }'
 fctl_capture run -- true
 is "$RC" 127 "strictDenyRead with only the cwd allowed: the command cannot be found (127)"
+
+# wslInterop: /init is executable with defaultDenyRead where it exists (WSL).
+newcase wsl
+put fence.json '{ "filesystem": { "defaultDenyRead": true, "allowRead": ["."], "wslInterop": true } }'
+fctl_capture run -- sh -c 'test -e /init && echo init; echo ran'
+if [ -e /init ]; then
+        is "$RC/$OUT" $'0/init\nran' "wslInterop: true with defaultDenyRead: /init is there"
+else
+        is "$RC/$OUT" "0/ran" "wslInterop: true on a host without /init: the sandbox starts all the same"
+fi
+
+# --- devices -------------------------------------------------------------------
+extra_dev=
+for d in /dev/loop-control /dev/kmsg /dev/mem; do
+        [ -e "$d" ] && { extra_dev=$d; break; }
+done
+newcase devices
+if [ -n "$extra_dev" ]; then
+        fctl_capture run -- test -e "$extra_dev"
+        isnt "$RC" 0 "default minimal /dev: $extra_dev is not there"
+        put fence.json "{ \"devices\": { \"allow\": [\"$extra_dev\", \"/dev/fence-itest-missing\"] } }"
+        fctl_capture run -- sh -c "test -c $extra_dev && echo present; test -e /dev/fence-itest-missing || echo skipped; head -c 1 $extra_dev"
+        like "$OUT" "present" "devices.allow: $extra_dev is passed through"
+        like "$OUT" "skipped" "...a missing device is skipped"
+        like "$ERR" "Permission denied" "...and the kernel's permission check as the caller still applies (root-only node)"
+        put fence.json '{ "devices": { "mode": "host" } }'
+        fctl_capture run -- sh -c "test -c $extra_dev && echo present; echo x >/dev/null && echo null-ok"
+        is "$RC/$OUT" $'0/present\nnull-ok' "devices.mode \"host\": the host's /dev, device nodes usable"
+else
+        skip "no root-only device node to pass through on this host" "devices.allow"
+fi
 
 # --- escalation attempts ----------------------------------------------------
 shadow_before=$(sum /etc/shadow)
