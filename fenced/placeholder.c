@@ -4,6 +4,8 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/file.h>
+#include <sys/epoll.h>
 #include <sys/fsuid.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
@@ -606,6 +608,11 @@ int placeholder_sweep(const char *state_dir, const char *cgroup_slice) {
         d = opendir(dir);
         if (!d)
                 return errno == ENOENT ? 0 : -errno;
+        /* One sweep at a time (fenced's own at start-up and shutdown, and
+         * the children of placeholder_sweep_async()). */
+        while (flock(dirfd(d), LOCK_EX) < 0)
+                if (errno != EINTR)
+                        return -errno;
         if (cgroup_slice)
                 slice_fd = open(cgroup_slice, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
@@ -627,4 +634,52 @@ int placeholder_sweep(const char *state_dir, const char *cgroup_slice) {
                         n++;
         }
         return n;
+}
+
+static int reap_sweeper(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
+        siginfo_t si = {};
+
+        (void) waitid(P_PIDFD, (id_t) fd, &si, WEXITED | WNOHANG);
+        if (si.si_pid == 0)
+                return 0;       /* spurious wake-up */
+        if (si.si_code != CLD_EXITED || si.si_status != 0)
+                log_warning("The placeholder sweep (pid %d) failed; its records stay for the next sweep.",
+                            (int) si.si_pid);
+        /* Floating source that owns the pidfd: unreferencing it frees both. */
+        sd_event_source_disable_unref(src);
+        return 0;
+}
+
+int placeholder_sweep_async(sd_event *e, const char *state_dir, const char *cgroup_slice) {
+        sd_event_source *src = NULL;
+        pid_t parent = getpid(), pid;
+        int pidfd, r;
+
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                /* The next start of fenced sweeps what this one could not. */
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+                        _exit(EXIT_FAILURE);
+                (void) prctl(PR_SET_NAME, "fenced-sweep");
+                _exit(placeholder_sweep(state_dir, cgroup_slice) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
+        }
+
+        pidfd = (int) pidfd_open(pid, 0);
+        if (pidfd < 0) {
+                r = -errno;
+                (void) waitpid(pid, NULL, 0);
+                return r;
+        }
+        r = sd_event_add_io(e, &src, pidfd, EPOLLIN, reap_sweeper, NULL);
+        if (r < 0) {
+                (void) waitid(P_PIDFD, (id_t) pidfd, &(siginfo_t) {}, WEXITED);
+                safe_close(pidfd);
+                return r;
+        }
+        (void) sd_event_source_set_io_fd_own(src, true);
+        (void) sd_event_source_set_floating(src, true);
+        sd_event_source_unref(src);
+        return 0;
 }

@@ -29,7 +29,9 @@
  * and apply.) Residual window: a sandbox that mounts on an entry between
  * that check and the unlink.
  *
- * The removal runs in a short-lived process that takes the recorded
+ * Sweeps after a sandbox ended run in a child process of fenced
+ * (placeholder_sweep_async()), not in its event loop. The removal itself
+ * runs in a short-lived process that takes the recorded
  * caller's identity first, so fenced never touches a user's directory with
  * root's rights; fenced waits for it at most PLACEHOLDER_REMOVE_TIMEOUT_MS
  * (a hung filesystem cannot stall it), then kills it and keeps the record
@@ -42,6 +44,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <systemd/sd-event.h>
 
 #include "fs-protect.h"
 #include "macro.h"
@@ -70,3 +73,9 @@ int placeholder_dir_prepare(const char *state_dir);
  * gone (see above). Returns the number of records finished (deleted), or
  * -errno. */
 int placeholder_sweep(const char *state_dir, const char *cgroup_slice);
+
+/* The same in a child process of fenced that the event loop reaps, so the
+ * loop never waits for a sweep (a sweep waits for per-user helpers and
+ * possibly for slow filesystems). Sweeps serialize on an flock of the
+ * placeholders directory; one that fails leaves the records to the next. */
+int placeholder_sweep_async(sd_event *e, const char *state_dir, const char *cgroup_slice);

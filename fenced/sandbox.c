@@ -169,8 +169,11 @@ static void finish(Sandbox *s) {
         r = cgroup_remove(s->cgroups, s->id);
         if (r < 0 && r != -ENOENT)
                 log_warning_errno(r, "Failed to remove the cgroup of sandbox %s: %m", s->id);
-        if (s->state_dir)
-                (void) placeholder_sweep(s->state_dir, s->cgroups->slice);
+        if (s->state_dir) {
+                r = placeholder_sweep_async(s->event, s->state_dir, s->cgroups->slice);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to start the placeholder sweep for sandbox %s: %m", s->id);
+        }
         s->cgroup_source = sd_event_source_disable_unref(s->cgroup_source);
         s->finished = true;
         if (s->exec_path[0])

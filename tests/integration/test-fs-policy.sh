@@ -233,14 +233,23 @@ fctl_capture run -- sh -c 'echo evil >.bashrc'
 isnt "$RC" 0 "creating a missing .bashrc fails"
 like "$ERR" "Read-only file system" "...with 'Read-only file system'"
 check "...and no .bashrc exists after the run" test ! -e "$CASE/.bashrc"
+# Placeholders are removed by a child of fenced ("fenced-sweep") that it
+# starts when a sandbox ends, before the client hears of the end: once no
+# sweep runs, the removal is over.
+sweeps_done() {
+        wait_until 5 eval '! pgrep -x fenced-sweep >/dev/null'
+}
+
 for f in .gitmodules .mcp.json .gitconfig .profile; do
         fctl_capture run -- sh -c "echo evil >$f || ln -s /etc/passwd $f || mv fence.json $f"
         isnt "$RC" 0 "creating a missing $f fails (write, symlink, rename)"
+        sweeps_done
         check "...and $f does not exist after the run" test ! -e "$CASE/$f"
 done
 check "fence.json is still in place" test -f "$CASE/fence.json"
 fctl_capture run -- sh -c 'mkdir -p .claude/commands && echo evil >.claude/commands/x.md'
 isnt "$RC" 0 "creating .claude/commands/x.md where .claude was missing fails"
+sweeps_done
 check "...and no .claude is left" test ! -e "$CASE/.claude"
 fctl_capture run -- sh -c 'echo "[core] hooksPath = /var/tmp" >.git/config.new && mv .git/config.new .git/config'
 isnt "$RC" 0 "replacing .git/config by a rename fails"
@@ -255,6 +264,7 @@ home_before=$(ls -A "$HOME_DIR" | sort)
 case_before=$(cd "$CASE" && find . | sort)
 fctl_capture run -- sh -c 'test -f .mcp.json && test ! -s .mcp.json && test -d .vscode && test -d .git/hooks && test -f ~/.zshrc && echo present'
 is "$RC/$OUT" "0/present" "while the sandbox runs, the missing names are empty placeholders"
+sweeps_done
 is "$(cd "$CASE" && find . | sort)" "$case_before" "after the run, no new entry is left in the project"
 is "$(ls -A "$HOME_DIR" | sort)" "$home_before" "...nor in the home"
 is "$(ls -A "$T/state/placeholders" 2>&1)" "" "...and no placeholder record is left"
@@ -265,6 +275,7 @@ as_user sh -c 'echo "[submodule]" >"$1/.gitmodules"' sh "$CASE"
 id=$(sandbox_id_of "$TEST_USER" "while")
 fctl_capture kill -s KILL "$id"
 wait "$BG_PID"
+sweeps_done
 is "$(cat "$CASE/.gitmodules" 2>&1)" "[submodule]" "a placeholder the user wrote to is kept"
 is "$(cd "$CASE" && find . | sort)" "$(printf '%s\n' "$case_before" ./.gitmodules | sort)" "...and everything else is removed"
 as_user rm -f "$CASE/.gitmodules"
@@ -286,9 +297,11 @@ second_ready() {
 if wait_until 10 second_ready; then
         fctl_capture kill -s KILL "$first"
         wait "$first_pid"
+        sweeps_done
         check "when the first sandbox ends, its placeholders stay while the second uses them" test -e "$CASE/.gitmodules"
         touch "/proc/$pid2/root/tmp/stop"
         wait "$second_pid"
+        sweeps_done
         unlike "$(cat "$CASE/.gitmodules" 2>/dev/null)" "evil" "...and the second sandbox still cannot create .gitmodules"
         check "...nor a pre-commit hook" test ! -e "$CASE/.git/hooks/pre-commit"
         is "$(grep -c evil "$HOME_DIR/.zshrc" 2>/dev/null)" "" "...nor write ~/.zshrc"
@@ -296,6 +309,7 @@ else
         fail "the second sandbox started" "$(cat "$T/bg2.out.err")"
         kill "$first_pid" "$second_pid" 2>/dev/null
         wait "$first_pid" "$second_pid"
+        sweeps_done
 fi
 is "$(cd "$CASE" && find . | sort)" "$case_before" "after both ended, every placeholder is removed"
 is "$(ls -A "$HOME_DIR" | sort)" "$home_before" "...in the home too"
