@@ -650,10 +650,31 @@ static int reap_sweeper(sd_event_source *src, int fd, uint32_t revents, void *us
         return 0;
 }
 
+/* Whether <state_dir>/placeholders holds any record (a cheap look at a
+ * small root-only directory, fine on the loop). */
+static bool have_records(const char *state_dir) {
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_closedir_ DIR *d = NULL;
+
+        if (asprintf(&dir, "%s/" PLACEHOLDER_DIR, state_dir) < 0)
+                return true;    /* cannot tell: sweep */
+        d = opendir(dir);
+        if (!d)
+                return errno != ENOENT;
+        for (struct dirent *de; (de = readdir(d));)
+                if (valid_id(de->d_name))
+                        return true;
+        return false;
+}
+
 int placeholder_sweep_async(sd_event *e, const char *state_dir, const char *cgroup_slice) {
         sd_event_source *src = NULL;
         pid_t parent = getpid(), pid;
         int pidfd, r;
+
+        /* Most sandboxes make no placeholder: no process for them. */
+        if (!have_records(state_dir))
+                return 0;
 
         pid = fork();
         if (pid < 0)

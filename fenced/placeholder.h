@@ -77,5 +77,6 @@ int placeholder_sweep(const char *state_dir, const char *cgroup_slice);
 /* The same in a child process of fenced that the event loop reaps, so the
  * loop never waits for a sweep (a sweep waits for per-user helpers and
  * possibly for slow filesystems). Sweeps serialize on an flock of the
- * placeholders directory; one that fails leaves the records to the next. */
+ * placeholders directory; one that fails leaves the records to the next.
+ * Without any record (most sandboxes make no placeholder) nothing starts. */
 int placeholder_sweep_async(sd_event *e, const char *state_dir, const char *cgroup_slice);
