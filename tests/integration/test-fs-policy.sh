@@ -9,6 +9,14 @@
 
 fenced_start
 
+# Placeholders are removed by a child of fenced ("fenced-sweep") that it
+# starts when a sandbox ends, before the client hears of the end: once no
+# sweep runs, the removal is over.
+sweeps_done() {
+        wait_until 5 eval '! pgrep -x fenced-sweep >/dev/null'
+}
+
+
 HOME_DIR=$(getent passwd "$TEST_USER" | cut -d: -f6)
 
 # as_user CMD...: runs CMD as the test user outside any sandbox (set-up).
@@ -232,14 +240,8 @@ check "...and no pre-commit hook exists" test ! -e "$CASE/.git/hooks/pre-commit"
 fctl_capture run -- sh -c 'echo evil >.bashrc'
 isnt "$RC" 0 "creating a missing .bashrc fails"
 like "$ERR" "Read-only file system" "...with 'Read-only file system'"
+sweeps_done
 check "...and no .bashrc exists after the run" test ! -e "$CASE/.bashrc"
-# Placeholders are removed by a child of fenced ("fenced-sweep") that it
-# starts when a sandbox ends, before the client hears of the end: once no
-# sweep runs, the removal is over.
-sweeps_done() {
-        wait_until 5 eval '! pgrep -x fenced-sweep >/dev/null'
-}
-
 for f in .gitmodules .mcp.json .gitconfig .profile; do
         fctl_capture run -- sh -c "echo evil >$f || ln -s /etc/passwd $f || mv fence.json $f"
         isnt "$RC" 0 "creating a missing $f fails (write, symlink, rename)"
