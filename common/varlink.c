@@ -615,8 +615,8 @@ int varlink_call_error(VarlinkCall *call, const char *error, const char *paramet
         return 0;
 }
 
-/* An error whose parameters are one string member. */
-static int call_error_string(VarlinkCall *call, const char *error, const char *key, const char *value) {
+int varlink_call_error_strings(VarlinkCall *call, const char *error, const char *key1, const char *value1,
+                               const char *key2, const char *value2) {
         _cleanup_json_gen_ yajl_gen g = json_gen_new();
         _cleanup_free_ char *text = NULL;
         int r;
@@ -624,12 +624,18 @@ static int call_error_string(VarlinkCall *call, const char *error, const char *k
         if (!g)
                 return -ENOMEM;
         json_gen_open(g);
-        json_gen_kv_string(g, key, value);
+        json_gen_kv_string(g, key1, value1);
+        if (key2)
+                json_gen_kv_string(g, key2, value2);
         json_gen_close(g);
         r = json_gen_take(g, &text);
         if (r < 0)
                 return r;
         return varlink_call_error(call, error, text);
+}
+
+static int call_error_string(VarlinkCall *call, const char *error, const char *key, const char *value) {
+        return varlink_call_error_strings(call, error, key, value, NULL, NULL);
 }
 
 int varlink_call_error_invalid_parameter(VarlinkCall *call, const char *name) {

@@ -114,6 +114,9 @@ int varlink_call_reply(VarlinkCall *call, const char *parameters, bool continues
 int varlink_call_error(VarlinkCall *call, const char *error, const char *parameters);
 /* org.varlink.service.InvalidParameter with {"parameter": name}. */
 int varlink_call_error_invalid_parameter(VarlinkCall *call, const char *name);
+/* An error whose parameters are one or two string members (key2 NULL: one). */
+int varlink_call_error_strings(VarlinkCall *call, const char *error, const char *key1, const char *value1,
+                               const char *key2, const char *value2);
 
 /* Called once if the connection goes away before the call ended. */
 void varlink_call_set_cancel_handler(VarlinkCall *call,

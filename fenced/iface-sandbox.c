@@ -22,27 +22,8 @@ extern const char io_fence_sandbox_varlink[];
 #define ERROR_NO_SUCH_SANDBOX "io.fence.Sandbox.NoSuchSandbox"
 #define ERROR_PERMISSION_DENIED "io.fence.Sandbox.PermissionDenied"
 
-static int reply_error_message(VarlinkCall *call, const char *error, const char *key1, const char *val1,
-                               const char *key2, const char *val2) {
-        _cleanup_json_gen_ yajl_gen g = json_gen_new();
-        _cleanup_free_ char *params = NULL;
-        int r;
-
-        if (!g)
-                return -ENOMEM;
-        json_gen_open(g);
-        json_gen_kv_string(g, key1, val1);
-        if (key2)
-                json_gen_kv_string(g, key2, val2);
-        json_gen_close(g);
-        r = json_gen_take(g, &params);
-        if (r < 0)
-                return r;
-        return varlink_call_error(call, error, params);
-}
-
 static int invalid_argument(VarlinkCall *call, const char *parameter, const char *message) {
-        return reply_error_message(call, ERROR_INVALID_ARGUMENT, "parameter", parameter, "message", message);
+        return varlink_call_error_strings(call, ERROR_INVALID_ARGUMENT, "parameter", parameter, "message", message);
 }
 
 /* The caller's name and home from the user database (not from its
@@ -141,7 +122,7 @@ static void on_finished(Sandbox *s, const SandboxExit *e, void *userdata) {
                         msg = NULL;
                 log_warning("Sandbox %s of uid %u failed: %s", sandbox_id(s), (unsigned) run->uid, msg ? msg : "?");
                 if (run->call)
-                        (void) reply_error_message(run->call, ERROR_SETUP_FAILED, "message", msg ? msg : "setup failed",
+                        (void) varlink_call_error_strings(run->call, ERROR_SETUP_FAILED, "message", msg ? msg : "setup failed",
                                                    NULL, NULL);
                 EventField f[] = { EVENT_STR("error", msg) };
                 emit_lifecycle(run, "failed", f, ELEMENTSOF(f));
@@ -213,7 +194,7 @@ static int config_for_run(Manager *m, VarlinkCall *call, yajl_val v, const char 
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0)
-                        return reply_error_message(call, ERROR_INVALID_CONFIG, "field", "", "message",
+                        return varlink_call_error_strings(call, ERROR_INVALID_CONFIG, "field", "", "message",
                                                    err ?: "invalid configuration"), 0;
         } else {
                 c = config_new();
@@ -231,7 +212,7 @@ static int config_for_run(Manager *m, VarlinkCall *call, yajl_val v, const char 
          * what this fenced cannot enforce yet must not be silently ignored. */
         const char *net_field, *net_message;
         if ((net_field = run_network_unsupported(c, &net_message)))
-                return reply_error_message(call, ERROR_INVALID_CONFIG, "field", net_field, "message", net_message), 0;
+                return varlink_call_error_strings(call, ERROR_INVALID_CONFIG, "field", net_field, "message", net_message), 0;
         /* allowLocalBinding needs nothing: servers bind the sandbox's own
          * loopback, which only -p exposes. allowLocalOutbound(+Ports):
          * run-network.c. */
@@ -296,9 +277,9 @@ static int method_run(VarlinkCall *call, yajl_val p, void *userdata) {
         int r;
 
         if (m->shutting_down)
-                return reply_error_message(call, ERROR_SETUP_FAILED, "message", "fenced is shutting down", NULL, NULL);
+                return varlink_call_error_strings(call, ERROR_SETUP_FAILED, "message", "fenced is shutting down", NULL, NULL);
         if (cgroup_pid_is_sandboxed(&m->cgroups, peer->pid))
-                return reply_error_message(call, ERROR_PERMISSION_DENIED, "message",
+                return varlink_call_error_strings(call, ERROR_PERMISSION_DENIED, "message",
                                            "sandboxes cannot start other sandboxes", NULL, NULL);
         if (!varlink_call_more(call))
                 return invalid_argument(call, "more", "Run must be called with \"more\": true");
@@ -320,7 +301,7 @@ static int method_run(VarlinkCall *call, yajl_val p, void *userdata) {
                 return invalid_argument(call, "tty", "expected a boolean");
         config = json_get(p, "config");
         if (config && !YAJL_IS_NULL(config) && !YAJL_IS_OBJECT(config))
-                return reply_error_message(call, ERROR_INVALID_CONFIG, "field", "config", "message", "expected a JSON object");
+                return varlink_call_error_strings(call, ERROR_INVALID_CONFIG, "field", "config", "message", "expected a JSON object");
 
         r = take_fd_param(call, p, "cwdFd", &spec.cwd_fd);
         if (r <= 0)
@@ -394,7 +375,7 @@ static int method_run(VarlinkCall *call, yajl_val p, void *userdata) {
 
         r = run_network_setup(run, cfg, ports, &spec, &net_error);
         if (r < 0) {
-                r = reply_error_message(call, ERROR_SETUP_FAILED, "message",
+                r = varlink_call_error_strings(call, ERROR_SETUP_FAILED, "message",
                                         net_error ?: "could not set up the sandbox's network", NULL, NULL);
                 goto out;
         }
@@ -407,7 +388,7 @@ static int method_run(VarlinkCall *call, yajl_val p, void *userdata) {
                 _cleanup_free_ char *msg = NULL;
                 if (asprintf(&msg, "could not create the sandbox: %s", strerror(-r)) < 0)
                         msg = NULL;
-                r = reply_error_message(call, ERROR_SETUP_FAILED, "message", msg ? msg : "could not create the sandbox",
+                r = varlink_call_error_strings(call, ERROR_SETUP_FAILED, "message", msg ? msg : "could not create the sandbox",
                                         NULL, NULL);
                 goto out;
         }
@@ -485,10 +466,10 @@ static int method_kill(VarlinkCall *call, yajl_val p, void *userdata) {
 
         run = find_run(m, id, peer->uid);
         if (!run)
-                return reply_error_message(call, ERROR_NO_SUCH_SANDBOX, "id", id, NULL, NULL);
+                return varlink_call_error_strings(call, ERROR_NO_SUCH_SANDBOX, "id", id, NULL, NULL);
         r = sandbox_signal(run->sandbox, (int) sig);
         if (r == -ESRCH)
-                return reply_error_message(call, ERROR_NO_SUCH_SANDBOX, "id", id, NULL, NULL);
+                return varlink_call_error_strings(call, ERROR_NO_SUCH_SANDBOX, "id", id, NULL, NULL);
         if (r < 0)
                 return r;
         return varlink_call_reply(call, NULL, false);

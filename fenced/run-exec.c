@@ -29,22 +29,6 @@ RunExec *run_exec_free(RunExec *e) {
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(RunExec *, run_exec_free);
 
-static int reply_denied(VarlinkCall *call, const char *message) {
-        _cleanup_json_gen_ yajl_gen g = json_gen_new();
-        _cleanup_free_ char *params = NULL;
-        int r;
-
-        if (!g)
-                return -ENOMEM;
-        json_gen_open(g);
-        json_gen_kv_string(g, "message", message);
-        json_gen_close(g);
-        r = json_gen_take(g, &params);
-        if (r < 0)
-                return r;
-        return varlink_call_error(call, ERROR_COMMAND_DENIED, params);
-}
-
 int run_exec_prepare(Manager *m, VarlinkCall *call, const FenceConfig *c, SandboxSpec *spec, RunExec **ret) {
         _cleanup_(run_exec_freep) RunExec *e = NULL;
         _cleanup_free_ char *message = NULL;
@@ -64,7 +48,7 @@ int run_exec_prepare(Manager *m, VarlinkCall *call, const FenceConfig *c, Sandbo
                 return r;
         if (r > 0) {
                 log_info("Refused a sandbox for uid %u: %s", (unsigned) spec->uid, message);
-                r = reply_denied(call, message);
+                r = varlink_call_error_strings(call, ERROR_COMMAND_DENIED, "message", message, NULL, NULL);
                 return r < 0 ? r : 0;
         }
 
