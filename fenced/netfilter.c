@@ -1,5 +1,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <unistd.h>
 #include <netinet/in.h>
 #include <nftables/libnftables.h>
 #include <stdio.h>
@@ -101,6 +104,15 @@ int netfilter_setup(const NetfilterPorts *ports) {
 }
 
 static int setup_cb(void *userdata) {
+        /* libnftables waits for the kernel's answer with select(), which
+         * cannot take an fd above FD_SETSIZE (1024) and aborts the process:
+         * with many relayed connections the daemon has thousands of fds.
+         * This thread gets a private fd table without them, so the nft
+         * socket is a low fd. */
+        if (unshare(CLONE_FILES) < 0)
+                return -errno;
+        if (close_range(3, ~0U, 0) < 0)
+                return -errno;
         return netfilter_setup(userdata);
 }
 

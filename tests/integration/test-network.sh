@@ -321,6 +321,44 @@ A_OUT=$(cat "$T/iso-a.out")
 like "$A_OUT" 'hello-http allowed.test' "isolation: A reaches its own allowed name"
 like "$A_OUT" 'rc=56' "...but not B's"
 
+# --- a burst of connections costs bounded resources and blocks nobody -----
+# 1500 connections held open by one sandbox: over the per-sandbox limit
+# (1024, the rest is refused) and over FD_SETSIZE in fenced, which once made
+# libnftables abort the daemon when the next sandbox was created.
+newcase burst "$POLICY"
+cat >"$CASE/burst.py" <<'PY'
+import socket, sys, time, resource
+n = int(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_NOFILE, (n + 64, max(n + 64, resource.getrlimit(resource.RLIMIT_NOFILE)[1])))
+addr = socket.getaddrinfo("allowed.test", 80, socket.AF_INET)[0][4]
+held = []
+for _ in range(n):
+    s = socket.socket(); s.setblocking(False)
+    try: s.connect(addr)
+    except (BlockingIOError, OSError): pass
+    held.append(s)
+open("holding", "w").close()
+while not __import__("os").path.exists("release"): time.sleep(0.05)
+PY
+chmod 644 "$CASE/burst.py"
+printf '%s\n' "{ \"network\": { \"allowedDomains\": [\"allowed.test\"], \"dnsServer\": \"$DNS\" },
+  \"filesystem\": { \"allowWrite\": [\".\"] } }" >"$CASE/fence.json"
+fctl_bg "$TEST_USER" "$T/burst.out" run -- /usr/bin/python3 burst.py 1500
+BURST_PID=$BG_PID
+BURST_CASE=$CASE
+if wait_until 30 test -e "$BURST_CASE/holding" &&
+   wait_until 10 eval '[ "$(ls /proc/$FENCED_PID/fd | wc -l)" -gt 1100 ]'; then
+        newcase after-burst "$POLICY"
+        fctl_capture run -- "${NOPROXY[@]}" http://allowed.test/
+        is "$RC/$OUT" "0/hello-http allowed.test" "during a burst of 1500 connections of another sandbox, a new sandbox starts and connects"
+        cmp_num "$(ls "/proc/$FENCED_PID/fd" | wc -l)" -lt 7000 "...and fenced's fds stay bounded (1024 connections per sandbox)"
+else
+        fail "the burst sandbox held its connections" "$(cat "$T/burst.out.err" 2>/dev/null)"
+fi
+touch "$BURST_CASE/release"
+wait "$BURST_PID"
+check "fenced survived the burst" fenced_alive
+
 # --- nothing left behind --------------------------------------------------
 newcase netns "$POLICY"
 fctl_capture run -- readlink /proc/self/ns/net
