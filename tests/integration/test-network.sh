@@ -78,7 +78,8 @@ newcase() {     # newcase NAME FENCE-JSON
 
 # has_event SOURCE ACTION KEY VALUE: an event with these fields in $ERR (-m).
 has_event() {
-        grep '^fence: ' <<<"$ERR" | grep "\"source\":\"$1\"" | grep "\"action\":\"$2\"" | grep -q "\"$3\":$4"
+        # Not anchored: the command's own stderr may interleave on the line.
+        grep -o 'fence: {.*}' <<<"$ERR" | grep "\"source\":\"$1\"" | grep "\"action\":\"$2\"" | grep -q "\"$3\":$4"
 }
 event_check() {   # event_check DESCRIPTION SOURCE ACTION KEY JSON-VALUE
         if has_event "$2" "$3" "$4" "$5"; then
@@ -183,6 +184,18 @@ is "$RC" 2 "wildcard: *.wild.test does not allow the apex wild.test"
 fctl_capture run -m -- getent hosts bad.wild.test
 is "$RC" 2 "deniedDomains beats allowedDomains (bad.wild.test)"
 event_check "...and the event names the denying rule" dns denied rule '"bad.wild.test"'
+
+# An allowed name whose upstream does not answer: SERVFAIL, not silence.
+# (Port 9 of the host's loopback: nothing listens there in the tests.)
+RCODE='import socket,struct,sys
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(20)
+q=struct.pack("!HHHHHH",0x4242,0x0100,1,0,0,0)+b"".join(bytes([len(l)])+l.encode() for l in sys.argv[1].split("."))+b"\0"+struct.pack("!HH",1,1)
+s.sendto(q,("127.0.0.1",53)); r=s.recv(512); print(struct.unpack("!H",r[:2])[0]==0x4242, r[3]&15)'
+newcase servfail "{ \"network\": { \"allowedDomains\": [\"allowed.test\"], \"dnsServer\": \"127.0.0.1:9\" } }"
+fctl_capture run -- /usr/bin/python3 -c "$RCODE" allowed.test
+is "$OUT" "True 2" "DNS: an allowed name whose upstream does not answer gets SERVFAIL (same id)"
+fctl_capture run -- /usr/bin/python3 -c "$RCODE" denied.test
+is "$OUT" "True 3" "...and a denied name NXDOMAIN, without asking upstream"
 
 # A fresh sandbox: its DNS has handed out nothing yet.
 fctl_capture run -m -- /usr/bin/python3 -c "$BANNER" "$SRV"
