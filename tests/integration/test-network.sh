@@ -219,6 +219,23 @@ for t in (socket.SOCK_DGRAM, socket.SOCK_RAW):
 fctl_capture run -m -- /usr/bin/python3 -c "$ICMP" "$SRV"
 is "$(echo $OUT)" "13 1" "ICMP: neither an ICMP datagram socket nor a raw socket can be had (EACCES, EPERM)"
 
+# --- "*" with deniedDomains, and :port suffixes ----------------------------
+newcase star "{ \"network\": { \"allowedDomains\": [\"*\"], \"deniedDomains\": [\"denied.test\"], \"dnsServer\": \"$DNS\" } }"
+fctl_capture run -m -- /usr/bin/python3 -c "$BANNER" "$SRV"
+is "$RC/$OUT" "0/banner-ok" "\"*\": a raw IP is reachable"
+fctl_capture run -m -- "${NOPROXY[@]}" http://other.test/
+is "$RC/$OUT" "0/hello-http other.test" "\"*\": any name is reachable"
+fctl_capture run -m -- "${NOPROXY[@]}" --resolve "denied.test:80:$SRV" http://denied.test/
+is "$RC" 56 "\"*\": deniedDomains still hold for a program that ignores the proxy variables"
+event_check "...with an event" network denied domain '"denied.test"'
+
+newcase port-rule "{ \"network\": { \"allowedDomains\": [\"allowed.test:443\"], \"dnsServer\": \"$DNS\" } }"
+fctl_capture run -m -- "${NOPROXY[@]}" -k https://allowed.test/
+is "$RC/$OUT" "0/hello-tls allowed.test" "allowed.test:443 allows port 443"
+fctl_capture run -m -- "${NOPROXY[@]}" http://allowed.test/
+is "$RC" 56 "...but not port 80"
+event_check "...with an event naming port 80" network denied port 80
+
 # --- the host's loopback: allowLocalOutbound(+Ports), -p, allowLocalBinding
 P_OUT=$((20000 + SUFFIX % 20000))
 P_OTHER=$((P_OUT + 1))
