@@ -7,6 +7,7 @@
 #include "json.h"
 #include "log.h"
 #include "manager.h"
+#include "net-sandbox.h"
 #include "seccomp-deny.h"
 #include "seccomp-util.h"
 
@@ -40,6 +41,7 @@ Manager *manager_free(Manager *m) {
                 SandboxRun *run = m->runs;
                 manager_remove_run(m, run);
                 sandbox_free(run->sandbox);
+                net_sandbox_free(run->net);
                 varlink_call_unref(run->call);
                 free(run->user);
                 free(run);

@@ -27,6 +27,8 @@
  * before deciding with the DNS name alone (server-speaks-first protocols). */
 #define NET_SNIFF_TIMEOUT_USEC (300 * 1000ULL)
 #define NET_DNS_CACHE_SIZE 4096
+/* How long a refused proxy client may go on sending before it is closed. */
+#define NET_DRAIN_TIMEOUT_USEC (2 * 1000 * 1000ULL)
 
 typedef enum NetListenerKind {
         NET_LISTEN_TCP,

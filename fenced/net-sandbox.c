@@ -327,6 +327,22 @@ static int on_nflog_packet(const NflogPacket *p, void *userdata) {
         if (report_is_repeat(ns, proto, dst, p->dport))
                 return 0;
 
+        /* The sending socket, by its source address and port. */
+        pid_t pid = 0;
+        if (p->protocol == IPPROTO_UDP || p->protocol == IPPROTO_TCP) {
+                struct sockaddr_storage src = { .ss_family = (sa_family_t) p->family };
+                if (p->family == AF_INET) {
+                        struct sockaddr_in *in = (struct sockaddr_in *) &src;
+                        memcpy(&in->sin_addr, p->src, 4);
+                        in->sin_port = htons(p->sport);
+                } else {
+                        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &src;
+                        memcpy(&in6->sin6_addr, p->src, 16);
+                        in6->sin6_port = htons(p->sport);
+                }
+                pid = find_pid(ns, p->protocol, &src);
+        }
+
         EventField f[] = {
                 EVENT_STR("protocol", proto),
                 EVENT_STR("address", dst),
@@ -334,7 +350,7 @@ static int on_nflog_packet(const NflogPacket *p, void *userdata) {
                 EVENT_INT("socketUid", p->has_uid ? (int64_t) p->uid : -1),
                 EVENT_STR("reason", "only TCP to allowed domains and DNS leave the sandbox; this packet was dropped"),
         };
-        ns->emit(ns->userdata, "network", "dropped", 0, f, ELEMENTSOF(f));
+        ns->emit(ns->userdata, "network", "dropped", pid, f, ELEMENTSOF(f));
         return 0;
 }
 

@@ -169,6 +169,10 @@ fctl_capture run -m -- curl -sS -m 5 -w '\n%{http_code}' http://denied.test/
 like "$OUT" 'Connection blocked by network allowlist' "HTTP proxy: a denied name gets fence's 403 body"
 like "$OUT" '403$' "...with status 403"
 event_check "...and an event (via http-proxy)" network denied via '"http-proxy"'
+head -c 300000 /dev/zero >"$CASE/body"
+chmod 644 "$CASE/body"
+fctl_capture run -m -- curl -sS -m 5 -H 'Expect:' --data-binary @body -w '\n%{http_code}' http://denied.test/
+like "$OUT" '403$' "HTTP proxy: a denied POST with a body still gets its 403 (not a reset)"
 fctl_capture run -m -- curl -sS -m 5 -k -w '%{http_connect}' https://denied.test/
 like "$OUT" '403' "HTTP proxy: CONNECT to a denied name gets 403"
 fctl_capture run -m -- sh -c 'curl -sS -m 5 --proxy "$ALL_PROXY" http://denied.test/'
@@ -211,6 +215,7 @@ except OSError as e: print(e.errno)'
 fctl_capture run -m -- /usr/bin/python3 -c "$UDP" "$SRV"
 is "$OUT" 1 "UDP to a non-DNS port fails with EPERM"
 event_check "...and a network/dropped event reports it" network dropped protocol '"udp"'
+event_check "...naming the process" network dropped comm '"python3"'
 ICMP='import socket,sys
 for t in (socket.SOCK_DGRAM, socket.SOCK_RAW):
     try:
