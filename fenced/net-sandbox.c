@@ -212,7 +212,7 @@ static int upstream_parse(const char *url, NetUpstream *up, char **ret_error) {
         at = memrchr(auth, '@', n);
         if (at) {
                 const char *colon = memchr(auth, ':', (size_t) (at - auth));
-                if (!colon || up->kind == NET_UPSTREAM_HTTP)
+                if (!colon)
                         goto invalid;
                 up->username = strndup(auth, (size_t) (colon - auth));
                 up->password = strndup(colon + 1, (size_t) (at - colon - 1));
@@ -255,7 +255,7 @@ static int upstream_parse(const char *url, NetUpstream *up, char **ret_error) {
         return 0;
 invalid:
         if (ret_error && asprintf(ret_error, "network.upstreamProxy: expected socks5://[USER:PASSWORD@]IP[:PORT], "
-                                  "socks5h://... or http://IP[:PORT]") < 0)
+                                  "socks5h://... or http://[USER:PASSWORD@]IP[:PORT]") < 0)
                 *ret_error = NULL;
         return -EINVAL;
 }

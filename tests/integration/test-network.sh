@@ -296,7 +296,7 @@ like "$ERR" 'allowLocalOutboundPorts' "...naming the key"
 # --- upstream proxies: SOCKS5 (greywall) with and without auth, HTTP (fence)
 /usr/bin/python3 "$HERE/proxy-test-server.py" "$T/up.port" "" allowed.test="$SRV" other.test="$SRV" >/dev/null 2>"$T/up.log" &
 SERVER_PIDS+=($!)
-/usr/bin/python3 "$HERE/proxy-test-server.py" "$T/upauth.port" "fence:s3cret" allowed.test="$SRV" >/dev/null 2>"$T/upauth.log" &
+/usr/bin/python3 "$HERE/proxy-test-server.py" "$T/upauth.port" "fence:s3cret" allowed.test="$SRV" other.test="$SRV" >/dev/null 2>"$T/upauth.log" &
 SERVER_PIDS+=($!)
 wait_until 10 eval 'test -e "$T/up.port" && test -e "$T/upauth.port"' || bail_out "the test upstream proxies did not start"
 UP=$(cat "$T/up.port")
@@ -337,6 +337,10 @@ is "$RC/$OUT" "0/hello-http allowed.test" "...an allowed name goes direct"
 unlike "$(grep '^http' "$T/up.log")" 'allowed' "...not through the proxy"
 fctl_capture run -m -- getent hosts denied.test
 is "$RC" 2 "...and a denied name stays denied"
+newcase up-http-auth "$(up_policy "http://fence:s3cret@127.0.0.1:$UPAUTH" proxy)"
+fctl_capture run -m -- curl -sS -m 5 -k https://other.test/
+is "$RC/$OUT" "0/hello-tls other.test" "HTTP upstream with username/password (Proxy-Authorization)"
+like "$(cat "$T/upauth.log")" '^http other\.test 443$' "...through the proxy"
 
 # --- two sandboxes with different policies at once ------------------------
 newcase iso-a "{ \"network\": { \"allowedDomains\": [\"allowed.test\"], \"dnsServer\": \"$DNS\" } }"
