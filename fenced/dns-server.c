@@ -116,7 +116,7 @@ static void handle_query(NetSandbox *ns, NetConn *conn, int fd, const struct soc
                                 f->peer = *peer;
                         snprintf(f->name, sizeof f->name, "%s", q.name);
                         f->question = q;
-                        r = dns_upstream_query(ns->dns, msg, len, on_upstream_reply, f, conn ? &conn->lookup : NULL);
+                        r = dns_upstream_query(ns->dns, msg, len, conn != NULL, on_upstream_reply, f, conn ? &conn->lookup : NULL);
                         if (r >= 0)
                                 return;
                         rcode = DNS_RCODE_SERVFAIL;

@@ -57,7 +57,7 @@ ip netns exec "$SRV_NS" /usr/bin/python3 "$HERE/net-test-server.py" "$T/srv.read
 SERVER_PIDS+=($!)
 /usr/bin/python3 "$HERE/dns-test-server.py" "$T/dns.port" \
         allowed.test="$SRV" denied.test="$SRV" other.test="$SRV" wild.test="$SRV" "*.wild.test=$SRV" \
-        v6.test="$SRV6" closed.test="$SRV" >/dev/null 2>"$T/dns.log" &
+        v6.test="$SRV6" closed.test="$SRV" big.allowed.test="$SRV" >/dev/null 2>"$T/dns.log" &
 SERVER_PIDS+=($!)
 wait_until 10 test -e "$T/srv.ready" || bail_out "the test servers did not start: $(cat "$T/srv.log")"
 wait_until 10 test -e "$T/dns.port" || bail_out "the test DNS server did not start: $(cat "$T/dns.log")"
@@ -91,7 +91,7 @@ event_check() {   # event_check DESCRIPTION SOURCE ACTION KEY JSON-VALUE
 
 NOPROXY=(curl -sS -m 5 --noproxy "*")
 NOPROXY_SH="curl -sS -m 5 --noproxy '*'"
-POLICY="{ \"network\": { \"allowedDomains\": [\"allowed.test\", \"*.wild.test\", \"v6.test\", \"closed.test\"],
+POLICY="{ \"network\": { \"allowedDomains\": [\"allowed.test\", \"big.allowed.test\", \"*.wild.test\", \"v6.test\", \"closed.test\"],
                          \"deniedDomains\": [\"bad.wild.test\"], \"dnsServer\": \"$DNS\" } }"
 
 # fenced's fds once its one-time ones (event loop timer, libnftables) exist.
@@ -118,6 +118,9 @@ check "...and the host's /etc/resolv.conf is unchanged" grep -vq 'fenced' /etc/r
 
 fctl_capture run -m -- getent hosts allowed.test
 is "$RC/$(awk '{print $1}' <<<"$OUT")" "0/$SRV" "DNS: an allowed name resolves through network.dnsServer"
+
+fctl_capture run -m -- getent hosts big.allowed.test
+is "$RC/$(awk '{print $1}' <<<"$OUT")" "0/$SRV" "DNS: a truncated UDP answer, asked again over TCP, is answered over TCP upstream"
 
 fctl_capture run -m -- "${NOPROXY[@]}" http://allowed.test/
 is "$RC/$OUT" "0/hello-http allowed.test" "transparent: HTTP by name (Host) reaches the server"

@@ -225,7 +225,7 @@ Test(dns_upstream, forward_rewrites_and_checks_ids) {
         n = dns_query_build(0xabcd, "allowed.test", DNS_TYPE_A, q, sizeof q);
         Answer **ud = malloc(sizeof *ud);
         *ud = &a;
-        cr_assert_eq(dns_upstream_query(u, q, (size_t) n, on_reply, ud, NULL), 0);
+        cr_assert_eq(dns_upstream_query(u, q, (size_t) n, false, on_reply, ud, NULL), 0);
 
         k = (int) recvfrom(s, got, sizeof got, 0, (struct sockaddr *) &from, &flen);
         cr_assert_eq(k, n);
@@ -257,7 +257,7 @@ Test(dns_upstream, forward_rewrites_and_checks_ids) {
         /* A pending query freed with the upstream frees its userdata (ASan). */
         ud = malloc(sizeof *ud);
         *ud = &a;
-        cr_assert_eq(dns_upstream_query(u, q, (size_t) n, on_reply, ud, NULL), 0);
+        cr_assert_eq(dns_upstream_query(u, q, (size_t) n, false, on_reply, ud, NULL), 0);
         dns_upstream_free(u);
         sd_event_unref(e);
         close(s);
