@@ -99,6 +99,11 @@ struct NetSandbox {
         /* Last reported violation, so a retry loop does not flood the log. */
         char last_report[NET_HOST_MAX + 32];
         uint64_t last_report_usec;
+        /* Token bucket over all reports of the sandbox. */
+        double report_tokens;
+        uint64_t report_refill_usec;
+        uint64_t reports_suppressed;
+        sd_event_source *summary_timer;
 };
 
 typedef enum NetConnKind {

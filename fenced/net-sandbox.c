@@ -22,6 +22,11 @@
 #define DEFAULT_HTTP_PORT 3128
 #define DEFAULT_SOCKS_PORT 1080
 #define REPORT_REPEAT_USEC (1000 * 1000ULL)
+/* Reports per second and burst, per sandbox: a sandbox hammering denied
+ * destinations must not flood the logs (nor make fenced walk /proc for
+ * each). What is over the limit is counted and summed up later. */
+#define REPORT_RATE 20.0
+#define REPORT_BURST 100.0
 
 static uint64_t now_usec(void) {
         struct timespec ts;
@@ -274,6 +279,21 @@ static pid_t find_pid(NetSandbox *ns, int protocol, const struct sockaddr_storag
 
 /* A retry loop must not flood the logs: the same report again within a
  * second is dropped. */
+static int on_summary(sd_event_source *s, uint64_t usec, void *userdata) {
+        NetSandbox *ns = userdata;
+        EventField f[] = {
+                EVENT_INT("suppressed", (int64_t) ns->reports_suppressed),
+                EVENT_STR("reason", "more network violations than reported (rate limit)"),
+        };
+
+        ns->summary_timer = sd_event_source_disable_unref(ns->summary_timer);
+        if (ns->reports_suppressed == 0)
+                return 0;
+        ns->reports_suppressed = 0;
+        ns->emit(ns->userdata, "network", "suppressed", 0, f, ELEMENTSOF(f));
+        return 0;
+}
+
 static bool report_is_repeat(NetSandbox *ns, const char *source, const char *host, uint16_t port) {
         char key[sizeof ns->last_report];
         uint64_t now = now_usec();
@@ -283,6 +303,21 @@ static bool report_is_repeat(NetSandbox *ns, const char *source, const char *hos
                 return true;
         snprintf(ns->last_report, sizeof ns->last_report, "%s", key);
         ns->last_report_usec = now;
+
+        if (ns->report_refill_usec == 0)
+                ns->report_tokens = REPORT_BURST;
+        else
+                ns->report_tokens += (double) (now - ns->report_refill_usec) / 1e6 * REPORT_RATE;
+        if (ns->report_tokens > REPORT_BURST)
+                ns->report_tokens = REPORT_BURST;
+        ns->report_refill_usec = now;
+        if (ns->report_tokens < 1.0) {
+                if (ns->reports_suppressed++ == 0 && !ns->summary_timer)
+                        (void) sd_event_add_time_relative(ns->event, &ns->summary_timer, CLOCK_MONOTONIC,
+                                                          REPORT_REPEAT_USEC, 0, on_summary, ns);
+                return true;
+        }
+        ns->report_tokens -= 1.0;
         return false;
 }
 
@@ -467,6 +502,7 @@ int net_sandbox_new(sd_event *event, const NetSandboxOptions *o, net_event_t emi
         ns->emit = emit;
         ns->userdata = userdata;
         ns->config = c;
+        ns->report_tokens = REPORT_BURST;
         ns->http_port = c->network.http_proxy_port ? c->network.http_proxy_port : DEFAULT_HTTP_PORT;
         ns->socks_port = c->network.socks_proxy_port ? c->network.socks_proxy_port : DEFAULT_SOCKS_PORT;
         if (ns->http_port == ns->socks_port || ns->http_port == 53 || ns->socks_port == 53)
@@ -561,6 +597,7 @@ NetSandbox *net_sandbox_free(NetSandbox *ns) {
         }
         free(ns->local);
         sd_event_source_disable_unref(ns->nflog_src);
+        sd_event_source_disable_unref(ns->summary_timer);
         safe_close(ns->nflog_fd);
         safe_close(ns->diag_fd);
         safe_close(ns->netns_fd);

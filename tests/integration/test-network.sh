@@ -245,6 +245,21 @@ for t in (socket.SOCK_DGRAM, socket.SOCK_RAW):
 fctl_capture run -m -- /usr/bin/python3 -c "$ICMP" "$SRV"
 is "$(echo $OUT)" "13 1" "ICMP: neither an ICMP datagram socket nor a raw socket can be had (EACCES, EPERM)"
 
+# --- a sandbox hammering denied destinations: reports are rate-limited ---
+newcase flood "$POLICY"
+FLOOD='import socket
+for port in range(10000, 10400):
+    s = socket.socket(); s.settimeout(5)
+    try: s.connect(("10.0.0.9", port)); s.sendall(b"x"); s.recv(1)
+    except OSError: pass
+    s.close()
+import time; time.sleep(1.5)'
+fctl_capture run -m -- /usr/bin/python3 -c "$FLOOD"
+n=$(grep -o 'fence: {.*}' <<<"$ERR" | grep -c '"action":"denied"')
+cmp_num "$n" -le 140 "400 denied connections in a burst give at most the burst of reports ($n)"
+cmp_num "$n" -ge 20 "...but do give reports"
+event_check "...and the rest is counted in a network/suppressed event" network suppressed reason '"more network'
+
 # --- "*" with deniedDomains, and :port suffixes ----------------------------
 newcase star "{ \"network\": { \"allowedDomains\": [\"*\"], \"deniedDomains\": [\"denied.test\"], \"dnsServer\": \"$DNS\" } }"
 fctl_capture run -m -- /usr/bin/python3 -c "$BANNER" "$SRV"
