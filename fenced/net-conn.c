@@ -97,10 +97,13 @@ void net_conn_reset(NetConn *c) {
 static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         NetConn *c = userdata;
 
-        if (c->connected && c->server_fd >= 0 && !c->relay) {
-                /* Still connecting out. */
+        if (c->connected && !c->relay) {
+                /* Still resolving or connecting out: the front end answers
+                 * (502, SOCKS reply) or resets. */
                 net_connected_t cb = c->connected;
                 c->connected = NULL;
+                dns_pending_cancel(c->lookup);
+                c->lookup = NULL;
                 c->server_src = sd_event_source_disable_unref(c->server_src);
                 c->server_fd = safe_close(c->server_fd);
                 cb(c, -ETIMEDOUT);
@@ -154,7 +157,8 @@ static int http_upstream_step(NetConn *c, int fd) {
         }
         if (!c->up_wait_answer) {
                 c->up_wait_answer = true;
-                (void) sd_event_source_set_io_events(c->server_src, EPOLLIN);
+                /* Edge-triggered: the answer is peeked until complete. */
+                (void) sd_event_source_set_io_events(c->server_src, EPOLLIN | EPOLLET);
         }
         n = recv(fd, buf, sizeof buf - 1, MSG_PEEK | MSG_DONTWAIT);
         if (n < 0)
