@@ -441,25 +441,42 @@ static int on_listener(sd_event_source *s, int fd, uint32_t revents, void *userd
         return 0;
 }
 
-static int open_listener(NetSandbox *ns, size_t idx, NetListenerKind kind, int family, uint16_t port,
-                         uint16_t *ret_port) {
-        NetListener *l = &ns->listeners[idx];
-        int type = kind == NET_LISTEN_DNS_UDP ? SOCK_DGRAM : SOCK_STREAM;
+/* The fixed listeners, in one trip into the namespace. Kernel-chosen ports
+ * for the capture listeners (IPv6 takes the same one: the nft redirect names
+ * a port, not a family; DNS over TCP the one of DNS over UDP). */
+static int open_listeners(NetSandbox *ns, NetfilterPorts *ports) {
+        NetnsListenerSpec sp[NET_N_LISTENERS] = {
+                { SOCK_STREAM, AF_INET, 0, -1, -1, 0 },
+                { SOCK_STREAM, AF_INET6, 0, 0, -1, 0 },
+                { SOCK_DGRAM, AF_INET, 0, -1, -1, 0 },
+                { SOCK_DGRAM, AF_INET6, 0, 2, -1, 0 },
+                { SOCK_STREAM, AF_INET, 0, 2, -1, 0 },
+                { SOCK_STREAM, AF_INET6, 0, 2, -1, 0 },
+                { SOCK_STREAM, AF_INET, ns->http_port, -1, -1, 0 },
+                { SOCK_STREAM, AF_INET6, ns->http_port, -1, -1, 0 },
+                { SOCK_STREAM, AF_INET, ns->socks_port, -1, -1, 0 },
+                { SOCK_STREAM, AF_INET6, ns->socks_port, -1, -1, 0 },
+        };
+        static const NetListenerKind kinds[NET_N_LISTENERS] = {
+                NET_LISTEN_TCP, NET_LISTEN_TCP, NET_LISTEN_DNS_UDP, NET_LISTEN_DNS_UDP, NET_LISTEN_DNS_TCP,
+                NET_LISTEN_DNS_TCP, NET_LISTEN_HTTP, NET_LISTEN_HTTP, NET_LISTEN_SOCKS, NET_LISTEN_SOCKS,
+        };
         int r;
 
-        *l = (NetListener) { .ns = ns, .kind = kind, .family = family, .fd = -1 };
-        r = netns_open_listener(ns->netns_fd, type, family, port, &l->fd);
+        r = netns_open_listeners(ns->netns_fd, sp, NET_N_LISTENERS);
         if (r < 0)
                 return r;
-        if (ret_port) {
-                struct sockaddr_storage ss;
-                socklen_t len = sizeof ss;
-                if (getsockname(l->fd, (struct sockaddr *) &ss, &len) < 0)
-                        return -errno;
-                *ret_port = ntohs(family == AF_INET ? ((struct sockaddr_in *) &ss)->sin_port :
-                                                      ((struct sockaddr_in6 *) &ss)->sin6_port);
+        for (size_t i = 0; i < NET_N_LISTENERS; i++)
+                ns->listeners[i] = (NetListener) { .ns = ns, .kind = kinds[i], .family = sp[i].family, .fd = sp[i].fd };
+        for (size_t i = 0; i < NET_N_LISTENERS; i++) {
+                r = sd_event_add_io(ns->event, &ns->listeners[i].src, ns->listeners[i].fd, EPOLLIN, on_listener,
+                                    &ns->listeners[i]);
+                if (r < 0)
+                        return r;
         }
-        return sd_event_add_io(ns->event, &l->src, l->fd, EPOLLIN, on_listener, l);
+        ports->tcp = sp[0].bound_port;
+        ports->dns = sp[2].bound_port;
+        return 0;
 }
 
 static int diag_cb(void *userdata) {
@@ -535,27 +552,7 @@ int net_sandbox_new(sd_event *event, const NetSandboxOptions *o, net_event_t emi
         if (r < 0)
                 return set_error(ret_error, r, "creating the sandbox's network namespace");
 
-        /* Kernel-chosen ports for the capture listeners (IPv6 takes the same
-         * one: the nft redirect names a port, not a family). */
-        r = open_listener(ns, 0, NET_LISTEN_TCP, AF_INET, 0, &ports.tcp);
-        if (r >= 0)
-                r = open_listener(ns, 1, NET_LISTEN_TCP, AF_INET6, ports.tcp, NULL);
-        if (r >= 0)
-                r = open_listener(ns, 2, NET_LISTEN_DNS_UDP, AF_INET, 0, &ports.dns);
-        if (r >= 0)
-                r = open_listener(ns, 3, NET_LISTEN_DNS_UDP, AF_INET6, ports.dns, NULL);
-        if (r >= 0)
-                r = open_listener(ns, 4, NET_LISTEN_DNS_TCP, AF_INET, ports.dns, NULL);
-        if (r >= 0)
-                r = open_listener(ns, 5, NET_LISTEN_DNS_TCP, AF_INET6, ports.dns, NULL);
-        if (r >= 0)
-                r = open_listener(ns, 6, NET_LISTEN_HTTP, AF_INET, ns->http_port, NULL);
-        if (r >= 0)
-                r = open_listener(ns, 7, NET_LISTEN_HTTP, AF_INET6, ns->http_port, NULL);
-        if (r >= 0)
-                r = open_listener(ns, 8, NET_LISTEN_SOCKS, AF_INET, ns->socks_port, NULL);
-        if (r >= 0)
-                r = open_listener(ns, 9, NET_LISTEN_SOCKS, AF_INET6, ns->socks_port, NULL);
+        r = open_listeners(ns, &ports);
         if (r < 0)
                 return set_error(ret_error, r, "opening the daemon's listeners in the sandbox's network namespace");
 
