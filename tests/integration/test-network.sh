@@ -108,6 +108,26 @@ fctl_capture run -m -- sh -c "env | grep -ci _proxy; $NOPROXY_SH http://$SRV/"
 isnt "$RC" 0 "no allowedDomains: a connection out fails"
 like "$OUT" '^0$' "...and the sandbox has no proxy variables"
 
+# Abstract Unix sockets belong to the network namespace: the host's are out
+# of reach, with or without network rules.
+ABS_NAME=fence-itest-abstract-$SUFFIX
+/usr/bin/python3 -c 'import socket,sys,time
+s=socket.socket(socket.AF_UNIX); s.bind("\0"+sys.argv[1]); s.listen(1); open(sys.argv[2],"w").close(); time.sleep(600)' \
+        "$ABS_NAME" "$T/abs.ready" &
+SERVER_PIDS+=($!)
+wait_until 10 test -e "$T/abs.ready" || bail_out "the abstract socket server did not start"
+ABS='import socket,sys
+s=socket.socket(socket.AF_UNIX)
+try: s.connect("\0"+sys.argv[1]); print("connected")
+except OSError as e: print(e.errno)'
+check "(the host itself reaches its abstract socket)" \
+        sh -c "/usr/bin/python3 -c '$ABS' '$ABS_NAME' | grep -qx connected"
+fctl_capture run -- /usr/bin/python3 -c "$ABS" "$ABS_NAME"
+is "$OUT" 111 "no network rules: the host's abstract Unix sockets are out of reach (ECONNREFUSED)"
+newcase abstract "$POLICY"
+fctl_capture run -- /usr/bin/python3 -c "$ABS" "$ABS_NAME"
+is "$OUT" 111 "with network rules: the same"
+
 # --- allowed, through each path ------------------------------------------
 newcase allowed "$POLICY"
 fctl_capture run -m -- sh -c 'cat /etc/resolv.conf; echo "HTTP_PROXY=$HTTP_PROXY ALL_PROXY=$ALL_PROXY NO_PROXY=$NO_PROXY"'
