@@ -18,6 +18,7 @@ typedef struct Forward {
         NetConn *conn;          /* TCP: the connection; UDP: NULL */
         int fd;                 /* UDP: the listener to answer from */
         struct sockaddr_storage peer;
+        DnsQuestion question;
         char name[DNS_NAME_MAX + 1];
 } Forward;
 
@@ -57,11 +58,14 @@ static void on_upstream_reply(const uint8_t *msg, size_t len, int error, void *u
         if (f->conn)
                 f->conn->lookup = NULL;
         if (error < 0 || !msg) {
+                uint8_t reply[DNS_NAME_MAX + 64];
+                int n;
+
                 log_debug("DNS for %s failed upstream: %s", f->name, strerror(-error));
-                /* The client retries or times out; a SERVFAIL would need the
-                 * query, which is gone. For TCP, close. */
-                if (f->conn)
-                        net_conn_free(f->conn);
+                /* SERVFAIL, so the client does not wait for its own timeout. */
+                n = dns_reply_build(&f->question, DNS_RCODE_SERVFAIL, reply, sizeof reply);
+                if (n > 0)
+                        send_answer(f->ns, f, reply, (size_t) n);
                 free(f);
                 return;
         }
@@ -111,7 +115,8 @@ static void handle_query(NetSandbox *ns, NetConn *conn, int fd, const struct soc
                         if (peer)
                                 f->peer = *peer;
                         snprintf(f->name, sizeof f->name, "%s", q.name);
-                        r = dns_upstream_query(ns->dns, msg, len, on_upstream_reply, f, conn ? &conn->lookup : NULL);
+                        f->question = q;
+                        r = dns_upstream_query(ns->dns, msg, len, conn != NULL, on_upstream_reply, f, conn ? &conn->lookup : NULL);
                         if (r >= 0)
                                 return;
                         rcode = DNS_RCODE_SERVFAIL;

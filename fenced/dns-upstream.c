@@ -31,6 +31,14 @@ struct DnsPending {
         dns_resolved_t resolved_cb;
         void *userdata;
         bool owns_userdata;
+        /* Over TCP (for queries the sandbox sent over TCP: a UDP answer
+         * could be truncated again). */
+        bool tcp;
+        int tcp_fd;
+        sd_event_source *tcp_src;
+        size_t tcp_sent;
+        uint8_t *tcp_buf;       /* 2-byte length + answer */
+        size_t tcp_len;
 };
 
 struct DnsUpstream {
@@ -145,6 +153,9 @@ static void pending_free(DnsPending *p) {
         if (p->next)
                 p->next->prev = p->prev;
         u->n_pending--;
+        sd_event_source_disable_unref(p->tcp_src);
+        safe_close(p->tcp_fd);
+        free(p->tcp_buf);
         if (p->owns_userdata)
                 free(p->userdata);
         sd_event_source_disable_unref(p->timer);
@@ -157,13 +168,94 @@ void dns_pending_cancel(DnsPending *p) {
                 pending_free(p);
 }
 
+static void complete(DnsPending *p, const uint8_t *msg, size_t len, int error);
+
+static bool reply_matches(const DnsPending *p, const uint8_t *msg, size_t len) {
+        DnsQuestion q;
+
+        return dns_question_parse(msg, len, &q) >= 0 && (q.flags & DNS_FLAG_QR) && q.id == p->id &&
+               q.type == p->type && strcasecmp(p->name, q.name) == 0;
+}
+
+static int on_tcp_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        DnsPending *p = userdata;
+        ssize_t n;
+
+        if (p->tcp_sent < p->len + 2) {
+                uint8_t out[DNS_MSG_MAX + 2];
+
+                out[0] = (uint8_t) (p->len >> 8);
+                out[1] = (uint8_t) p->len;
+                memcpy(out + 2, p->msg, p->len);
+                n = send(fd, out + p->tcp_sent, p->len + 2 - p->tcp_sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n < 0) {
+                        if (errno != EAGAIN)
+                                complete(p, NULL, 0, -errno);
+                        return 0;
+                }
+                p->tcp_sent += (size_t) n;
+                if (p->tcp_sent == p->len + 2)
+                        (void) sd_event_source_set_io_events(s, EPOLLIN);
+                return 0;
+        }
+        if (!p->tcp_buf && !(p->tcp_buf = malloc(65535 + 2))) {
+                complete(p, NULL, 0, -ENOMEM);
+                return 0;
+        }
+        n = recv(fd, p->tcp_buf + p->tcp_len, 65535 + 2 - p->tcp_len, MSG_DONTWAIT);
+        if (n < 0 && errno == EAGAIN)
+                return 0;
+        if (n <= 0) {
+                complete(p, NULL, 0, n < 0 ? -errno : -ECONNRESET);
+                return 0;
+        }
+        p->tcp_len += (size_t) n;
+        if (p->tcp_len < 2)
+                return 0;
+        size_t want = (size_t) p->tcp_buf[0] << 8 | p->tcp_buf[1];
+        if (p->tcp_len < want + 2)
+                return 0;
+        if (!reply_matches(p, p->tcp_buf + 2, want)) {
+                complete(p, NULL, 0, -EPROTO);
+                return 0;
+        }
+        /* complete() frees the buffer with p: keep it. */
+        uint8_t *buf = TAKE_PTR(p->tcp_buf);
+        complete(p, buf + 2, want, 0);
+        free(buf);
+        return 0;
+}
+
+static int send_try_tcp(DnsPending *p, const struct sockaddr_storage *srv) {
+        DnsUpstream *u = p->upstream;
+
+        p->tcp_src = sd_event_source_disable_unref(p->tcp_src);
+        p->tcp_fd = safe_close(p->tcp_fd);
+        free(p->tcp_buf);
+        p->tcp_buf = NULL;
+        p->tcp_sent = p->tcp_len = 0;
+
+        p->tcp_fd = socket(srv->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (p->tcp_fd < 0)
+                return -errno;
+        if (connect(p->tcp_fd, (const struct sockaddr *) srv, sa_len(srv)) < 0 && errno != EINPROGRESS)
+                return -errno;
+        if (sd_event_add_io(u->event, &p->tcp_src, p->tcp_fd, EPOLLOUT, on_tcp_io, p) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
 static int send_try(DnsPending *p) {
         DnsUpstream *u = p->upstream;
         const struct sockaddr_storage *srv = &u->servers[p->server % u->n_servers];
         int idx = srv->ss_family == AF_INET ? 0 : 1;
 
         p->tries++;
-        if (sendto(u->fd[idx], p->msg, p->len, MSG_DONTWAIT, (const struct sockaddr *) srv, sa_len(srv)) < 0)
+        if (p->tcp) {
+                int r = send_try_tcp(p, srv);
+                if (r < 0)
+                        return r;
+        } else if (sendto(u->fd[idx], p->msg, p->len, MSG_DONTWAIT, (const struct sockaddr *) srv, sa_len(srv)) < 0)
                 return -errno;
         return sd_event_source_set_time_relative(p->timer, DNS_UPSTREAM_TIMEOUT_USEC) < 0 ? -EIO :
                sd_event_source_set_enabled(p->timer, SD_EVENT_ONESHOT);
@@ -250,7 +342,7 @@ static int on_reply(sd_event_source *s, int fd, uint32_t revents, void *userdata
                 if (dns_question_parse(buf, (size_t) n, &q) < 0 || !(q.flags & DNS_FLAG_QR))
                         continue;
                 for (DnsPending *p = u->pending; p; p = p->next) {
-                        if (p->id != q.id || p->type != q.type || strcasecmp(p->name, q.name) != 0 ||
+                        if (p->tcp || p->id != q.id || p->type != q.type || strcasecmp(p->name, q.name) != 0 ||
                             !sa_equal(&from, &u->servers[p->server % u->n_servers]))
                                 continue;
                         complete(p, buf, (size_t) n, 0);
@@ -333,6 +425,7 @@ static int pending_new(DnsUpstream *u, DnsPending **ret) {
         if (!p)
                 return -ENOMEM;
         p->upstream = u;
+        p->tcp_fd = -1;
         p->msg = malloc(DNS_MSG_MAX);
         if (!p->msg) {
                 free(p);
@@ -356,7 +449,7 @@ static int pending_new(DnsUpstream *u, DnsPending **ret) {
         return 0;
 }
 
-int dns_upstream_query(DnsUpstream *u, const void *query, size_t len, dns_reply_t cb, void *userdata,
+int dns_upstream_query(DnsUpstream *u, const void *query, size_t len, bool tcp, dns_reply_t cb, void *userdata,
                        DnsPending **ret) {
         DnsQuestion q;
         DnsPending *p;
@@ -381,6 +474,7 @@ int dns_upstream_query(DnsUpstream *u, const void *query, size_t len, dns_reply_
         p->reply_cb = cb;
         p->userdata = userdata;
         p->owns_userdata = true;
+        p->tcp = tcp;
         r = send_try(p);
         if (r < 0) {
                 pending_free(p);

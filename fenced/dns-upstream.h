@@ -13,6 +13,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
@@ -40,12 +41,13 @@ int dns_upstream_new(sd_event *event, const char *server, DnsUpstream **ret, cha
 /* Drops every pending query without calling back. */
 DnsUpstream *dns_upstream_free(DnsUpstream *u);
 
-/* Forwards query (a complete DNS message). The callback runs once, from
+/* Forwards query (a complete DNS message), over TCP when tcp is true (for
+ * queries that came over TCP, typically after a truncated UDP answer). The callback runs once, from
  * the event loop, unless the query is cancelled first. userdata is owned
  * by the query (malloc'd): passed to the callback, which frees it, or
  * freed by a cancel, by dns_upstream_free() or when this call fails.
  * *ret (optional) is valid until the callback runs or dns_pending_cancel(). */
-int dns_upstream_query(DnsUpstream *u, const void *query, size_t len, dns_reply_t cb, void *userdata,
+int dns_upstream_query(DnsUpstream *u, const void *query, size_t len, bool tcp, dns_reply_t cb, void *userdata,
                        DnsPending **ret);
 
 int dns_upstream_resolve(DnsUpstream *u, const char *name, dns_resolved_t cb, void *userdata, DnsPending **ret);

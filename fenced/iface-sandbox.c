@@ -74,17 +74,6 @@ static int build_env(char * const *in, char ***ret) {
         return 0;
 }
 
-static void run_free(SandboxRun *run) {
-        if (!run)
-                return;
-        run_exec_free(run->exec);
-        sandbox_free(run->sandbox);
-        net_sandbox_free(run->net);     /* after the sandbox: nothing uses its namespace now */
-        varlink_call_unref(run->call);
-        free(run->user);
-        free(run);
-}
-
 static void emit_lifecycle(SandboxRun *run, const char *action, const EventField *fields, size_t n) {
         Event e = {
                 .sandbox = sandbox_id(run->sandbox),
@@ -155,7 +144,7 @@ static void on_finished(Sandbox *s, const SandboxExit *e, void *userdata) {
         }
 
         manager_remove_run(m, run);
-        run_free(run);
+        sandbox_run_free(run);
 }
 
 static void on_exec_listener(Sandbox *s, int listener_fd, void *userdata) {
@@ -402,7 +391,7 @@ static int method_run(VarlinkCall *call, yajl_val p, void *userdata) {
 
 out:
         sandbox_spec_done(&spec);
-        run_free(run);
+        sandbox_run_free(run);
         return r < 0 ? r : 0;
 }
 

@@ -10,6 +10,7 @@
 #include "json.h"
 #include "log.h"
 #include "manager.h"
+#include "net-sandbox.h"
 #include "placeholder.h"
 #include "run-exec.h"
 #include "seccomp-deny.h"
@@ -36,6 +37,17 @@ int manager_new(Manager **ret, const ManagerOptions *options) {
         return 0;
 }
 
+void sandbox_run_free(SandboxRun *run) {
+        if (!run)
+                return;
+        run_exec_free(run->exec);
+        sandbox_free(run->sandbox);
+        net_sandbox_free(run->net);     /* after the sandbox: nothing uses its namespace now */
+        varlink_call_unref(run->call);
+        free(run->user);
+        free(run);
+}
+
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
@@ -44,11 +56,7 @@ Manager *manager_free(Manager *m) {
         while (m->runs) {
                 SandboxRun *run = m->runs;
                 manager_remove_run(m, run);
-                run_exec_free(run->exec);
-                sandbox_free(run->sandbox);
-                varlink_call_unref(run->call);
-                free(run->user);
-                free(run);
+                sandbox_run_free(run);
         }
         varlink_server_free(m->varlink);
         if (m->created_socket)

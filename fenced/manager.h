@@ -72,6 +72,10 @@ int manager_run(Manager *m);
 
 void manager_add_run(Manager *m, SandboxRun *run);
 void manager_remove_run(Manager *m, SandboxRun *run);
+/* Frees a run that is not (or no longer) in the manager's list, with
+ * everything it owns: the sandbox (killed if it still runs), its exec
+ * supervisor and network. */
+void sandbox_run_free(SandboxRun *run);
 /* Emits an event of a sandbox to the sinks and, if it asked, its client. */
 void manager_emit(Manager *m, SandboxRun *run, const Event *e);
 

@@ -72,6 +72,8 @@ void net_conn_free(NetConn *c) {
         dns_pending_cancel(c->lookup);
         relay_free(c->relay);
         socks5_client_free(c->socks);
+        if (c->up_head)
+                explicit_bzero(c->up_head, c->up_head_len);     /* may carry credentials */
         free(c->up_head);
         sd_event_source_disable_unref(c->client_src);
         sd_event_source_disable_unref(c->server_src);
@@ -95,10 +97,13 @@ void net_conn_reset(NetConn *c) {
 static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         NetConn *c = userdata;
 
-        if (c->connected && c->server_fd >= 0 && !c->relay) {
-                /* Still connecting out. */
+        if (c->connected && !c->relay) {
+                /* Still resolving or connecting out: the front end answers
+                 * (502, SOCKS reply) or resets. */
                 net_connected_t cb = c->connected;
                 c->connected = NULL;
+                dns_pending_cancel(c->lookup);
+                c->lookup = NULL;
                 c->server_src = sd_event_source_disable_unref(c->server_src);
                 c->server_fd = safe_close(c->server_fd);
                 cb(c, -ETIMEDOUT);
@@ -152,7 +157,8 @@ static int http_upstream_step(NetConn *c, int fd) {
         }
         if (!c->up_wait_answer) {
                 c->up_wait_answer = true;
-                (void) sd_event_source_set_io_events(c->server_src, EPOLLIN);
+                /* Edge-triggered: the answer is peeked until complete. */
+                (void) sd_event_source_set_io_events(c->server_src, EPOLLIN | EPOLLET);
         }
         n = recv(fd, buf, sizeof buf - 1, MSG_PEEK | MSG_DONTWAIT);
         if (n < 0)
@@ -208,6 +214,7 @@ static int on_server_io(sd_event_source *s, int fd, uint32_t revents, void *user
                 }
                 if (r == 0)
                         return 0;
+                explicit_bzero(c->up_head, c->up_head_len);
                 free(c->up_head);
                 c->up_head = NULL;
                 (void) sd_event_source_set_io_events(c->server_src, EPOLLOUT);
@@ -319,6 +326,36 @@ static void on_resolved(const DnsAddress *addrs, size_t n, int error, void *user
         try_next(c, -EHOSTUNREACH);
 }
 
+/* "user:password" in base64 (RFC 7617). */
+static int basic_auth(const char *user, const char *password, char **ret) {
+        static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        _cleanup_free_ char *plain = NULL;
+        size_t n, o = 0;
+        char *out;
+
+        if (asprintf(&plain, "%s:%s", user, password) < 0)
+                return -ENOMEM;
+        n = strlen(plain);
+        out = malloc((n + 2) / 3 * 4 + 1);
+        if (!out)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i += 3) {
+                uint32_t v = (uint32_t) (uint8_t) plain[i] << 16;
+                if (i + 1 < n)
+                        v |= (uint32_t) (uint8_t) plain[i + 1] << 8;
+                if (i + 2 < n)
+                        v |= (uint8_t) plain[i + 2];
+                out[o++] = tbl[v >> 18 & 63];
+                out[o++] = tbl[v >> 12 & 63];
+                out[o++] = i + 1 < n ? tbl[v >> 6 & 63] : '=';
+                out[o++] = i + 2 < n ? tbl[v & 63] : '=';
+        }
+        out[o] = 0;
+        explicit_bzero(plain, n);
+        *ret = out;
+        return 0;
+}
+
 /* Points c at the upstream proxy, with the handshake for its target. */
 static int upstream_prepare(NetConn *c) {
         const NetUpstream *up = &c->ns->upstream;
@@ -327,9 +364,16 @@ static int upstream_prepare(NetConn *c) {
 
         if (up->kind == NET_UPSTREAM_HTTP) {
                 bool v6 = strchr(t.host, ':');
-                if (asprintf(&c->up_head, "CONNECT %s%s%s:%u HTTP/1.1\r\nHost: %s%s%s:%u\r\n\r\n",
+                _cleanup_free_ char *auth = NULL;
+
+                if (up->username) {
+                        r = basic_auth(up->username, up->password, &auth);
+                        if (r < 0)
+                                return r;
+                }
+                if (asprintf(&c->up_head, "CONNECT %s%s%s:%u HTTP/1.1\r\nHost: %s%s%s:%u\r\n%s%s%s\r\n",
                              v6 ? "[" : "", t.host, v6 ? "]" : "", t.port, v6 ? "[" : "", t.host, v6 ? "]" : "",
-                             t.port) < 0)
+                             t.port, auth ? "Proxy-Authorization: Basic " : "", auth ?: "", auth ? "\r\n" : "") < 0)
                         return -ENOMEM;
                 c->up_head_len = strlen(c->up_head);
         } else {

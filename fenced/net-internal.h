@@ -27,6 +27,8 @@
  * before deciding with the DNS name alone (server-speaks-first protocols). */
 #define NET_SNIFF_TIMEOUT_USEC (300 * 1000ULL)
 #define NET_DNS_CACHE_SIZE 4096
+/* How long a refused proxy client may go on sending before it is closed. */
+#define NET_DRAIN_TIMEOUT_USEC (2 * 1000 * 1000ULL)
 
 typedef enum NetListenerKind {
         NET_LISTEN_TCP,
@@ -97,6 +99,11 @@ struct NetSandbox {
         /* Last reported violation, so a retry loop does not flood the log. */
         char last_report[NET_HOST_MAX + 32];
         uint64_t last_report_usec;
+        /* Token bucket over all reports of the sandbox. */
+        double report_tokens;
+        uint64_t report_refill_usec;
+        uint64_t reports_suppressed;
+        sd_event_source *summary_timer;
 };
 
 typedef enum NetConnKind {

@@ -22,6 +22,11 @@
 #define DEFAULT_HTTP_PORT 3128
 #define DEFAULT_SOCKS_PORT 1080
 #define REPORT_REPEAT_USEC (1000 * 1000ULL)
+/* Reports per second and burst, per sandbox: a sandbox hammering denied
+ * destinations must not flood the logs (nor make fenced walk /proc for
+ * each). What is over the limit is counted and summed up later. */
+#define REPORT_RATE 20.0
+#define REPORT_BURST 100.0
 
 static uint64_t now_usec(void) {
         struct timespec ts;
@@ -212,7 +217,7 @@ static int upstream_parse(const char *url, NetUpstream *up, char **ret_error) {
         at = memrchr(auth, '@', n);
         if (at) {
                 const char *colon = memchr(auth, ':', (size_t) (at - auth));
-                if (!colon || up->kind == NET_UPSTREAM_HTTP)
+                if (!colon)
                         goto invalid;
                 up->username = strndup(auth, (size_t) (colon - auth));
                 up->password = strndup(colon + 1, (size_t) (at - colon - 1));
@@ -254,7 +259,7 @@ static int upstream_parse(const char *url, NetUpstream *up, char **ret_error) {
         return 0;
 invalid:
         if (ret_error && asprintf(ret_error, "network.upstreamProxy: expected socks5://[USER:PASSWORD@]IP[:PORT], "
-                                  "socks5h://... or http://IP[:PORT]") < 0)
+                                  "socks5h://... or http://[USER:PASSWORD@]IP[:PORT]") < 0)
                 *ret_error = NULL;
         return -EINVAL;
 }
@@ -273,6 +278,21 @@ static pid_t find_pid(NetSandbox *ns, int protocol, const struct sockaddr_storag
 
 /* A retry loop must not flood the logs: the same report again within a
  * second is dropped. */
+static int on_summary(sd_event_source *s, uint64_t usec, void *userdata) {
+        NetSandbox *ns = userdata;
+        EventField f[] = {
+                EVENT_INT("suppressed", (int64_t) ns->reports_suppressed),
+                EVENT_STR("reason", "more network violations than reported (rate limit)"),
+        };
+
+        ns->summary_timer = sd_event_source_disable_unref(ns->summary_timer);
+        if (ns->reports_suppressed == 0)
+                return 0;
+        ns->reports_suppressed = 0;
+        ns->emit(ns->userdata, "network", "suppressed", 0, f, ELEMENTSOF(f));
+        return 0;
+}
+
 static bool report_is_repeat(NetSandbox *ns, const char *source, const char *host, uint16_t port) {
         char key[sizeof ns->last_report];
         uint64_t now = now_usec();
@@ -282,6 +302,21 @@ static bool report_is_repeat(NetSandbox *ns, const char *source, const char *hos
                 return true;
         snprintf(ns->last_report, sizeof ns->last_report, "%s", key);
         ns->last_report_usec = now;
+
+        if (ns->report_refill_usec == 0)
+                ns->report_tokens = REPORT_BURST;
+        else
+                ns->report_tokens += (double) (now - ns->report_refill_usec) / 1e6 * REPORT_RATE;
+        if (ns->report_tokens > REPORT_BURST)
+                ns->report_tokens = REPORT_BURST;
+        ns->report_refill_usec = now;
+        if (ns->report_tokens < 1.0) {
+                if (ns->reports_suppressed++ == 0 && !ns->summary_timer)
+                        (void) sd_event_add_time_relative(ns->event, &ns->summary_timer, CLOCK_MONOTONIC,
+                                                          REPORT_REPEAT_USEC, 0, on_summary, ns);
+                return true;
+        }
+        ns->report_tokens -= 1.0;
         return false;
 }
 
@@ -326,6 +361,22 @@ static int on_nflog_packet(const NflogPacket *p, void *userdata) {
         if (report_is_repeat(ns, proto, dst, p->dport))
                 return 0;
 
+        /* The sending socket, by its source address and port. */
+        pid_t pid = 0;
+        if (p->protocol == IPPROTO_UDP || p->protocol == IPPROTO_TCP) {
+                struct sockaddr_storage src = { .ss_family = (sa_family_t) p->family };
+                if (p->family == AF_INET) {
+                        struct sockaddr_in *in = (struct sockaddr_in *) &src;
+                        memcpy(&in->sin_addr, p->src, 4);
+                        in->sin_port = htons(p->sport);
+                } else {
+                        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &src;
+                        memcpy(&in6->sin6_addr, p->src, 16);
+                        in6->sin6_port = htons(p->sport);
+                }
+                pid = find_pid(ns, p->protocol, &src);
+        }
+
         EventField f[] = {
                 EVENT_STR("protocol", proto),
                 EVENT_STR("address", dst),
@@ -333,7 +384,7 @@ static int on_nflog_packet(const NflogPacket *p, void *userdata) {
                 EVENT_INT("socketUid", p->has_uid ? (int64_t) p->uid : -1),
                 EVENT_STR("reason", "only TCP to allowed domains and DNS leave the sandbox; this packet was dropped"),
         };
-        ns->emit(ns->userdata, "network", "dropped", 0, f, ELEMENTSOF(f));
+        ns->emit(ns->userdata, "network", "dropped", pid, f, ELEMENTSOF(f));
         return 0;
 }
 
@@ -389,25 +440,42 @@ static int on_listener(sd_event_source *s, int fd, uint32_t revents, void *userd
         return 0;
 }
 
-static int open_listener(NetSandbox *ns, size_t idx, NetListenerKind kind, int family, uint16_t port,
-                         uint16_t *ret_port) {
-        NetListener *l = &ns->listeners[idx];
-        int type = kind == NET_LISTEN_DNS_UDP ? SOCK_DGRAM : SOCK_STREAM;
+/* The fixed listeners, in one trip into the namespace. Kernel-chosen ports
+ * for the capture listeners (IPv6 takes the same one: the nft redirect names
+ * a port, not a family; DNS over TCP the one of DNS over UDP). */
+static int open_listeners(NetSandbox *ns, NetfilterPorts *ports) {
+        NetnsListenerSpec sp[NET_N_LISTENERS] = {
+                { SOCK_STREAM, AF_INET, 0, -1, -1, 0 },
+                { SOCK_STREAM, AF_INET6, 0, 0, -1, 0 },
+                { SOCK_DGRAM, AF_INET, 0, -1, -1, 0 },
+                { SOCK_DGRAM, AF_INET6, 0, 2, -1, 0 },
+                { SOCK_STREAM, AF_INET, 0, 2, -1, 0 },
+                { SOCK_STREAM, AF_INET6, 0, 2, -1, 0 },
+                { SOCK_STREAM, AF_INET, ns->http_port, -1, -1, 0 },
+                { SOCK_STREAM, AF_INET6, ns->http_port, -1, -1, 0 },
+                { SOCK_STREAM, AF_INET, ns->socks_port, -1, -1, 0 },
+                { SOCK_STREAM, AF_INET6, ns->socks_port, -1, -1, 0 },
+        };
+        static const NetListenerKind kinds[NET_N_LISTENERS] = {
+                NET_LISTEN_TCP, NET_LISTEN_TCP, NET_LISTEN_DNS_UDP, NET_LISTEN_DNS_UDP, NET_LISTEN_DNS_TCP,
+                NET_LISTEN_DNS_TCP, NET_LISTEN_HTTP, NET_LISTEN_HTTP, NET_LISTEN_SOCKS, NET_LISTEN_SOCKS,
+        };
         int r;
 
-        *l = (NetListener) { .ns = ns, .kind = kind, .family = family, .fd = -1 };
-        r = netns_open_listener(ns->netns_fd, type, family, port, &l->fd);
+        r = netns_open_listeners(ns->netns_fd, sp, NET_N_LISTENERS);
         if (r < 0)
                 return r;
-        if (ret_port) {
-                struct sockaddr_storage ss;
-                socklen_t len = sizeof ss;
-                if (getsockname(l->fd, (struct sockaddr *) &ss, &len) < 0)
-                        return -errno;
-                *ret_port = ntohs(family == AF_INET ? ((struct sockaddr_in *) &ss)->sin_port :
-                                                      ((struct sockaddr_in6 *) &ss)->sin6_port);
+        for (size_t i = 0; i < NET_N_LISTENERS; i++)
+                ns->listeners[i] = (NetListener) { .ns = ns, .kind = kinds[i], .family = sp[i].family, .fd = sp[i].fd };
+        for (size_t i = 0; i < NET_N_LISTENERS; i++) {
+                r = sd_event_add_io(ns->event, &ns->listeners[i].src, ns->listeners[i].fd, EPOLLIN, on_listener,
+                                    &ns->listeners[i]);
+                if (r < 0)
+                        return r;
         }
-        return sd_event_add_io(ns->event, &l->src, l->fd, EPOLLIN, on_listener, l);
+        ports->tcp = sp[0].bound_port;
+        ports->dns = sp[2].bound_port;
+        return 0;
 }
 
 static int diag_cb(void *userdata) {
@@ -450,6 +518,7 @@ int net_sandbox_new(sd_event *event, const NetSandboxOptions *o, net_event_t emi
         ns->emit = emit;
         ns->userdata = userdata;
         ns->config = c;
+        ns->report_tokens = REPORT_BURST;
         ns->http_port = c->network.http_proxy_port ? c->network.http_proxy_port : DEFAULT_HTTP_PORT;
         ns->socks_port = c->network.socks_proxy_port ? c->network.socks_proxy_port : DEFAULT_SOCKS_PORT;
         if (ns->http_port == ns->socks_port || ns->http_port == 53 || ns->socks_port == 53)
@@ -482,27 +551,7 @@ int net_sandbox_new(sd_event *event, const NetSandboxOptions *o, net_event_t emi
         if (r < 0)
                 return set_error(ret_error, r, "creating the sandbox's network namespace");
 
-        /* Kernel-chosen ports for the capture listeners (IPv6 takes the same
-         * one: the nft redirect names a port, not a family). */
-        r = open_listener(ns, 0, NET_LISTEN_TCP, AF_INET, 0, &ports.tcp);
-        if (r >= 0)
-                r = open_listener(ns, 1, NET_LISTEN_TCP, AF_INET6, ports.tcp, NULL);
-        if (r >= 0)
-                r = open_listener(ns, 2, NET_LISTEN_DNS_UDP, AF_INET, 0, &ports.dns);
-        if (r >= 0)
-                r = open_listener(ns, 3, NET_LISTEN_DNS_UDP, AF_INET6, ports.dns, NULL);
-        if (r >= 0)
-                r = open_listener(ns, 4, NET_LISTEN_DNS_TCP, AF_INET, ports.dns, NULL);
-        if (r >= 0)
-                r = open_listener(ns, 5, NET_LISTEN_DNS_TCP, AF_INET6, ports.dns, NULL);
-        if (r >= 0)
-                r = open_listener(ns, 6, NET_LISTEN_HTTP, AF_INET, ns->http_port, NULL);
-        if (r >= 0)
-                r = open_listener(ns, 7, NET_LISTEN_HTTP, AF_INET6, ns->http_port, NULL);
-        if (r >= 0)
-                r = open_listener(ns, 8, NET_LISTEN_SOCKS, AF_INET, ns->socks_port, NULL);
-        if (r >= 0)
-                r = open_listener(ns, 9, NET_LISTEN_SOCKS, AF_INET6, ns->socks_port, NULL);
+        r = open_listeners(ns, &ports);
         if (r < 0)
                 return set_error(ret_error, r, "opening the daemon's listeners in the sandbox's network namespace");
 
@@ -544,6 +593,7 @@ NetSandbox *net_sandbox_free(NetSandbox *ns) {
         }
         free(ns->local);
         sd_event_source_disable_unref(ns->nflog_src);
+        sd_event_source_disable_unref(ns->summary_timer);
         safe_close(ns->nflog_fd);
         safe_close(ns->diag_fd);
         safe_close(ns->netns_fd);

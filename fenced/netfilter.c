@@ -1,5 +1,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <unistd.h>
 #include <netinet/in.h>
 #include <nftables/libnftables.h>
 #include <stdio.h>
@@ -101,6 +104,15 @@ int netfilter_setup(const NetfilterPorts *ports) {
 }
 
 static int setup_cb(void *userdata) {
+        /* libnftables waits for the kernel's answer with select(), which
+         * cannot take an fd above FD_SETSIZE (1024) and aborts the process:
+         * with many relayed connections the daemon has thousands of fds.
+         * This thread gets a private fd table without them, so the nft
+         * socket is a low fd. */
+        if (unshare(CLONE_FILES) < 0)
+                return -errno;
+        if (close_range(3, ~0U, 0) < 0)
+                return -errno;
         return netfilter_setup(userdata);
 }
 
@@ -177,6 +189,52 @@ int netns_open_listener(int netns_fd, int type, int family, uint16_t port, int *
                 return r;
         *ret_fd = a.fd;
         return 0;
+}
+
+typedef struct ListenersArgs {
+        NetnsListenerSpec *specs;
+        size_t n;
+} ListenersArgs;
+
+static int listeners_cb(void *userdata) {
+        ListenersArgs *a = userdata;
+        int r = 0;
+
+        for (size_t i = 0; i < a->n; i++) {
+                NetnsListenerSpec *sp = &a->specs[i];
+                ListenerArgs la = { .type = sp->type, .family = sp->family, .port = sp->port, .fd = -EBADF };
+                struct sockaddr_storage ss;
+                socklen_t len = sizeof ss;
+
+                if (la.port == 0 && sp->same_port_as >= 0 && (size_t) sp->same_port_as < i)
+                        la.port = a->specs[sp->same_port_as].bound_port;
+                r = listener_cb(&la);
+                if (r < 0)
+                        break;
+                sp->fd = la.fd;
+                if (getsockname(sp->fd, (struct sockaddr *) &ss, &len) < 0) {
+                        r = -errno;
+                        break;
+                }
+                sp->bound_port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *) &ss)->sin_port :
+                                                                 ((struct sockaddr_in6 *) &ss)->sin6_port);
+        }
+        if (r < 0)
+                for (size_t i = 0; i < a->n; i++)
+                        a->specs[i].fd = safe_close(a->specs[i].fd);
+        return r;
+}
+
+int netns_open_listeners(int netns_fd, NetnsListenerSpec *specs, size_t n) {
+        ListenersArgs a = { .specs = specs, .n = n };
+
+        for (size_t i = 0; i < n; i++) {
+                if ((specs[i].type != SOCK_STREAM && specs[i].type != SOCK_DGRAM) ||
+                    (specs[i].family != AF_INET && specs[i].family != AF_INET6))
+                        return -EINVAL;
+                specs[i].fd = -EBADF;
+        }
+        return netns_exec(netns_fd, listeners_cb, &a);
 }
 
 typedef struct NflogArgs {

@@ -64,6 +64,20 @@ int netfilter_setup_netns(int netns_fd, const NetfilterPorts *ports);
  * can go into the rules. */
 int netns_open_listener(int netns_fd, int type, int family, uint16_t port, int *ret_fd);
 
+/* Several netns_open_listener() at once, from one thread (each thread
+ * costs tens of microseconds, and a sandbox needs ten listeners). A spec
+ * whose port is 0 and same_port_as >= 0 takes the port the kernel gave the
+ * listener at that (earlier) index. On failure every fd opened is closed. */
+typedef struct NetnsListenerSpec {
+        int type, family;
+        uint16_t port;
+        int same_port_as;       /* index, or -1 */
+        int fd;                 /* out */
+        uint16_t bound_port;    /* out */
+} NetnsListenerSpec;
+
+int netns_open_listeners(int netns_fd, NetnsListenerSpec *specs, size_t n);
+
 /* The destination a redirected connection was sent to, from conntrack
  * (SO_ORIGINAL_DST / IP6T_SO_ORIGINAL_DST, by the socket's family). For a
  * connection that was not redirected it is the socket's own address.

@@ -20,10 +20,31 @@ enum {
         HTTP_CONNECTING,
 };
 
+static int on_drain(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        NetConn *c = userdata;
+        char buf[4096];
+
+        for (int i = 0; i < 16; i++) {
+                ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+                if (n < 0 && errno == EAGAIN)
+                        return 0;
+                if (n <= 0)
+                        break;
+        }
+        net_conn_free(c);
+        return 0;
+}
+
+/* Answers and closes. What the client still sends (a request body) is read
+ * and dropped until it closes too, for a short while: closing a socket with
+ * unread data would reset it, and the client might lose the answer. */
 static void reply_and_close(NetConn *c, const void *data, size_t len) {
         (void) net_conn_reply(c, data, len);
         (void) shutdown(c->client_fd, SHUT_WR);
-        net_conn_free(c);
+        c->client_src = sd_event_source_disable_unref(c->client_src);
+        if (sd_event_add_io(c->ns->event, &c->client_src, c->client_fd, EPOLLIN, on_drain, c) < 0 ||
+            net_conn_set_timeout(c, NET_DRAIN_TIMEOUT_USEC) < 0)
+                net_conn_free(c);
 }
 
 static void http_status(NetConn *c, int status, const char *body) {

@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
-#define RELAY_PIPE_SIZE (256 * 1024)
+#define RELAY_PIPE_SIZE (1024 * 1024)
 
 typedef struct Relay Relay;
 

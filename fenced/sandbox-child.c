@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/select.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -227,6 +229,13 @@ void sandbox_child_main(const SandboxSpec *spec, int setup_fd) {
         /* Before anything else: the capture rules are already in there. */
         if (spec->join_netns && setns(spec->netns_fd, CLONE_NEWNET) < 0)
                 fail(setup_fd, errno, "joining the sandbox's network namespace");
+        /* fenced raised its own fd limit (for relays); as systemd does for
+         * the children of daemons, give the sandbox select()'s 1024 back. */
+        struct rlimit nofile;
+        if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur > FD_SETSIZE) {
+                nofile.rlim_cur = FD_SETSIZE;
+                (void) setrlimit(RLIMIT_NOFILE, &nofile);
+        }
         r = close_inherited_fds(spec, setup_fd);
         if (r < 0)
                 fail(setup_fd, r, "closing the daemon's file descriptors");

@@ -3,7 +3,7 @@
 
 dns-test-server.py PORTFILE NAME=ADDR... : listens on 127.0.0.1 on a
 kernel-chosen port (written to PORTFILE), answers A/AAAA for the listed
-names (ADDR IPv4 or IPv6; "*.x" entries match subdomains), NXDOMAIN for
+names (over UDP, names starting with "big." get a truncated answer) (ADDR IPv4 or IPv6; "*.x" entries match subdomains), NXDOMAIN for
 others. Logs each question to stderr, so tests can see what reached it.
 """
 import ipaddress
@@ -31,7 +31,7 @@ def lookup(name):
     return None
 
 
-def answer(msg):
+def answer(msg, udp=False):
     if len(msg) < 12:
         return None
     tid, flags, qd = struct.unpack("!HHH", msg[:6])
@@ -46,6 +46,10 @@ def answer(msg):
     print(f"query {name} {qtype}", file=sys.stderr, flush=True)
     addrs = lookup(name)
     rcode = 0 if addrs is not None else 3
+    if udp and name.lower().startswith("big."):
+        # "Too large for UDP": truncated, the client must ask over TCP.
+        hdr = struct.pack("!HHHHHH", tid, 0x8600 | (flags & 0x0100) | rcode, 1, 0, 0, 0)
+        return hdr + msg[12:qend]
     ans = b""
     count = 0
     for a in addrs or []:
@@ -59,7 +63,7 @@ def answer(msg):
 class Udp(socketserver.BaseRequestHandler):
     def handle(self):
         data, sock = self.request
-        out = answer(data)
+        out = answer(data, udp=True)
         if out:
             sock.sendto(out, self.client_address)
 

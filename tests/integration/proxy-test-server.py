@@ -7,6 +7,7 @@ authentication required when USER:PASSWORD is given, else none) or HTTP
 CONNECT, told apart by the first byte. Logs "socks HOST PORT" / "http HOST
 PORT" / "auth-failed" to stderr, then tunnels.
 """
+import base64
 import os
 import socket
 import struct
@@ -89,6 +90,14 @@ def http(c, first):
     data = first
     while b"\r\n\r\n" not in data:
         data += c.recv(4096)
+    if creds:
+        want = "Basic " + base64.b64encode(":".join(creds).encode()).decode()
+        got = [l.split(b":", 1)[1].strip().decode() for l in data.split(b"\r\n")[1:]
+               if l.lower().startswith(b"proxy-authorization:")]
+        if got != [want]:
+            log("auth-failed")
+            c.sendall(b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n")
+            return None
     line = data.split(b"\r\n")[0].decode()
     method, target, _ = line.split(" ", 2)
     host, port = target.rsplit(":", 1)

@@ -57,7 +57,7 @@ ip netns exec "$SRV_NS" /usr/bin/python3 "$HERE/net-test-server.py" "$T/srv.read
 SERVER_PIDS+=($!)
 /usr/bin/python3 "$HERE/dns-test-server.py" "$T/dns.port" \
         allowed.test="$SRV" denied.test="$SRV" other.test="$SRV" wild.test="$SRV" "*.wild.test=$SRV" \
-        v6.test="$SRV6" closed.test="$SRV" >/dev/null 2>"$T/dns.log" &
+        v6.test="$SRV6" closed.test="$SRV" big.allowed.test="$SRV" >/dev/null 2>"$T/dns.log" &
 SERVER_PIDS+=($!)
 wait_until 10 test -e "$T/srv.ready" || bail_out "the test servers did not start: $(cat "$T/srv.log")"
 wait_until 10 test -e "$T/dns.port" || bail_out "the test DNS server did not start: $(cat "$T/dns.log")"
@@ -78,7 +78,8 @@ newcase() {     # newcase NAME FENCE-JSON
 
 # has_event SOURCE ACTION KEY VALUE: an event with these fields in $ERR (-m).
 has_event() {
-        grep '^fence: ' <<<"$ERR" | grep "\"source\":\"$1\"" | grep "\"action\":\"$2\"" | grep -q "\"$3\":$4"
+        # Not anchored: the command's own stderr may interleave on the line.
+        grep -o 'fence: {.*}' <<<"$ERR" | grep "\"source\":\"$1\"" | grep "\"action\":\"$2\"" | grep -Eq "\"$3\":$4"
 }
 event_check() {   # event_check DESCRIPTION SOURCE ACTION KEY JSON-VALUE
         if has_event "$2" "$3" "$4" "$5"; then
@@ -90,7 +91,7 @@ event_check() {   # event_check DESCRIPTION SOURCE ACTION KEY JSON-VALUE
 
 NOPROXY=(curl -sS -m 5 --noproxy "*")
 NOPROXY_SH="curl -sS -m 5 --noproxy '*'"
-POLICY="{ \"network\": { \"allowedDomains\": [\"allowed.test\", \"*.wild.test\", \"v6.test\", \"closed.test\"],
+POLICY="{ \"network\": { \"allowedDomains\": [\"allowed.test\", \"big.allowed.test\", \"*.wild.test\", \"v6.test\", \"closed.test\"],
                          \"deniedDomains\": [\"bad.wild.test\"], \"dnsServer\": \"$DNS\" } }"
 
 # fenced's fds once its one-time ones (event loop timer, libnftables) exist.
@@ -107,6 +108,26 @@ fctl_capture run -m -- sh -c "env | grep -ci _proxy; $NOPROXY_SH http://$SRV/"
 isnt "$RC" 0 "no allowedDomains: a connection out fails"
 like "$OUT" '^0$' "...and the sandbox has no proxy variables"
 
+# Abstract Unix sockets belong to the network namespace: the host's are out
+# of reach, with or without network rules.
+ABS_NAME=fence-itest-abstract-$SUFFIX
+/usr/bin/python3 -c 'import socket,sys,time
+s=socket.socket(socket.AF_UNIX); s.bind("\0"+sys.argv[1]); s.listen(1); open(sys.argv[2],"w").close(); time.sleep(600)' \
+        "$ABS_NAME" "$T/abs.ready" &
+SERVER_PIDS+=($!)
+wait_until 10 test -e "$T/abs.ready" || bail_out "the abstract socket server did not start"
+ABS='import socket,sys
+s=socket.socket(socket.AF_UNIX)
+try: s.connect("\0"+sys.argv[1]); print("connected")
+except OSError as e: print(e.errno)'
+check "(the host itself reaches its abstract socket)" \
+        sh -c "/usr/bin/python3 -c '$ABS' '$ABS_NAME' | grep -qx connected"
+fctl_capture run -- /usr/bin/python3 -c "$ABS" "$ABS_NAME"
+is "$OUT" 111 "no network rules: the host's abstract Unix sockets are out of reach (ECONNREFUSED)"
+newcase abstract "$POLICY"
+fctl_capture run -- /usr/bin/python3 -c "$ABS" "$ABS_NAME"
+is "$OUT" 111 "with network rules: the same"
+
 # --- allowed, through each path ------------------------------------------
 newcase allowed "$POLICY"
 fctl_capture run -m -- sh -c 'cat /etc/resolv.conf; echo "HTTP_PROXY=$HTTP_PROXY ALL_PROXY=$ALL_PROXY NO_PROXY=$NO_PROXY"'
@@ -117,6 +138,9 @@ check "...and the host's /etc/resolv.conf is unchanged" grep -vq 'fenced' /etc/r
 
 fctl_capture run -m -- getent hosts allowed.test
 is "$RC/$(awk '{print $1}' <<<"$OUT")" "0/$SRV" "DNS: an allowed name resolves through network.dnsServer"
+
+fctl_capture run -m -- getent hosts big.allowed.test
+is "$RC/$(awk '{print $1}' <<<"$OUT")" "0/$SRV" "DNS: a truncated UDP answer, asked again over TCP, is answered over TCP upstream"
 
 fctl_capture run -m -- "${NOPROXY[@]}" http://allowed.test/
 is "$RC/$OUT" "0/hello-http allowed.test" "transparent: HTTP by name (Host) reaches the server"
@@ -168,12 +192,32 @@ fctl_capture run -m -- curl -sS -m 5 -w '\n%{http_code}' http://denied.test/
 like "$OUT" 'Connection blocked by network allowlist' "HTTP proxy: a denied name gets fence's 403 body"
 like "$OUT" '403$' "...with status 403"
 event_check "...and an event (via http-proxy)" network denied via '"http-proxy"'
+head -c 300000 /dev/zero >"$CASE/body"
+chmod 644 "$CASE/body"
+fctl_capture run -m -- curl -sS -m 5 -H 'Expect:' --data-binary @body -w '\n%{http_code}' http://denied.test/
+like "$OUT" '403$' "HTTP proxy: a denied POST with a body still gets its 403 (not a reset)"
 fctl_capture run -m -- curl -sS -m 5 -k -w '%{http_connect}' https://denied.test/
 like "$OUT" '403' "HTTP proxy: CONNECT to a denied name gets 403"
 fctl_capture run -m -- sh -c 'curl -sS -m 5 --proxy "$ALL_PROXY" http://denied.test/'
 is "$RC" 97 "SOCKS5: a denied name fails the SOCKS handshake (curl 97)"
 like "$ERR" '\(2\)' "...with reply 0x02 (not allowed by ruleset)"
 event_check "...and an event (via socks5)" network denied via '"socks5"'
+
+GARBAGE='import socket
+def talk(data):
+    s = socket.create_connection(("127.0.0.1", 1080), timeout=5); s.sendall(data); out = b""
+    try:
+        while True:
+            k = s.recv(100)
+            if not k: break
+            out += k
+    except OSError as e: out += b"!" + str(e.errno).encode()
+    return out.hex()
+print(talk(b"GET / HTTP/1.1\r\n\r\n"), talk(b"\x05\x01\x00\x05\x01\x00\x09garbage"))'
+fctl_capture run -m -- sh -c "/usr/bin/python3 -c '$GARBAGE' && curl -sS -m 5 --proxy \"\$ALL_PROXY\" http://allowed.test/"
+# (the first: nothing, or "!104", a reset; the second: method 0, then reply 8)
+like "$OUT" '^(|21313034) 05000508' "SOCKS5: garbage is closed at once; an unknown address type gets reply 8, then close"
+like "$OUT" 'hello-http allowed.test$' "...and the proxy keeps working"
 
 fctl_capture run -m -- curl -sS -m 5 -w '\n%{http_code}' http://closed.test:81/
 like "$OUT" '502$' "HTTP proxy: an allowed name with nothing listening gets 502"
@@ -183,6 +227,18 @@ is "$RC" 2 "wildcard: *.wild.test does not allow the apex wild.test"
 fctl_capture run -m -- getent hosts bad.wild.test
 is "$RC" 2 "deniedDomains beats allowedDomains (bad.wild.test)"
 event_check "...and the event names the denying rule" dns denied rule '"bad.wild.test"'
+
+# An allowed name whose upstream does not answer: SERVFAIL, not silence.
+# (Port 9 of the host's loopback: nothing listens there in the tests.)
+RCODE='import socket,struct,sys
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(20)
+q=struct.pack("!HHHHHH",0x4242,0x0100,1,0,0,0)+b"".join(bytes([len(l)])+l.encode() for l in sys.argv[1].split("."))+b"\0"+struct.pack("!HH",1,1)
+s.sendto(q,("127.0.0.1",53)); r=s.recv(512); print(struct.unpack("!H",r[:2])[0]==0x4242, r[3]&15)'
+newcase servfail "{ \"network\": { \"allowedDomains\": [\"allowed.test\"], \"dnsServer\": \"127.0.0.1:9\" } }"
+fctl_capture run -- /usr/bin/python3 -c "$RCODE" allowed.test
+is "$OUT" "True 2" "DNS: an allowed name whose upstream does not answer gets SERVFAIL (same id)"
+fctl_capture run -- /usr/bin/python3 -c "$RCODE" denied.test
+is "$OUT" "True 3" "...and a denied name NXDOMAIN, without asking upstream"
 
 # A fresh sandbox: its DNS has handed out nothing yet.
 fctl_capture run -m -- /usr/bin/python3 -c "$BANNER" "$SRV"
@@ -198,6 +254,9 @@ except OSError as e: print(e.errno)'
 fctl_capture run -m -- /usr/bin/python3 -c "$UDP" "$SRV"
 is "$OUT" 1 "UDP to a non-DNS port fails with EPERM"
 event_check "...and a network/dropped event reports it" network dropped protocol '"udp"'
+# Best effort: the sender may be gone when the report is read; then the
+# event names the sandbox's command (here the same program, by its path).
+event_check "...naming the process" network dropped comm '"(/usr/bin/)?python3"'
 ICMP='import socket,sys
 for t in (socket.SOCK_DGRAM, socket.SOCK_RAW):
     try:
@@ -205,6 +264,38 @@ for t in (socket.SOCK_DGRAM, socket.SOCK_RAW):
     except OSError as e: print(e.errno)'
 fctl_capture run -m -- /usr/bin/python3 -c "$ICMP" "$SRV"
 is "$(echo $OUT)" "13 1" "ICMP: neither an ICMP datagram socket nor a raw socket can be had (EACCES, EPERM)"
+
+# --- a sandbox hammering denied destinations: reports are rate-limited ---
+newcase flood "$POLICY"
+FLOOD='import socket
+for port in range(10000, 10400):
+    s = socket.socket(); s.settimeout(5)
+    try: s.connect(("10.0.0.9", port)); s.sendall(b"x"); s.recv(1)
+    except OSError: pass
+    s.close()
+import time; time.sleep(1.5)'
+fctl_capture run -m -- /usr/bin/python3 -c "$FLOOD"
+n=$(grep -o 'fence: {.*}' <<<"$ERR" | grep -c '"action":"denied"')
+cmp_num "$n" -le 140 "400 denied connections in a burst give at most the burst of reports ($n)"
+cmp_num "$n" -ge 20 "...but do give reports"
+event_check "...and the rest is counted in a network/suppressed event" network suppressed reason '"more network'
+
+# --- "*" with deniedDomains, and :port suffixes ----------------------------
+newcase star "{ \"network\": { \"allowedDomains\": [\"*\"], \"deniedDomains\": [\"denied.test\"], \"dnsServer\": \"$DNS\" } }"
+fctl_capture run -m -- /usr/bin/python3 -c "$BANNER" "$SRV"
+is "$RC/$OUT" "0/banner-ok" "\"*\": a raw IP is reachable"
+fctl_capture run -m -- "${NOPROXY[@]}" http://other.test/
+is "$RC/$OUT" "0/hello-http other.test" "\"*\": any name is reachable"
+fctl_capture run -m -- "${NOPROXY[@]}" --resolve "denied.test:80:$SRV" http://denied.test/
+is "$RC" 56 "\"*\": deniedDomains still hold for a program that ignores the proxy variables"
+event_check "...with an event" network denied domain '"denied.test"'
+
+newcase port-rule "{ \"network\": { \"allowedDomains\": [\"allowed.test:443\"], \"dnsServer\": \"$DNS\" } }"
+fctl_capture run -m -- "${NOPROXY[@]}" -k https://allowed.test/
+is "$RC/$OUT" "0/hello-tls allowed.test" "allowed.test:443 allows port 443"
+fctl_capture run -m -- "${NOPROXY[@]}" http://allowed.test/
+is "$RC" 56 "...but not port 80"
+event_check "...with an event naming port 80" network denied port 80
 
 # --- the host's loopback: allowLocalOutbound(+Ports), -p, allowLocalBinding
 P_OUT=$((20000 + SUFFIX % 20000))
@@ -261,7 +352,7 @@ like "$ERR" 'allowLocalOutboundPorts' "...naming the key"
 # --- upstream proxies: SOCKS5 (greywall) with and without auth, HTTP (fence)
 /usr/bin/python3 "$HERE/proxy-test-server.py" "$T/up.port" "" allowed.test="$SRV" other.test="$SRV" >/dev/null 2>"$T/up.log" &
 SERVER_PIDS+=($!)
-/usr/bin/python3 "$HERE/proxy-test-server.py" "$T/upauth.port" "fence:s3cret" allowed.test="$SRV" >/dev/null 2>"$T/upauth.log" &
+/usr/bin/python3 "$HERE/proxy-test-server.py" "$T/upauth.port" "fence:s3cret" allowed.test="$SRV" other.test="$SRV" >/dev/null 2>"$T/upauth.log" &
 SERVER_PIDS+=($!)
 wait_until 10 eval 'test -e "$T/up.port" && test -e "$T/upauth.port"' || bail_out "the test upstream proxies did not start"
 UP=$(cat "$T/up.port")
@@ -302,6 +393,10 @@ is "$RC/$OUT" "0/hello-http allowed.test" "...an allowed name goes direct"
 unlike "$(grep '^http' "$T/up.log")" 'allowed' "...not through the proxy"
 fctl_capture run -m -- getent hosts denied.test
 is "$RC" 2 "...and a denied name stays denied"
+newcase up-http-auth "$(up_policy "http://fence:s3cret@127.0.0.1:$UPAUTH" proxy)"
+fctl_capture run -m -- curl -sS -m 5 -k https://other.test/
+is "$RC/$OUT" "0/hello-tls other.test" "HTTP upstream with username/password (Proxy-Authorization)"
+like "$(cat "$T/upauth.log")" '^http other\.test 443$' "...through the proxy"
 
 # --- two sandboxes with different policies at once ------------------------
 newcase iso-a "{ \"network\": { \"allowedDomains\": [\"allowed.test\"], \"dnsServer\": \"$DNS\" } }"
@@ -320,6 +415,44 @@ wait "$A_PID"
 A_OUT=$(cat "$T/iso-a.out")
 like "$A_OUT" 'hello-http allowed.test' "isolation: A reaches its own allowed name"
 like "$A_OUT" 'rc=56' "...but not B's"
+
+# --- a burst of connections costs bounded resources and blocks nobody -----
+# 1500 connections held open by one sandbox: over the per-sandbox limit
+# (1024, the rest is refused) and over FD_SETSIZE in fenced, which once made
+# libnftables abort the daemon when the next sandbox was created.
+newcase burst "$POLICY"
+cat >"$CASE/burst.py" <<'PY'
+import socket, sys, time, resource
+n = int(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_NOFILE, (n + 64, max(n + 64, resource.getrlimit(resource.RLIMIT_NOFILE)[1])))
+addr = socket.getaddrinfo("allowed.test", 80, socket.AF_INET)[0][4]
+held = []
+for _ in range(n):
+    s = socket.socket(); s.setblocking(False)
+    try: s.connect(addr)
+    except (BlockingIOError, OSError): pass
+    held.append(s)
+open("holding", "w").close()
+while not __import__("os").path.exists("release"): time.sleep(0.05)
+PY
+chmod 644 "$CASE/burst.py"
+printf '%s\n' "{ \"network\": { \"allowedDomains\": [\"allowed.test\"], \"dnsServer\": \"$DNS\" },
+  \"filesystem\": { \"allowWrite\": [\".\"] } }" >"$CASE/fence.json"
+fctl_bg "$TEST_USER" "$T/burst.out" run -- /usr/bin/python3 burst.py 1500
+BURST_PID=$BG_PID
+BURST_CASE=$CASE
+if wait_until 30 test -e "$BURST_CASE/holding" &&
+   wait_until 10 eval '[ "$(ls /proc/$FENCED_PID/fd | wc -l)" -gt 1100 ]'; then
+        newcase after-burst "$POLICY"
+        fctl_capture run -- "${NOPROXY[@]}" http://allowed.test/
+        is "$RC/$OUT" "0/hello-http allowed.test" "during a burst of 1500 connections of another sandbox, a new sandbox starts and connects"
+        cmp_num "$(ls "/proc/$FENCED_PID/fd" | wc -l)" -lt 7000 "...and fenced's fds stay bounded (1024 connections per sandbox)"
+else
+        fail "the burst sandbox held its connections" "$(cat "$T/burst.out.err" 2>/dev/null)"
+fi
+touch "$BURST_CASE/release"
+wait "$BURST_PID"
+check "fenced survived the burst" fenced_alive
 
 # --- nothing left behind --------------------------------------------------
 newcase netns "$POLICY"

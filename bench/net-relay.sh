@@ -1,0 +1,158 @@
+#!/bin/bash
+# bench/net-relay.sh — what the network filter costs: throughput of a large
+# download through the transparent relay and through the HTTP proxy, the
+# added latency per connection, and the launch time of a sandbox with
+# network rules, each against the same thing without a sandbox (or without
+# rules).
+#
+#   bench/net-relay.sh [-s SIZE-MIB] [-n CONNECTS] [-l LAUNCHES] [--build DIR]
+#
+# Run as root. Starts its own fenced (from DIR, default build/) on a private
+# socket, a server in a network namespace it creates behind a veth pair (no
+# traffic leaves the machine) and a DNS server on the host's loopback, and
+# removes all of it at the end. The client is curl/python3 as the user
+# fence-test (created by the integration tests or scripts/setup.sh).
+# Prints a Markdown table for docs/performance.md.
+set -euo pipefail
+
+size_mib=1024
+connects=300
+launches=50
+build=build
+while [[ $# -gt 0 ]]; do
+        case $1 in
+        -s) size_mib=$2; shift 2 ;;
+        -n) connects=$2; shift 2 ;;
+        -l) launches=$2; shift 2 ;;
+        --build) build=$2; shift 2 ;;
+        *) sed -n '2,/^$/s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+        esac
+done
+[[ $(id -u) -eq 0 ]] || { echo "error: run as root (it creates a network namespace and runs fenced)" >&2; exit 1; }
+here=$(cd "$(dirname "$0")/.." && pwd)
+fenced=$here/$build/fenced/fenced
+fencectl=$here/$build/fencectl/fencectl
+user=fence-test
+id -u "$user" >/dev/null 2>&1 || { echo "error: no user $user (run the integration tests or scripts/setup.sh)" >&2; exit 1; }
+
+T=$(mktemp -d /var/tmp/fence-bench-net.XXXXXX)
+chmod 755 "$T"
+ns=fence-bench-net-$$
+vh=fbh$(( $$ % 100000 )); vs=fbs$(( $$ % 100000 ))
+pids=()
+cleanup() {
+        for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+        wait 2>/dev/null || true
+        ip link del "$vh" 2>/dev/null || true
+        ip netns del "$ns" 2>/dev/null || true
+        rm -rf "$T"
+}
+trap cleanup EXIT
+
+ip netns add "$ns"
+ip link add "$vh" type veth peer name "$vs"
+ip link set "$vs" netns "$ns"
+ip addr add 10.254.77.1/24 dev "$vh"; ip link set "$vh" up
+ip -n "$ns" addr add 10.254.77.2/24 dev "$vs"; ip -n "$ns" link set "$vs" up; ip -n "$ns" link set lo up
+truncate -s "${size_mib}M" "$T/blob"
+
+# The server: HTTP/1.0, the whole blob with sendfile for /blob, a tiny body otherwise.
+cat >"$T/srv.py" <<'PY'
+import os, socket, sys, threading
+blob = sys.argv[1]
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.254.77.2", 80)); s.listen(512)
+def serve(c):
+    try:
+        d = b""
+        while b"\r\n\r\n" not in d:
+            k = c.recv(4096)
+            if not k: return
+            d += k
+        if d.startswith(b"GET /blob"):
+            n = os.path.getsize(blob)
+            c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n" % n)
+            with open(blob, "rb") as f: c.sendfile(f)
+        else:
+            c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    finally:
+        c.close()
+while True:
+    c, _ = s.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()
+PY
+ip netns exec "$ns" /usr/bin/python3 "$T/srv.py" "$T/blob" & pids+=($!)
+/usr/bin/python3 "$here/tests/integration/dns-test-server.py" "$T/dns.port" bench.test=10.254.77.2 2>/dev/null & pids+=($!)
+for _ in $(seq 100); do [[ -e $T/dns.port ]] && curl -s -m1 http://10.254.77.2/ >/dev/null && break; sleep 0.05; done
+mkdir -p "$T/work"; chown "$user" "$T/work"
+printf '{ "network": { "allowedDomains": ["bench.test"], "dnsServer": "127.0.0.1:%s" } }\n' "$(cat "$T/dns.port")" >"$T/work/fence.json"
+"$fenced" --socket "$T/sock" --state-dir "$T/state" --log-dir "$T/log" >"$T/fenced.log" 2>&1 & pids+=($!)
+for _ in $(seq 100); do [[ -S $T/sock ]] && break; sleep 0.05; done
+
+
+as_user() { (cd "$T/work" && runuser -u "$user" -- "$@"); }
+fctl() { as_user "$fencectl" --socket "$T/sock" "$@"; }
+
+# Throughput (MB/s): five downloads each, alternating; the best of each (the
+# machine's other load only ever slows a run down). The client is the same
+# user's curl in all three.
+curl_get='curl -s -o /dev/null -w %{speed_download} --noproxy * http://bench.test/blob'
+best() { printf '%s\n' "$@" | sort -n | tail -n 1; }
+d=() r=() p=()
+for _ in 1 2 3 4 5; do
+        d+=("$(as_user curl -s -o /dev/null -w '%{speed_download}' --resolve bench.test:80:10.254.77.2 http://bench.test/blob)")
+        r+=("$(fctl run -- sh -c "$curl_get")")
+        p+=("$(fctl run -- sh -c 'curl -s -o /dev/null -w %{speed_download} http://bench.test/blob')")
+done
+direct=$(best "${d[@]}")
+relay=$(best "${r[@]}")
+proxy=$(best "${p[@]}")
+
+# Latency: connect, send a request, read the answer; median and p90 in ms.
+cat >"$T/work/lat.py" <<'PY'
+import socket, sys, time
+host, n = sys.argv[1], int(sys.argv[2])
+addr = socket.getaddrinfo(host, 80, socket.AF_INET, socket.SOCK_STREAM)[0][4]
+req = b"GET / HTTP/1.0\r\nHost: bench.test\r\n\r\n"
+t = []
+for _ in range(n):
+    a = time.perf_counter()
+    c = socket.create_connection(addr); c.sendall(req)
+    while c.recv(4096): pass
+    c.close()
+    t.append((time.perf_counter() - a) * 1000)
+t.sort()
+print("%.3f %.3f" % (t[len(t) // 2], t[len(t) * 9 // 10]))
+PY
+chmod 644 "$T/work/lat.py"
+lat_direct=$(as_user /usr/bin/python3 "$T/work/lat.py" 10.254.77.2 "$connects")
+lat_relay=$(fctl run -- /usr/bin/python3 lat.py bench.test "$connects")
+
+# Launch time: fencectl run true with and without network rules.
+cat >"$T/work/launch.py" <<'PY'
+import subprocess, sys, time
+n = int(sys.argv[1]); cmd = sys.argv[2:]
+t = []
+for i in range(n + 3):
+    a = time.perf_counter(); subprocess.run(cmd, check=True); b = time.perf_counter()
+    if i >= 3: t.append((b - a) * 1000)
+t.sort()
+print("%.1f %.1f" % (t[len(t) // 2], t[len(t) * 9 // 10]))
+PY
+echo '{}' >"$T/work/none.json"
+launch_plain=$(as_user /usr/bin/python3 "$T/work/launch.py" "$launches" "$fencectl" --socket "$T/sock" run -s none.json true)
+launch_net=$(as_user /usr/bin/python3 "$T/work/launch.py" "$launches" "$fencectl" --socket "$T/sock" run true)
+
+mb() { awk -v b="$1" 'BEGIN { printf "%.0f", b / 1e6 }'; }
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
+read -r ld_med ld_p90 <<<"$lat_direct"
+read -r lr_med lr_p90 <<<"$lat_relay"
+read -r lp_med lp_p90 <<<"$launch_plain"
+read -r ln_med ln_p90 <<<"$launch_net"
+echo "| Measurement | Without the filter | Through fenced | Ratio / added |"
+echo "|---|---|---|---|"
+echo "| ${size_mib} MiB download, transparent relay (MB/s) | $(mb "$direct") | $(mb "$relay") | $(pct "$relay" "$direct") |"
+echo "| ${size_mib} MiB download, HTTP proxy (MB/s) | $(mb "$direct") | $(mb "$proxy") | $(pct "$proxy" "$direct") |"
+echo "| connect + request + answer, median ms ($connects runs) | $ld_med | $lr_med | +$(awk -v a="$lr_med" -v b="$ld_med" 'BEGIN { printf "%.3f", a - b }') ms |"
+echo "| same, 90th percentile ms | $ld_p90 | $lr_p90 | +$(awk -v a="$lr_p90" -v b="$ld_p90" 'BEGIN { printf "%.3f", a - b }') ms |"
+echo "| launch \`fencectl run true\`, median ms ($launches runs) | $lp_med (no network rules) | $ln_med (allowedDomains) | $(awk -v a="$ln_med" -v b="$lp_med" 'BEGIN { printf "%.2fx", a / b }') |"
+echo "| same, 90th percentile ms | $lp_p90 | $ln_p90 | |"

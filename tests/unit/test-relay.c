@@ -1,0 +1,264 @@
+/* relay.c and the DNS pieces the network filter added (query building,
+ * upstream forwarding with id rewriting and reply matching), on a real
+ * sd-event loop with socketpairs and a loopback UDP "server". */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "dns-message.h"
+#include "dns-upstream.h"
+#include "relay.h"
+
+typedef struct Done {
+        bool called;
+        int error;
+} Done;
+
+static void on_done(Relay *r, int error, void *userdata) {
+        Done *d = userdata;
+
+        d->called = true;
+        d->error = error;
+}
+
+static void run_until(sd_event *e, const bool *flag) {
+        for (int i = 0; i < 1000 && !*flag; i++)
+                cr_assert_geq(sd_event_run(e, 10 * 1000), 0);
+}
+
+static void tcp_pair(int *client, int *server) {
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t len = sizeof a;
+        int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        cr_assert_geq(l, 0);
+        cr_assert_eq(bind(l, (struct sockaddr *) &a, sizeof a), 0);
+        cr_assert_eq(listen(l, 1), 0);
+        cr_assert_eq(getsockname(l, (struct sockaddr *) &a, &len), 0);
+        *client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        cr_assert_eq(connect(*client, (struct sockaddr *) &a, sizeof a), 0);
+        *server = accept4(l, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        cr_assert_geq(*server, 0);
+        close(l);
+}
+
+/* a ⇄ relay ⇄ b: data both ways, then half-close from a, b still talks. */
+Test(relay, both_directions_and_half_close) {
+        sd_event *e = NULL;
+        int a_user, a_relay, b_user, b_relay;
+        Relay *r = NULL;
+        Done d = {};
+        char buf[64];
+
+        cr_assert_geq(sd_event_new(&e), 0);
+        tcp_pair(&a_user, &a_relay);
+        tcp_pair(&b_user, &b_relay);
+        cr_assert_eq(relay_new(e, a_relay, b_relay, on_done, &d, &r), 0);
+
+        cr_assert_eq(write(a_user, "ping", 4), 4);
+        for (int i = 0; i < 20; i++)
+                sd_event_run(e, 1000);
+        cr_assert_eq(read(b_user, buf, sizeof buf), 4);
+        cr_assert_eq(memcmp(buf, "ping", 4), 0);
+
+        cr_assert_eq(shutdown(a_user, SHUT_WR), 0);
+        for (int i = 0; i < 20; i++)
+                sd_event_run(e, 1000);
+        cr_assert_eq(read(b_user, buf, sizeof buf), 0, "the FIN is passed on");
+        cr_assert_not(d.called, "one direction is still open");
+
+        cr_assert_eq(write(b_user, "pong", 4), 4);
+        cr_assert_eq(shutdown(b_user, SHUT_WR), 0);
+        run_until(e, &d.called);
+        cr_assert(d.called);
+        cr_assert_eq(d.error, 0);
+        cr_assert_eq(read(a_user, buf, sizeof buf), 4);
+        cr_assert_eq(memcmp(buf, "pong", 4), 0);
+        cr_assert_eq(relay_bytes(r, 0), 4);
+        cr_assert_eq(relay_bytes(r, 1), 4);
+
+        relay_free(r);
+        close(a_user);
+        close(b_user);
+        sd_event_unref(e);
+}
+
+/* A megabyte one way: more than both pipes and socket buffers hold. */
+Test(relay, bulk_data_with_backpressure) {
+        sd_event *e = NULL;
+        int a_user, a_relay, b_user, b_relay;
+        Relay *r = NULL;
+        Done d = {};
+        static char chunk[65536];
+        size_t sent = 0, got = 0, total = 1 << 20;
+
+        cr_assert_geq(sd_event_new(&e), 0);
+        tcp_pair(&a_user, &a_relay);
+        tcp_pair(&b_user, &b_relay);
+        fcntl(a_user, F_SETFL, O_NONBLOCK);
+        fcntl(b_user, F_SETFL, O_NONBLOCK);
+        cr_assert_eq(relay_new(e, a_relay, b_relay, on_done, &d, &r), 0);
+        memset(chunk, 'x', sizeof chunk);
+
+        for (int i = 0; i < 100000 && got < total; i++) {
+                if (sent < total) {
+                        ssize_t n = write(a_user, chunk, sizeof chunk < total - sent ? sizeof chunk : total - sent);
+                        if (n > 0)
+                                sent += (size_t) n;
+                }
+                sd_event_run(e, 0);
+                ssize_t n = read(b_user, chunk, sizeof chunk);
+                if (n > 0)
+                        got += (size_t) n;
+        }
+        cr_assert_eq(got, total);
+        relay_free(r);
+        close(a_user);
+        close(b_user);
+        sd_event_unref(e);
+}
+
+/* A reset on one side resets the other. */
+Test(relay, reset_is_passed_on) {
+        sd_event *e = NULL;
+        int a_user, a_relay, b_user, b_relay;
+        struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+        Relay *r = NULL;
+        Done d = {};
+        char buf[8];
+
+        cr_assert_geq(sd_event_new(&e), 0);
+        tcp_pair(&a_user, &a_relay);
+        tcp_pair(&b_user, &b_relay);
+        cr_assert_eq(relay_new(e, a_relay, b_relay, on_done, &d, &r), 0);
+        setsockopt(a_user, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        close(a_user);
+        run_until(e, &d.called);
+        cr_assert(d.called);
+        cr_assert_lt(d.error, 0);
+        cr_assert_eq(read(b_user, buf, sizeof buf), -1);
+        cr_assert_eq(errno, ECONNRESET);
+        relay_free(r);
+        close(b_user);
+        sd_event_unref(e);
+}
+
+Test(dns_upstream, server_parse) {
+        struct sockaddr_storage ss;
+
+        cr_assert_eq(dns_server_parse("1.2.3.4", &ss), 0);
+        cr_assert_eq(ntohs(((struct sockaddr_in *) &ss)->sin_port), 53);
+        cr_assert_eq(dns_server_parse("1.2.3.4:5353", &ss), 0);
+        cr_assert_eq(ntohs(((struct sockaddr_in *) &ss)->sin_port), 5353);
+        cr_assert_eq(dns_server_parse("2001:db8::1", &ss), 0);
+        cr_assert_eq(ss.ss_family, AF_INET6);
+        cr_assert_eq(dns_server_parse("[::1]:54", &ss), 0);
+        cr_assert_eq(ntohs(((struct sockaddr_in6 *) &ss)->sin6_port), 54);
+        cr_assert_eq(dns_server_parse("dns.example", &ss), -EINVAL);
+        cr_assert_eq(dns_server_parse("1.2.3.4:0", &ss), -EINVAL);
+        cr_assert_eq(dns_server_parse("1.2.3.4:", &ss), -EINVAL);
+        cr_assert_eq(dns_server_parse("[::1", &ss), -EINVAL);
+}
+
+Test(dns_upstream, query_build_round_trips) {
+        uint8_t buf[512];
+        DnsQuestion q;
+        int n = dns_query_build(0x1234, "Example.COM", DNS_TYPE_AAAA, buf, sizeof buf);
+
+        cr_assert_gt(n, 0);
+        cr_assert_eq(dns_question_parse(buf, (size_t) n, &q), 0);
+        cr_assert_eq(q.id, 0x1234);
+        cr_assert_str_eq(q.name, "Example.COM");
+        cr_assert_eq(q.type, DNS_TYPE_AAAA);
+        cr_assert_eq(q.flags, DNS_FLAG_RD, "a recursive query, not a reply");
+        cr_assert_eq(dns_query_build(1, "a..b", DNS_TYPE_A, buf, sizeof buf) < 0, true);
+        cr_assert_eq(dns_query_build(1, "", DNS_TYPE_A, buf, sizeof buf), -EINVAL);
+}
+
+typedef struct Answer {
+        bool called;
+        int error;
+        uint8_t msg[512];
+        size_t len;
+} Answer;
+
+static void on_reply(const uint8_t *msg, size_t len, int error, void *userdata) {
+        Answer *a = *(Answer **) userdata;
+
+        a->called = true;
+        a->error = error;
+        if (msg) {
+                memcpy(a->msg, msg, len);
+                a->len = len;
+        }
+        free(userdata);
+}
+
+/* The forwarded query carries a fresh id; a reply with the wrong id, or
+ * for another question, is ignored; the right one comes back with the
+ * client's id. */
+Test(dns_upstream, forward_rewrites_and_checks_ids) {
+        struct sockaddr_in srv = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        struct sockaddr_storage from;
+        socklen_t len = sizeof srv, flen = sizeof from;
+        sd_event *e = NULL;
+        DnsUpstream *u = NULL;
+        char server[64], *err = NULL;
+        uint8_t q[512], got[512], reply[512];
+        Answer a = {};
+        DnsQuestion dq;
+        int s, n, k;
+
+        s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        cr_assert_eq(bind(s, (struct sockaddr *) &srv, sizeof srv), 0);
+        cr_assert_eq(getsockname(s, (struct sockaddr *) &srv, &len), 0);
+        snprintf(server, sizeof server, "127.0.0.1:%u", ntohs(srv.sin_port));
+        cr_assert_geq(sd_event_new(&e), 0);
+        cr_assert_eq(dns_upstream_new(e, server, &u, &err), 0);
+
+        n = dns_query_build(0xabcd, "allowed.test", DNS_TYPE_A, q, sizeof q);
+        Answer **ud = malloc(sizeof *ud);
+        *ud = &a;
+        cr_assert_eq(dns_upstream_query(u, q, (size_t) n, false, on_reply, ud, NULL), 0);
+
+        k = (int) recvfrom(s, got, sizeof got, 0, (struct sockaddr *) &from, &flen);
+        cr_assert_eq(k, n);
+        cr_assert_eq(dns_question_parse(got, (size_t) k, &dq), 0);
+        cr_assert_neq(dq.id, 0xabcd, "the client's id is not sent upstream");
+
+        /* Wrong id first, then another question with the right id. */
+        DnsQuestion wrong = dq;
+        wrong.id = (uint16_t) (dq.id + 1);
+        int m = dns_reply_build(&wrong, DNS_RCODE_NOERROR, reply, sizeof reply);
+        sendto(s, reply, (size_t) m, 0, (struct sockaddr *) &from, flen);
+        DnsQuestion other = dq;
+        strcpy(other.name, "evil.test");
+        m = dns_reply_build(&other, DNS_RCODE_NOERROR, reply, sizeof reply);
+        sendto(s, reply, (size_t) m, 0, (struct sockaddr *) &from, flen);
+        for (int i = 0; i < 20; i++)
+                sd_event_run(e, 1000);
+        cr_assert_not(a.called, "forged replies are ignored");
+
+        m = dns_reply_build(&dq, DNS_RCODE_NXDOMAIN, reply, sizeof reply);
+        sendto(s, reply, (size_t) m, 0, (struct sockaddr *) &from, flen);
+        run_until(e, &a.called);
+        cr_assert(a.called);
+        cr_assert_eq(a.error, 0);
+        cr_assert_eq(dns_question_parse(a.msg, a.len, &dq), 0);
+        cr_assert_eq(dq.id, 0xabcd, "the client's id is restored");
+        cr_assert_eq(DNS_RCODE(dq.flags), DNS_RCODE_NXDOMAIN);
+
+        /* A pending query freed with the upstream frees its userdata (ASan). */
+        ud = malloc(sizeof *ud);
+        *ud = &a;
+        cr_assert_eq(dns_upstream_query(u, q, (size_t) n, false, on_reply, ud, NULL), 0);
+        dns_upstream_free(u);
+        sd_event_unref(e);
+        close(s);
+}
