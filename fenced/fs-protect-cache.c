@@ -6,6 +6,7 @@
 #include <sys/fsuid.h>
 #include <sys/stat.h>
 
+#include "fileio.h"
 #include "fs-protect-cache.h"
 #include "log.h"
 #include "strv.h"
@@ -388,34 +389,10 @@ static void restore_fs(FsIds old) {
 
 static int read_entry(const char *dir, const char *name, uint8_t **ret, size_t *ret_size) {
         _cleanup_free_ char *path = NULL;
-        _cleanup_free_ uint8_t *data = NULL;
-        _cleanup_close_ int fd = -1;
-        struct stat st;
-        size_t off = 0;
 
         if (asprintf(&path, "%s/%s", dir, name) < 0)
                 return -ENOMEM;
-        fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode) || st.st_uid != 0 || st.st_size > FS_PROTECT_CACHE_MAX_SIZE)
-                return -EBADMSG;
-        data = malloc((size_t) st.st_size + 1);
-        if (!data)
-                return -ENOMEM;
-        while (off < (size_t) st.st_size) {
-                ssize_t n = read(fd, data + off, (size_t) st.st_size - off);
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        break;
-                off += (size_t) n;
-        }
-        *ret = TAKE_PTR(data);
-        *ret_size = off;
-        return 0;
+        return read_small_file_at(AT_FDCWD, path, FS_PROTECT_CACHE_MAX_SIZE, true, ret, ret_size);
 }
 
 int fs_protect_cache_load(const char *dir, const FsProtectCacheKey *key, FsProtectCache *ret) {

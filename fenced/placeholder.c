@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "fileio.h"
 #include "log.h"
 #include "placeholder.h"
 #include "strv.h"
@@ -285,34 +286,6 @@ static int record_parse(const uint8_t *buf, size_t size, Record *ret) {
         return 0;
 }
 
-static int read_record(int dir_fd, const char *id, uint8_t **ret, size_t *ret_size) {
-        _cleanup_close_ int fd = -1;
-        _cleanup_free_ uint8_t *buf = NULL;
-        struct stat st;
-        size_t off = 0;
-
-        fd = openat(dir_fd, id, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode) || st.st_size > MAX_RECORD_SIZE)
-                return -EBADMSG;
-        buf = malloc((size_t) st.st_size + 1);
-        if (!buf)
-                return -ENOMEM;
-        while (off < (size_t) st.st_size) {
-                ssize_t n = read(fd, buf + off, (size_t) st.st_size - off);
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        break;
-                off += (size_t) n;
-        }
-        *ret = TAKE_PTR(buf);
-        *ret_size = off;
-        return 0;
-}
 
 /* Removes one entry if it is still ours and empty; as the caller. */
 static bool remove_entry(const struct Entry *en) {
@@ -526,7 +499,7 @@ static int sweep_record(int dir_fd, const char *dir, const char *id, char * cons
         pid_t pid;
         int r;
 
-        r = read_record(dir_fd, id, &buf, &size);
+        r = read_small_file_at(dir_fd, id, MAX_RECORD_SIZE, true, &buf, &size);
         if (r == -ENOENT)
                 return 1;
         if (r < 0)
