@@ -123,11 +123,17 @@ _noreturn_ static void exec_command(const SandboxSpec *spec, const FsView *view,
          * directory the caller sent: otherwise the view moved it. */
         if (fstat(spec->cwd_fd, &want) < 0)
                 fail(setup_fd, errno, "checking the working directory");
-        if (chdir(spec->cwd_path) < 0 || stat(".", &have) < 0 ||
-            have.st_dev != want.st_dev || have.st_ino != want.st_ino) {
+        if (chdir(spec->cwd_path) < 0 || stat(".", &have) < 0)
+                r = -errno;
+        else if (have.st_dev != want.st_dev || have.st_ino != want.st_ino)
+                r = -ENOENT;    /* another directory at that path: not the caller's */
+        else
+                r = 0;
+        if (r < 0) {
                 char msg[sizeof ((SetupMsg *) NULL)->text];
-                snprintf(msg, sizeof msg, "the working directory %s is not visible in the sandbox", spec->cwd_path);
-                fail(setup_fd, errno ? errno : ENOENT, msg);
+                snprintf(msg, sizeof msg, "the working directory %s is not visible in the sandbox "
+                         "(with defaultDenyRead, add it or \".\" to filesystem.allowRead)", spec->cwd_path);
+                fail(setup_fd, r, msg);
         }
 
         /* Only 0, 1, 2 survive the exec; the setup socket is already O_CLOEXEC. */

@@ -41,6 +41,16 @@ like "$OUT" "Read-only file system" "...and it is read-only"
 check "...and nothing was created in it" test ! -e "$hosttmp/new"
 rm -rf "$hosttmp"
 
+# A cwd the policy hides (defaultDenyRead without it in allowRead): exit 125,
+# naming the directory and what to add, with the right reason.
+mkdir -p "$T/work/hidden-cwd"
+chown "$TEST_USER" "$T/work/hidden-cwd"
+printf '{ "filesystem": { "defaultDenyRead": true } }\n' >"$T/work/hidden-cwd/fence.json"
+FCTL_CWD=$T/work/hidden-cwd fctl_capture run -- true
+is "$RC" 125 "a cwd hidden by defaultDenyRead: exit 125"
+like "$ERR" "working directory $T/work/hidden-cwd is not visible in the sandbox .*add it or \".\" to filesystem.allowRead.*: No such file or directory" \
+        "...naming the directory, the key to change and the reason"
+
 # --- environment ------------------------------------------------------------
 libc=$(ldd "$FENCECTL" | awk '$1 ~ /^libc\.so/ { print $3 }')
 [ -e "$libc" ] || libc=
