@@ -11,6 +11,7 @@
 
 #include "dns-upstream.h"
 #include "macro.h"
+#include "socket-as.h"
 
 #define DNS_MSG_MAX 4096
 #define RESOLVE_MAX_ADDRS 8
@@ -46,6 +47,8 @@ struct DnsUpstream {
         struct sockaddr_storage servers[DNS_UPSTREAM_MAX_SERVERS];
         size_t n_servers;
         int fd[2];              /* AF_INET, AF_INET6 */
+        uid_t uid;              /* owner of the sockets (socket-as.h) */
+        gid_t gid;
         sd_event_source *src[2];
         DnsPending *pending;
         unsigned n_pending;
@@ -235,9 +238,9 @@ static int send_try_tcp(DnsPending *p, const struct sockaddr_storage *srv) {
         p->tcp_buf = NULL;
         p->tcp_sent = p->tcp_len = 0;
 
-        p->tcp_fd = socket(srv->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        p->tcp_fd = socket_as(u->uid, u->gid, srv->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (p->tcp_fd < 0)
-                return -errno;
+                return p->tcp_fd;
         if (connect(p->tcp_fd, (const struct sockaddr *) srv, sa_len(srv)) < 0 && errno != EINPROGRESS)
                 return -errno;
         if (sd_event_add_io(u->event, &p->tcp_src, p->tcp_fd, EPOLLOUT, on_tcp_io, p) < 0)
@@ -352,7 +355,7 @@ static int on_reply(sd_event_source *s, int fd, uint32_t revents, void *userdata
         return 0;
 }
 
-int dns_upstream_new(sd_event *event, const char *server, DnsUpstream **ret, char **ret_error) {
+int dns_upstream_new(sd_event *event, const char *server, uid_t uid, gid_t gid, DnsUpstream **ret, char **ret_error) {
         DnsUpstream *u;
         int r;
 
@@ -361,6 +364,8 @@ int dns_upstream_new(sd_event *event, const char *server, DnsUpstream **ret, cha
                 return -ENOMEM;
         u->fd[0] = u->fd[1] = -1;
         u->event = sd_event_ref(event);
+        u->uid = uid;
+        u->gid = gid;
 
         if (server) {
                 r = dns_server_parse(server, &u->servers[0]);
@@ -385,9 +390,9 @@ int dns_upstream_new(sd_event *event, const char *server, DnsUpstream **ret, cha
                         needed |= u->servers[k].ss_family == (i ? AF_INET6 : AF_INET);
                 if (!needed)
                         continue;
-                u->fd[i] = socket(i ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+                u->fd[i] = socket_as(uid, gid, i ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (u->fd[i] < 0) {
-                        r = -errno;
+                        r = u->fd[i];
                         goto fail;
                 }
                 r = sd_event_add_io(event, &u->src[i], u->fd[i], EPOLLIN, on_reply, u);

@@ -37,7 +37,7 @@ typedef void (*dns_resolved_t)(const DnsAddress *addrs, size_t n, int error, voi
 
 /* server: "IP", "IP:PORT" or "[IPv6]:PORT"; NULL for the host's resolvers.
  * On -EINVAL/-ENOENT *ret_error says what is wrong. */
-int dns_upstream_new(sd_event *event, const char *server, DnsUpstream **ret, char **ret_error);
+int dns_upstream_new(sd_event *event, const char *server, uid_t uid, gid_t gid, DnsUpstream **ret, char **ret_error);
 /* Drops every pending query without calling back. */
 DnsUpstream *dns_upstream_free(DnsUpstream *u);
 

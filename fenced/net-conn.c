@@ -12,6 +12,7 @@
 #include "macro.h"
 #include "net-internal.h"
 #include "netns-exec.h"
+#include "socket-as.h"
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 
@@ -279,8 +280,9 @@ static void try_next(NetConn *c, int last_error) {
                         r = netns_exec(c->connect_netns, socket_cb, &sa);
                         fd = sa.fd;
                 } else {
-                        fd = socket(a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-                        r = fd < 0 ? -errno : 0;
+                        /* Owned by the caller: the host's firewall sees the user. */
+                        fd = socket_as(c->ns->uid, c->ns->gid, a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC);
+                        r = fd < 0 ? fd : 0;
                 }
                 if (r < 0) {
                         last_error = r;

@@ -82,6 +82,8 @@ struct NetSandbox {
         DnsCache *cache;
         DnsUpstream *dns;
         int netns_fd;
+        uid_t uid;              /* the caller, owner of the relay's outgoing sockets */
+        gid_t gid;
         int diag_fd;            /* NETLINK_SOCK_DIAG inside the namespace */
         char *cgroup_path;
         net_event_t emit;

@@ -513,6 +513,8 @@ int net_sandbox_new(sd_event *event, const NetSandboxOptions *o, net_event_t emi
                 return -ENOMEM;
         ns->event = sd_event_ref(event);
         ns->netns_fd = ns->diag_fd = ns->nflog_fd = -1;
+        ns->uid = o->uid;
+        ns->gid = o->gid;
         for (size_t i = 0; i < NET_N_LISTENERS; i++)
                 ns->listeners[i].fd = -1;
         ns->emit = emit;
@@ -543,7 +545,7 @@ int net_sandbox_new(sd_event *event, const NetSandboxOptions *o, net_event_t emi
         r = dns_cache_new(NET_DNS_CACHE_SIZE, &ns->cache);
         if (r < 0)
                 return r;
-        r = dns_upstream_new(event, c->network.dns_server, &ns->dns, ret_error);
+        r = dns_upstream_new(event, c->network.dns_server, o->uid, o->gid, &ns->dns, ret_error);
         if (r < 0)
                 return r;
 

@@ -33,7 +33,8 @@ typedef struct NetSandboxOptions {
          * connection to it is forwarded to the sandbox's own 127.0.0.1:PORT
          * (else ::1). */
         char **expose;
-        uid_t uid;              /* the caller: host ports below 1024 only for root */
+        uid_t uid;              /* the caller: host ports below 1024 only for root, */
+        gid_t gid;              /* and the owner of every socket opened for it (socket-as.h) */
 } NetSandboxOptions;
 
 /* Whether the sandbox needs a filtered network at all: a non-empty

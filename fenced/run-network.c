@@ -34,7 +34,7 @@ static void on_net_event(void *userdata, const char *source, const char *action,
 }
 
 int run_network_setup(SandboxRun *run, const FenceConfig *c, char **expose, SandboxSpec *spec, char **ret_error) {
-        NetSandboxOptions o = { .config = c, .expose = expose, .uid = run->uid };
+        NetSandboxOptions o = { .config = c, .expose = expose, .uid = run->uid, .gid = spec->gid };
         NetSandbox *ns = NULL;
         int fd, r;
 

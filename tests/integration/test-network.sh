@@ -156,6 +156,27 @@ print(s.recv(100).decode().strip())'
 fctl_capture run -m -- /usr/bin/python3 -c "$BANNER" allowed.test
 is "$RC/$OUT" "0/banner-ok" "transparent: by address after DNS, no SNI/Host (server speaks first)"
 
+# The relay's connections out of the host belong to the user, not to root:
+# the host's owner-based firewall rules (nft meta skuid, iptables -m owner)
+# and uid routing rules treat them as the user's own. (An unfinished request
+# keeps the connection open while ss looks at it.)
+HOLD='import socket,sys,time
+s=socket.create_connection((sys.argv[1],80),timeout=5)
+s.sendall(b"GET / HTTP/1.1\r\nHost: " + sys.argv[1].encode() + b"\r\n")
+print("connected", flush=True); time.sleep(float(sys.argv[2]))'
+relay_conns() {
+        ss -Htne state established "( dst $SRV and dport = :80 )"
+}
+fctl_bg "$TEST_USER" "$T/hold.out" run -- /usr/bin/python3 -c "$HOLD" allowed.test 10
+if wait_until 10 grep -q connected "$T/hold.out" && wait_until 5 eval '[ -n "$(relay_conns)" ]'; then
+        owners=$(relay_conns | grep -o 'uid:[0-9]*' | sort -u | xargs)
+        is "$owners" "uid:$(id -u "$TEST_USER")" "the relay's outgoing connection is owned by the user (host firewall owner rules apply)"
+else
+        fail "a held connection through the relay" "$(cat "$T/hold.out" "$T/hold.out.err")"
+fi
+kill "$BG_PID" 2>/dev/null
+wait "$BG_PID" 2>/dev/null
+
 fctl_capture run -m -- "${NOPROXY[@]}" -6 http://v6.test/
 is "$RC/$OUT" "0/hello-http v6.test" "transparent: IPv6 (AAAA, then TCP over IPv6)"
 

@@ -220,7 +220,7 @@ Test(dns_upstream, forward_rewrites_and_checks_ids) {
         cr_assert_eq(getsockname(s, (struct sockaddr *) &srv, &len), 0);
         snprintf(server, sizeof server, "127.0.0.1:%u", ntohs(srv.sin_port));
         cr_assert_geq(sd_event_new(&e), 0);
-        cr_assert_eq(dns_upstream_new(e, server, &u, &err), 0);
+        cr_assert_eq(dns_upstream_new(e, server, getuid(), getgid(), &u, &err), 0);
 
         n = dns_query_build(0xabcd, "allowed.test", DNS_TYPE_A, q, sizeof q);
         Answer **ud = malloc(sizeof *ud);
