@@ -15,9 +15,13 @@
  *               default deny list and two rules, on an sd-event loop as in
  *               fenced
  * Needs root (or CAP_SYS_PTRACE) for the supervisor to read the child.
+ * Run as root, the measured processes run as nobody (65534), as a sandbox's
+ * run as their user: the supervisor remembers only files such a user cannot
+ * change (exec-file-cache.h).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +125,8 @@ static int run_mode(Mode mode, unsigned rounds, char * const *program, const Com
         sd_event_source *io = NULL;
         sd_event *e = NULL;
         pid_t pid;
+        uid_t uid = getuid() == 0 ? 65534 : getuid();
+        gid_t gid = getuid() == 0 ? 65534 : getgid();
 
         if (pipe2(pipefd, O_CLOEXEC) < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
                 return -errno;
@@ -133,6 +139,9 @@ static int run_mode(Mode mode, unsigned rounds, char * const *program, const Com
 
                 close(pipefd[0]);
                 close(sp[0]);
+                if (getuid() == 0 && (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
+                                      setresuid(uid, uid, uid) < 0))
+                        _exit(9);
                 if (mode != MODE_PLAIN) {
                         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || seccomp_deny_install() < 0)
                                 _exit(10);
@@ -158,7 +167,7 @@ static int run_mode(Mode mode, unsigned rounds, char * const *program, const Com
                         return listener;
                 /* As fenced attaches it: the fs ids of a sandbox are fixed. */
                 r = exec_supervisor_attach_with_ids(e, listener, policy,
-                                                    &(ExecSupervisorIds) { .uid = getuid(), .gid = getgid() },
+                                                    &(ExecSupervisorIds) { .uid = uid, .gid = gid },
                                                     NULL, NULL, &s);
                 if (r < 0)
                         return r;
