@@ -136,6 +136,56 @@ static int mem_page(MemReader *m, uintptr_t addr, const char **ret) {
         return 0;
 }
 
+static bool mem_cached(const MemReader *m, uintptr_t base) {
+        for (unsigned k = 0; k < CACHE_PAGES; k++)
+                if (m->valid[k] && m->addr[k] == base)
+                        return true;
+        return false;
+}
+
+/* Reads the pages holding addrs (0: none) that are not cached yet, in one
+ * call (each call costs more than the copying), keeping keep's page. Best
+ * effort: a page that could not be read is left to mem_page, which says
+ * why when it is needed. */
+#define PREFETCH_MAX (CACHE_PAGES - 2)
+static void mem_prefetch(MemReader *m, const uintptr_t *addrs, size_t n, uintptr_t keep) {
+        struct iovec local[PREFETCH_MAX], remote[PREFETCH_MAX];
+        unsigned slot[PREFETCH_MAX];
+        uintptr_t mask = ~(uintptr_t) (m->page_size - 1);
+        size_t k = 0;
+        ssize_t got;
+
+        for (size_t i = 0; i < n && k < PREFETCH_MAX && m->budget > 0; i++) {
+                uintptr_t base = addrs[i] & mask;
+                unsigned s;
+                bool dup = false;
+
+                if (addrs[i] == 0 || mem_cached(m, base))
+                        continue;
+                for (size_t j = 0; j < k; j++)
+                        dup = dup || (uintptr_t) remote[j].iov_base == base;
+                if (dup)
+                        continue;
+                s = m->next++ % CACHE_PAGES;
+                if (m->valid[s] && m->addr[s] == (keep & mask))
+                        s = m->next++ % CACHE_PAGES;
+                m->valid[s] = false;
+                m->budget--;
+                slot[k] = s;
+                local[k] = (struct iovec) { m->pages + s * m->page_size, m->page_size };
+                remote[k] = (struct iovec) { (void *) base, m->page_size };
+                k++;
+        }
+        if (k == 0)
+                return;
+        got = process_vm_readv(m->pid, local, k, remote, k, 0);
+        /* A partial read stops at the first page that failed. */
+        for (size_t j = 0; got > 0 && j < k && (size_t) got >= (j + 1) * m->page_size; j++) {
+                m->addr[slot[j]] = (uintptr_t) remote[j].iov_base;
+                m->valid[slot[j]] = true;
+        }
+}
+
 static int mem_read(MemReader *m, uintptr_t addr, void *buf, size_t len) {
         char *out = buf;
 
@@ -202,6 +252,24 @@ static int mem_read_argv(MemReader *m, uintptr_t addr, size_t ptr_size, char ***
         if (addr == 0) {                /* execve(path, NULL, ...): an empty argv */
                 *ret = TAKE_PTR(argv);
                 return 0;
+        }
+
+        /* The first arguments' pages, in one read. */
+        {
+                uintptr_t first[PREFETCH_MAX * 2];
+                size_t off = addr & (m->page_size - 1), k;
+                const char *page;
+
+                if (mem_page(m, addr, &page) >= 0) {
+                        for (k = 0; k < ELEMENTSOF(first) && off + (k + 1) * ptr_size <= m->page_size; k++) {
+                                uint64_t p = 0;
+                                memcpy(&p, page + off + k * ptr_size, ptr_size);
+                                if (p == 0)
+                                        break;
+                                first[k] = (uintptr_t) p;
+                        }
+                        mem_prefetch(m, first, k, addr);
+                }
         }
 
         for (;;) {
@@ -628,6 +696,8 @@ static int helper_judge(Helper *h, const struct seccomp_notif *req, Verdict *v) 
                 argv_addr = (uintptr_t) req->data.args[1];
         }
 
+        /* The path's page and argv's, in one read. */
+        mem_prefetch(&m, (uintptr_t[]) { path_addr, argv_addr }, 2, 0);
         r = mem_read_string(&m, path_addr, PATH_MAX - 1, &v->path);
         if (r >= 0)
                 r = mem_read_argv(&m, argv_addr, abi->ptr_size, &v->argv);
