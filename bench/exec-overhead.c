@@ -6,7 +6,8 @@
  * times (default 2000) in each of three setups, and prints the median and
  * 90th percentile in microseconds, then the median time the exec supervisor
  * adds per exec (supervised minus deny: every sandbox has the deny filter;
- * and supervised minus plain). Then a "build" of 1,000 tiny processes,
+ * and supervised minus plain), and the supervisor's helper's CPU time per
+ * exec (less at the mercy of other load than wall time). Then a "build" of 1,000 tiny processes,
  * `sh -c 'while ...; do /bin/true; done'`, LOOP-RUNS times (default 7) in
  * each setup: median wall time and the supervised/deny ratio.
  *   plain       no filter
@@ -105,7 +106,21 @@ typedef struct Run {
         uint64_t *samples;
         size_t n, max;
         bool eof;
+        pid_t helper;                   /* supervised: the helper, while it runs */
+        uint64_t helper_start;          /* its CPU time when the first sample came */
+        size_t helper_from;             /* samples before that */
+        uint64_t helper_ns;             /* its CPU time from then on, all blocks */
+        size_t helper_execs;
 } Run;
+
+static uint64_t cpu_ns(pid_t pid) {
+        struct timespec ts;
+        clockid_t cid;
+
+        if (clock_getcpuclockid(pid, &cid) != 0 || clock_gettime(cid, &ts) < 0)
+                return 0;
+        return (uint64_t) ts.tv_sec * 1000000000ULL + (uint64_t) ts.tv_nsec;
+}
 
 static int on_samples(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
         Run *run = userdata;
@@ -114,6 +129,11 @@ static int on_samples(sd_event_source *src, int fd, uint32_t revents, void *user
         if (k <= 0) {
                 run->eof = true;
                 return sd_event_source_set_enabled(src, SD_EVENT_OFF);
+        }
+        /* The helper's start-up is not per-exec cost: count from here. */
+        if (run->helper > 0 && run->helper_start == 0) {
+                run->helper_start = cpu_ns(run->helper);
+                run->helper_from = run->n;
         }
         run->n += (size_t) k / sizeof(uint64_t);
         return 0;
@@ -171,6 +191,8 @@ static int run_mode(Mode mode, unsigned rounds, char * const *program, const Com
                                                     NULL, NULL, &s);
                 if (r < 0)
                         return r;
+                run->helper = exec_supervisor_get_pid(s);
+                run->helper_start = 0;
         }
         r = sd_event_add_io(e, &io, pipefd[0], EPOLLIN, on_samples, run);
         if (r < 0)
@@ -188,6 +210,14 @@ static int run_mode(Mode mode, unsigned rounds, char * const *program, const Com
                 return -EIO;
         }
         sd_event_source_disable_unref(io);
+        if (run->helper > 0 && run->helper_start > 0) {
+                uint64_t end = cpu_ns(run->helper);
+                if (end > run->helper_start) {
+                        run->helper_ns += end - run->helper_start;
+                        run->helper_execs += run->n - run->helper_from;
+                }
+        }
+        run->helper = 0;
         exec_supervisor_free(s);
         sd_event_unref(e);
         close(pipefd[0]);
@@ -227,6 +257,9 @@ static int measure_all(char * const *cmd, unsigned rounds, const CommandPolicy *
                         med[m] = runs[m].samples[runs[m].n / 2];
                         printf("%-12s %10.1f %10.1f\n", names[m], runs[m].samples[runs[m].n / 2] / 1000.0,
                                runs[m].samples[runs[m].n * 9 / 10] / 1000.0);
+                        if (runs[m].helper_execs > 0)
+                                printf("%-12s %10.1f us CPU per exec (mean)\n", "  helper",
+                                       runs[m].helper_ns / 1000.0 / (double) runs[m].helper_execs);
                 }
                 free(runs[m].samples);
         }

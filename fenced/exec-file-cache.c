@@ -13,7 +13,7 @@
 #endif
 
 bool exec_file_key(int fd, const char *path, uid_t fsuid, ExecFileKey *ret) {
-        const unsigned need = STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_UID | STATX_INO | STATX_SIZE |
+        const unsigned need = STATX_TYPE | STATX_MODE | STATX_UID | STATX_INO | STATX_SIZE |
                               STATX_MTIME | STATX_CTIME | STATX_MNT_ID_UNIQUE;
         struct statx sx;
 
@@ -23,8 +23,7 @@ bool exec_file_key(int fd, const char *path, uid_t fsuid, ExecFileKey *ret) {
         if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_SYNC_AS_STAT, need, &sx) < 0 ||
             (sx.stx_mask & need) != need)
                 return false;
-        if (!S_ISREG(sx.stx_mode) || sx.stx_uid != 0 || (sx.stx_mode & (S_IWGRP | S_IWOTH)) ||
-            sx.stx_nlink != 1)
+        if (!S_ISREG(sx.stx_mode) || sx.stx_uid != 0 || (sx.stx_mode & (S_IWGRP | S_IWOTH)))
                 return false;
         *ret = (ExecFileKey) {
                 .path = path,

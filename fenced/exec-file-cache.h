@@ -5,13 +5,21 @@
  * that the next exec of the same, unchanged file skips the /proc readlink and
  * the look at its first line.
  *
- * Only files nobody but root can change or rename are remembered: regular
- * files owned by root, without a write bit for group or others (so no ACL
- * grants writing either), with one link (one name per mount), looked at by a
- * sandbox whose filesystem uid is not 0. An entry is found again only by the
- * same absolute path as written, the same mount (unique mount id), device,
- * inode, size, mtime and ctime: a chmod, chown, rename or write changes the
- * ctime.
+ * Only files nobody but root can change are remembered: regular files owned
+ * by root, without a write bit for group or others (so no ACL grants writing
+ * either), looked at by a sandbox whose filesystem uid is not 0 (writes
+ * through a shared mapping need not touch the mtime). An entry is found again
+ * only by the same absolute path as written, on the same mount (unique mount
+ * id), device, inode, size, mtime and ctime: a chmod, chown, write, rename,
+ * link or unlink of the file changes its ctime.
+ *
+ * A file with several links (made by root: protected_hardlinks keeps users
+ * from linking files they cannot write) may be reached under another of its
+ * names than the one remembered, when a symlink on the path was changed. The
+ * remembered name is then still one of the file's current names in the
+ * sandbox, and the process could have got the very same answer by running a
+ * symlink of the same name pointing there: nothing is allowed that was not
+ * allowed already.
  *
  *   exec_file_key(fd, path, &key)    fills the key of the open (O_PATH) file
  *                                    reached by path; false when it is not
