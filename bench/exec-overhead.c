@@ -108,7 +108,7 @@ typedef struct Run {
         bool eof;
         pid_t helper;                   /* supervised: the helper, while it runs */
         uint64_t helper_start;          /* its CPU time when the first sample came */
-        size_t helper_from;             /* samples before that */
+        size_t helper_from;             /* samples up to then */
         uint64_t helper_ns;             /* its CPU time from then on, all blocks */
         size_t helper_execs;
 } Run;
@@ -130,12 +130,12 @@ static int on_samples(sd_event_source *src, int fd, uint32_t revents, void *user
                 run->eof = true;
                 return sd_event_source_set_enabled(src, SD_EVENT_OFF);
         }
+        run->n += (size_t) k / sizeof(uint64_t);
         /* The helper's start-up is not per-exec cost: count from here. */
         if (run->helper > 0 && run->helper_start == 0) {
                 run->helper_start = cpu_ns(run->helper);
                 run->helper_from = run->n;
         }
-        run->n += (size_t) k / sizeof(uint64_t);
         return 0;
 }
 
@@ -227,9 +227,11 @@ static int run_mode(Mode mode, unsigned rounds, char * const *program, const Com
 
 static const char * const names[] = { "plain", "deny", "supervised" };
 
-/* Medians (ns) of each setup; prints a row per setup. The setups take
+/* Medians (ns) of each setup; prints a row per setup (and the helper's CPU
+ * time per exec when per_exec: each sample is one exec). The setups take
  * turns in up to 10 blocks, so background load hits all of them alike. */
-static int measure_all(char * const *cmd, unsigned rounds, const CommandPolicy *policy, uint64_t med[3]) {
+static int measure_all(char * const *cmd, unsigned rounds, const CommandPolicy *policy, bool per_exec,
+                       uint64_t med[3]) {
         unsigned blocks = rounds >= 10 ? 10 : rounds;
         Run runs[3] = {};
         int r = 0;
@@ -257,7 +259,7 @@ static int measure_all(char * const *cmd, unsigned rounds, const CommandPolicy *
                         med[m] = runs[m].samples[runs[m].n / 2];
                         printf("%-12s %10.1f %10.1f\n", names[m], runs[m].samples[runs[m].n / 2] / 1000.0,
                                runs[m].samples[runs[m].n * 9 / 10] / 1000.0);
-                        if (runs[m].helper_execs > 0)
+                        if (per_exec && runs[m].helper_execs > 0)
                                 printf("%-12s %10.1f us CPU per exec (mean)\n", "  helper",
                                        runs[m].helper_ns / 1000.0 / (double) runs[m].helper_execs);
                 }
@@ -303,7 +305,7 @@ int main(int argc, char *argv[]) {
 
         printf("fork+exec+wait of %s, %u rounds each\n", single[0], rounds);
         printf("%-12s %10s %10s\n", "setup", "median_us", "p90_us");
-        r = measure_all(single, rounds, policy, med);
+        r = measure_all(single, rounds, policy, true, med);
         if (r < 0)
                 return 1;
         printf("added by the argv supervisor, median: %+.1f us vs deny filter only, %+.1f us vs no filter\n",
@@ -312,7 +314,7 @@ int main(int argc, char *argv[]) {
 
         printf("\nshell loop of 1000 x /bin/true, %u runs each\n", loop_runs);
         printf("%-12s %10s %10s\n", "setup", "median_us", "p90_us");
-        r = measure_all(loop, loop_runs, policy, loop_med);
+        r = measure_all(loop, loop_runs, policy, false, loop_med);
         if (r < 0)
                 return 1;
         printf("loop ratio, median: supervised/deny %.3f, supervised/plain %.3f\n",
