@@ -6,7 +6,8 @@
  * times (default 2000) in each of three setups, and prints the median and
  * 90th percentile in microseconds, then the median time the exec supervisor
  * adds per exec (supervised minus deny: every sandbox has the deny filter;
- * and supervised minus plain). Then a "build" of 1,000 tiny processes,
+ * and supervised minus plain), and the supervisor's helper's CPU time per
+ * exec (less at the mercy of other load than wall time). Then a "build" of 1,000 tiny processes,
  * `sh -c 'while ...; do /bin/true; done'`, LOOP-RUNS times (default 7) in
  * each setup: median wall time and the supervised/deny ratio.
  *   plain       no filter
@@ -15,9 +16,13 @@
  *               default deny list and two rules, on an sd-event loop as in
  *               fenced
  * Needs root (or CAP_SYS_PTRACE) for the supervisor to read the child.
+ * Run as root, the measured processes run as nobody (65534), as a sandbox's
+ * run as their user: the supervisor remembers only files such a user cannot
+ * change (exec-file-cache.h).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,7 +106,21 @@ typedef struct Run {
         uint64_t *samples;
         size_t n, max;
         bool eof;
+        pid_t helper;                   /* supervised: the helper, while it runs */
+        uint64_t helper_start;          /* its CPU time when the first sample came */
+        size_t helper_from;             /* samples up to then */
+        uint64_t helper_ns;             /* its CPU time from then on, all blocks */
+        size_t helper_execs;
 } Run;
+
+static uint64_t cpu_ns(pid_t pid) {
+        struct timespec ts;
+        clockid_t cid;
+
+        if (clock_getcpuclockid(pid, &cid) != 0 || clock_gettime(cid, &ts) < 0)
+                return 0;
+        return (uint64_t) ts.tv_sec * 1000000000ULL + (uint64_t) ts.tv_nsec;
+}
 
 static int on_samples(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
         Run *run = userdata;
@@ -112,6 +131,11 @@ static int on_samples(sd_event_source *src, int fd, uint32_t revents, void *user
                 return sd_event_source_set_enabled(src, SD_EVENT_OFF);
         }
         run->n += (size_t) k / sizeof(uint64_t);
+        /* The helper's start-up is not per-exec cost: count from here. */
+        if (run->helper > 0 && run->helper_start == 0) {
+                run->helper_start = cpu_ns(run->helper);
+                run->helper_from = run->n;
+        }
         return 0;
 }
 
@@ -121,6 +145,8 @@ static int run_mode(Mode mode, unsigned rounds, char * const *program, const Com
         sd_event_source *io = NULL;
         sd_event *e = NULL;
         pid_t pid;
+        uid_t uid = getuid() == 0 ? 65534 : getuid();
+        gid_t gid = getuid() == 0 ? 65534 : getgid();
 
         if (pipe2(pipefd, O_CLOEXEC) < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
                 return -errno;
@@ -133,6 +159,9 @@ static int run_mode(Mode mode, unsigned rounds, char * const *program, const Com
 
                 close(pipefd[0]);
                 close(sp[0]);
+                if (getuid() == 0 && (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
+                                      setresuid(uid, uid, uid) < 0))
+                        _exit(9);
                 if (mode != MODE_PLAIN) {
                         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || seccomp_deny_install() < 0)
                                 _exit(10);
@@ -158,10 +187,12 @@ static int run_mode(Mode mode, unsigned rounds, char * const *program, const Com
                         return listener;
                 /* As fenced attaches it: the fs ids of a sandbox are fixed. */
                 r = exec_supervisor_attach_with_ids(e, listener, policy,
-                                                    &(ExecSupervisorIds) { .uid = getuid(), .gid = getgid() },
+                                                    &(ExecSupervisorIds) { .uid = uid, .gid = gid },
                                                     NULL, NULL, &s);
                 if (r < 0)
                         return r;
+                run->helper = exec_supervisor_get_pid(s);
+                run->helper_start = 0;
         }
         r = sd_event_add_io(e, &io, pipefd[0], EPOLLIN, on_samples, run);
         if (r < 0)
@@ -179,6 +210,14 @@ static int run_mode(Mode mode, unsigned rounds, char * const *program, const Com
                 return -EIO;
         }
         sd_event_source_disable_unref(io);
+        if (run->helper > 0 && run->helper_start > 0) {
+                uint64_t end = cpu_ns(run->helper);
+                if (end > run->helper_start) {
+                        run->helper_ns += end - run->helper_start;
+                        run->helper_execs += run->n - run->helper_from;
+                }
+        }
+        run->helper = 0;
         exec_supervisor_free(s);
         sd_event_unref(e);
         close(pipefd[0]);
@@ -188,9 +227,11 @@ static int run_mode(Mode mode, unsigned rounds, char * const *program, const Com
 
 static const char * const names[] = { "plain", "deny", "supervised" };
 
-/* Medians (ns) of each setup; prints a row per setup. The setups take
+/* Medians (ns) of each setup; prints a row per setup (and the helper's CPU
+ * time per exec when per_exec: each sample is one exec). The setups take
  * turns in up to 10 blocks, so background load hits all of them alike. */
-static int measure_all(char * const *cmd, unsigned rounds, const CommandPolicy *policy, uint64_t med[3]) {
+static int measure_all(char * const *cmd, unsigned rounds, const CommandPolicy *policy, bool per_exec,
+                       uint64_t med[3]) {
         unsigned blocks = rounds >= 10 ? 10 : rounds;
         Run runs[3] = {};
         int r = 0;
@@ -218,6 +259,9 @@ static int measure_all(char * const *cmd, unsigned rounds, const CommandPolicy *
                         med[m] = runs[m].samples[runs[m].n / 2];
                         printf("%-12s %10.1f %10.1f\n", names[m], runs[m].samples[runs[m].n / 2] / 1000.0,
                                runs[m].samples[runs[m].n * 9 / 10] / 1000.0);
+                        if (per_exec && runs[m].helper_execs > 0)
+                                printf("%-12s %10.1f us CPU per exec (mean)\n", "  helper",
+                                       runs[m].helper_ns / 1000.0 / (double) runs[m].helper_execs);
                 }
                 free(runs[m].samples);
         }
@@ -261,7 +305,7 @@ int main(int argc, char *argv[]) {
 
         printf("fork+exec+wait of %s, %u rounds each\n", single[0], rounds);
         printf("%-12s %10s %10s\n", "setup", "median_us", "p90_us");
-        r = measure_all(single, rounds, policy, med);
+        r = measure_all(single, rounds, policy, true, med);
         if (r < 0)
                 return 1;
         printf("added by the argv supervisor, median: %+.1f us vs deny filter only, %+.1f us vs no filter\n",
@@ -270,7 +314,7 @@ int main(int argc, char *argv[]) {
 
         printf("\nshell loop of 1000 x /bin/true, %u runs each\n", loop_runs);
         printf("%-12s %10s %10s\n", "setup", "median_us", "p90_us");
-        r = measure_all(loop, loop_runs, policy, loop_med);
+        r = measure_all(loop, loop_runs, policy, false, loop_med);
         if (r < 0)
                 return 1;
         printf("loop ratio, median: supervised/deny %.3f, supervised/plain %.3f\n",

@@ -20,6 +20,7 @@
 #include <grp.h>
 #include <unistd.h>
 
+#include "exec-file-cache.h"
 #include "exec-supervisor.h"
 #include "log.h"
 #include "seccomp-util.h"
@@ -135,6 +136,56 @@ static int mem_page(MemReader *m, uintptr_t addr, const char **ret) {
         return 0;
 }
 
+static bool mem_cached(const MemReader *m, uintptr_t base) {
+        for (unsigned k = 0; k < CACHE_PAGES; k++)
+                if (m->valid[k] && m->addr[k] == base)
+                        return true;
+        return false;
+}
+
+/* Reads the pages holding addrs (0: none) that are not cached yet, in one
+ * call (each call costs more than the copying), keeping keep's page. Best
+ * effort: a page that could not be read is left to mem_page, which says
+ * why when it is needed. */
+#define PREFETCH_MAX (CACHE_PAGES - 2)
+static void mem_prefetch(MemReader *m, const uintptr_t *addrs, size_t n, uintptr_t keep) {
+        struct iovec local[PREFETCH_MAX], remote[PREFETCH_MAX];
+        unsigned slot[PREFETCH_MAX];
+        uintptr_t mask = ~(uintptr_t) (m->page_size - 1);
+        size_t k = 0;
+        ssize_t got;
+
+        for (size_t i = 0; i < n && k < PREFETCH_MAX && m->budget > 0; i++) {
+                uintptr_t base = addrs[i] & mask;
+                unsigned s;
+                bool dup = false;
+
+                if (addrs[i] == 0 || mem_cached(m, base))
+                        continue;
+                for (size_t j = 0; j < k; j++)
+                        dup = dup || (uintptr_t) remote[j].iov_base == base;
+                if (dup)
+                        continue;
+                s = m->next++ % CACHE_PAGES;
+                if (m->valid[s] && m->addr[s] == (keep & mask))
+                        s = m->next++ % CACHE_PAGES;
+                m->valid[s] = false;
+                m->budget--;
+                slot[k] = s;
+                local[k] = (struct iovec) { m->pages + s * m->page_size, m->page_size };
+                remote[k] = (struct iovec) { (void *) base, m->page_size };
+                k++;
+        }
+        if (k == 0)
+                return;
+        got = process_vm_readv(m->pid, local, k, remote, k, 0);
+        /* A partial read stops at the first page that failed. */
+        for (size_t j = 0; got > 0 && j < k && (size_t) got >= (j + 1) * m->page_size; j++) {
+                m->addr[slot[j]] = (uintptr_t) remote[j].iov_base;
+                m->valid[slot[j]] = true;
+        }
+}
+
 static int mem_read(MemReader *m, uintptr_t addr, void *buf, size_t len) {
         char *out = buf;
 
@@ -201,6 +252,24 @@ static int mem_read_argv(MemReader *m, uintptr_t addr, size_t ptr_size, char ***
         if (addr == 0) {                /* execve(path, NULL, ...): an empty argv */
                 *ret = TAKE_PTR(argv);
                 return 0;
+        }
+
+        /* The first arguments' pages, in one read. */
+        {
+                uintptr_t first[PREFETCH_MAX * 2];
+                size_t off = addr & (m->page_size - 1), k;
+                const char *page;
+
+                if (mem_page(m, addr, &page) >= 0) {
+                        for (k = 0; k < ELEMENTSOF(first) && off + (k + 1) * ptr_size <= m->page_size; k++) {
+                                uint64_t p = 0;
+                                memcpy(&p, page + off + k * ptr_size, ptr_size);
+                                if (p == 0)
+                                        break;
+                                first[k] = (uintptr_t) p;
+                        }
+                        mem_prefetch(m, first, k, addr);
+                }
         }
 
         for (;;) {
@@ -279,6 +348,7 @@ static int task_fs_ids(int proc_dir, uid_t *ret_uid, gid_t *ret_gid) {
  * look only (the helper's own are euid/egid). */
 typedef struct FsIds {
         bool fixed;
+        uid_t fsuid;    /* fixed: the processes' */
         uid_t euid;
         gid_t egid;
         int root;       /* fixed: the processes' root too (no chroot, no new mount namespace) */
@@ -312,9 +382,13 @@ static void unbecome_task(const FsIds *ids) {
  * they can reach stays unresolved). Best effort: NULL when it cannot say,
  * and the check goes by the path as written. For execveat(fd, "",
  * AT_EMPTY_PATH) *ret_path gets the file's path. With ret_fd, the file
- * stays open (O_PATH) for a look at its first line. */
+ * stays open (O_PATH) for a look at its first line. With cache (fixed ids
+ * only), a file remembered there is not named again through /proc: *ret_plain
+ * says whether it is known not to be a script, and *ret_key is set (its path
+ * *ret_abs, to free) when the file may be remembered after the look. */
 static char *resolve_exec(FsIds *ids, pid_t pid, bool at, int dirfd, const char *path, int flags,
-                          char **ret_path, int *ret_fd) {
+                          char **ret_path, int *ret_fd,
+                          const ExecFileCache *cache, bool *ret_plain, ExecFileKey *ret_key, char **ret_abs) {
         _cleanup_close_ int dir = -EBADF, own_root = -EBADF, fd = -EBADF;
         int root;
         _cleanup_free_ char *abs = NULL, *base = NULL;
@@ -368,6 +442,23 @@ static char *resolve_exec(FsIds *ids, pid_t pid, bool at, int dirfd, const char 
         if (fd < 0)
                 return NULL;
 
+        if (cache && ids->fixed && exec_file_key(fd, abs, ids->fsuid, ret_key)) {
+                const ExecFileEntry *e = exec_file_cache_get(cache, ret_key);
+                char *r;
+
+                if (e) {
+                        ret_key->path = NULL;   /* nothing to remember */
+                        r = strdup(e->resolved);
+                        if (r) {
+                                *ret_plain = e->plain;
+                                if (ret_fd)
+                                        *ret_fd = TAKE_FD(fd);
+                                return r;
+                        }
+                } else
+                        *ret_abs = TAKE_PTR(abs);
+        }
+
         snprintf(name, sizeof name, "/proc/self/fd/%d", fd);
         if (ret_fd)
                 *ret_fd = TAKE_FD(fd);
@@ -378,11 +469,12 @@ static char *resolve_exec(FsIds *ids, pid_t pid, bool at, int dirfd, const char 
  * "#!", blanks, the interpreter, blanks, one optional argument running to
  * the end of the line, at most SHEBANG_MAX bytes. The file is read as the
  * process's filesystem ids. 1 with *ret_interp (and *ret_arg, possibly
- * NULL) for a script, 0 for anything else. */
+ * NULL) for a script, 0 for anything else; *ret_plain true when that is
+ * for sure, from the file's first bytes or its permissions. */
 #define SHEBANG_MAX 256
 #define SHEBANG_DEPTH 4         /* the kernel's BINPRM_MAX_RECURSION */
 
-static int read_shebang(const FsIds *ids, pid_t pid, int fd, char **ret_interp, char **ret_arg) {
+static int read_shebang(const FsIds *ids, pid_t pid, int fd, char **ret_interp, char **ret_arg, bool *ret_plain) {
         _cleanup_close_ int proc = -EBADF, rfd = -EBADF;
         char name[64], buf[SHEBANG_MAX + 1], *p, *end, *interp, *arg = NULL;
         struct stat st;
@@ -403,11 +495,15 @@ static int read_shebang(const FsIds *ids, pid_t pid, int fd, char **ret_interp, 
                 return 0;
         rfd = open(name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         unbecome_task(ids);
-        if (rfd < 0)
+        if (rfd < 0) {
+                *ret_plain = errno == EACCES;   /* the same ids will not read it next time either */
                 return 0;
+        }
         n = pread(rfd, buf, SHEBANG_MAX, 0);
-        if (n < 3 || buf[0] != '#' || buf[1] != '!')
+        if (n < 3 || buf[0] != '#' || buf[1] != '!') {
+                *ret_plain = n >= 0;
                 return 0;
+        }
         buf[n] = 0;
         end = memchr(buf, '\n', (size_t) n);
         if (end)
@@ -445,9 +541,10 @@ static int read_shebang(const FsIds *ids, pid_t pid, int fd, char **ret_interp, 
 
 /* A script runs its interpreter without another execve(): judge the command
  * the kernel builds, [interpreter, optional argument, script, argv[1]...],
- * for each level of interpreter. */
+ * for each level of interpreter. *ret_plain: the file is for sure no
+ * script. */
 static int check_interpreters(FsIds *ids, const CommandPolicy *policy, pid_t pid, int fd, const char *script,
-                              char * const *argv, CommandMatch *match) {
+                              char * const *argv, CommandMatch *match, bool *ret_plain) {
         _cleanup_free_ char *path = strdup(script);
         _cleanup_strv_free_ char **args = strv_copy(argv && argv[0] ? argv + 1 : (char *[]) { NULL });
         _cleanup_close_ int cur = fd;
@@ -458,8 +555,11 @@ static int check_interpreters(FsIds *ids, const CommandPolicy *policy, pid_t pid
                 _cleanup_free_ char *interp = NULL, *arg = NULL, *resolved = NULL;
                 _cleanup_strv_free_ char **v = NULL;
                 int next = -EBADF, r;
+                bool plain = false;
 
-                r = read_shebang(ids, pid, cur, &interp, &arg);
+                r = read_shebang(ids, pid, cur, &interp, &arg, &plain);
+                if (depth == 0)
+                        *ret_plain = r == 0 && plain;
                 if (r <= 0)
                         return r;
                 v = calloc(strv_length(args) + 4, sizeof(char *));
@@ -472,7 +572,7 @@ static int check_interpreters(FsIds *ids, const CommandPolicy *policy, pid_t pid
                         if (!(v[k++] = strdup(*a)))
                                 return -ENOMEM;
 
-                resolved = resolve_exec(ids, pid, false, AT_FDCWD, interp, 0, NULL, &next);
+                resolved = resolve_exec(ids, pid, false, AT_FDCWD, interp, 0, NULL, &next, NULL, NULL, NULL, NULL);
                 r = command_policy_check_exec(policy, interp, resolved, v, match);
                 if (r != 0) {
                         safe_close(next);
@@ -520,6 +620,7 @@ typedef struct Helper {
         size_t page_size;
         char *pages;
         char *msg;
+        ExecFileCache files;
         uint32_t dropped;
         ExecAbi abi[2];
         size_t n_abi;
@@ -565,9 +666,10 @@ static const ExecAbi *helper_abi(const Helper *h, uint32_t arch) {
 static int helper_judge(Helper *h, const struct seccomp_notif *req, Verdict *v) {
         const ExecAbi *abi = helper_abi(h, req->data.arch);
         uintptr_t path_addr, argv_addr;
-        _cleanup_free_ char *resolved = NULL, *fd_path = NULL;
+        _cleanup_free_ char *resolved = NULL, *fd_path = NULL, *abs = NULL;
         _cleanup_close_ int file_fd = -EBADF;
-        bool at;
+        ExecFileKey key = {};
+        bool at, plain = false;
         int dirfd = AT_FDCWD, flags = 0, r;
         uint64_t id = req->id;
         MemReader m = {
@@ -594,6 +696,8 @@ static int helper_judge(Helper *h, const struct seccomp_notif *req, Verdict *v) 
                 argv_addr = (uintptr_t) req->data.args[1];
         }
 
+        /* The path's page and argv's, in one read. */
+        mem_prefetch(&m, (uintptr_t[]) { path_addr, argv_addr }, 2, 0);
         r = mem_read_string(&m, path_addr, PATH_MAX - 1, &v->path);
         if (r >= 0)
                 r = mem_read_argv(&m, argv_addr, abi->ptr_size, &v->argv);
@@ -609,7 +713,8 @@ static int helper_judge(Helper *h, const struct seccomp_notif *req, Verdict *v) 
         } else if (r < 0 && r != -ESRCH)
                 r = verdict_uncheckable(v, "cannot read the exec's arguments", r);
         else if (r >= 0) {
-                resolved = resolve_exec(&h->ids, m.pid, at, dirfd, v->path, flags, &fd_path, &file_fd);
+                resolved = resolve_exec(&h->ids, m.pid, at, dirfd, v->path, flags, &fd_path, &file_fd,
+                                        &h->files, &plain, &key, &abs);
                 if (fd_path) {
                         free(v->path);
                         v->path = TAKE_PTR(fd_path);
@@ -635,8 +740,14 @@ static int helper_judge(Helper *h, const struct seccomp_notif *req, Verdict *v) 
                 return 0;
 
         r = command_policy_check_exec(h->policy, v->path, resolved, v->argv, &v->match);
-        if (r == 0 && file_fd >= 0)
-                r = check_interpreters(&h->ids, h->policy, m.pid, TAKE_FD(file_fd), v->path, v->argv, &v->match);
+        /* A file remembered as no script needs no second look. */
+        if (r == 0 && file_fd >= 0 && !plain) {
+                r = check_interpreters(&h->ids, h->policy, m.pid, TAKE_FD(file_fd), v->path, v->argv,
+                                       &v->match, &plain);
+                /* Remembered after a full look only (resolved, first line read). */
+                if (r >= 0 && key.path && resolved && exec_file_cache_put(&h->files, &key, resolved, plain) < 0)
+                        r = -ENOMEM;
+        }
         if (r < 0)
                 return verdict_uncheckable(v, "cannot judge the command", r);
         /* The kernel reads the path and argv again when the exec goes on:
@@ -830,6 +941,7 @@ _noreturn_ static void helper_main(int listener, int report, const CommandPolicy
                 if ((uid_t) setfsuid((uid_t) -1) != ids->uid || (gid_t) setfsgid((gid_t) -1) != ids->gid)
                         _exit(EPERM);
                 h.ids.fixed = true;
+                h.ids.fsuid = ids->uid;
         }
         h.ids.euid = geteuid();
         h.ids.egid = getegid();

@@ -6,6 +6,7 @@
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -647,4 +648,82 @@ Test(exec_supervisor, free_from_the_callback) {
         cr_expect_eq(o.n_denials, 1);
         sandbox_finish(&sb);
         sd_event_unref(e);
+}
+
+/* As a sandbox's processes: not root (the helper remembers files only for
+ * those, exec-file-cache.h). */
+#define NOBODY 65534
+
+static void become_nobody(void) {
+        if (setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 || setresuid(NOBODY, NOBODY, NOBODY) < 0)
+                _exit(94);
+}
+
+static void scenario_file_changes(int results, int sock, const char *dir) {
+        become_nobody();
+        wait_go(sock);
+        run_step(results, "tool-1", do_exec, dir, &(Exec) { "tool", STRV("tool") });
+        run_step(results, "tool-2", do_exec, dir, &(Exec) { "tool", STRV("tool") });
+        wait_go(sock);
+        run_step(results, "tool-3", do_exec, dir, &(Exec) { "tool", STRV("tool") });
+        run_step(results, "symlinked", do_exec, dir, &(Exec) { "g", STRV("g", "push") });
+}
+
+/* A root-owned file seen as no script is remembered; rewritten into a script
+ * (by root, outside the sandbox), it is looked at again and judged by its
+ * interpreter. The remembered name does not outlive a changed symlink. */
+Test(exec_supervisor, a_remembered_file_is_looked_at_again_when_it_changes) {
+        _cleanup_command_policy_ CommandPolicy *policy = argv_policy();
+        char *dir, path[512], script[600], target[512];
+        ExecSupervisor *s = NULL;
+        sd_event *e = NULL;
+        Observed o = {};
+        Sandbox sb;
+        int fd;
+
+        skip_without_user_notif();
+        if (geteuid() != 0)
+                cr_skip_test("needs root (the sandbox runs as nobody, the files are root's)");
+        dir = make_fixture();
+        cr_assert_eq(chmod(dir, 0755), 0);
+        snprintf(path, sizeof path, "%s/tool", dir);
+        snprintf(target, sizeof target, "%s/git", dir);
+        cr_assert_eq(link(target, path), 0);    /* tool: a second name of git (true) */
+        cr_assert_eq(sd_event_new(&e), 0);
+
+        sandbox_start(&sb, scenario_file_changes, dir);
+        cr_assert_eq(exec_supervisor_attach_with_ids(e, sb.listener, policy,
+                                                     &(ExecSupervisorIds) { .uid = NOBODY, .gid = NOBODY },
+                                                     on_denied, &o, &s), 0);
+        go(&sb);
+        while (!strstr(o.results, "tool-2:"))
+                run_until_line(e, &sb, &o);
+        cr_expect_eq(result_of(&o, "tool-1"), 0);
+        cr_expect_eq(result_of(&o, "tool-2"), 0);
+
+        /* tool becomes its own file, a script running git push; g (which
+         * named git) now points at tool. */
+        cr_assert_eq(unlink(path), 0);
+        snprintf(script, sizeof script, "#!%s/git push\n", dir);
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+        cr_assert_geq(fd, 0);
+        cr_assert_eq(write(fd, script, strlen(script)), (ssize_t) strlen(script));
+        cr_assert_eq(close(fd), 0);
+        snprintf(target, sizeof target, "%s/g", dir);
+        cr_assert_eq(unlink(target), 0);
+        cr_assert_eq(symlink("tool", target), 0);
+
+        go(&sb);
+        run_loop(e, &sb, &o);
+        sandbox_finish(&sb);
+        cr_expect_eq(result_of(&o, "tool-3"), 128 + EACCES);
+        cr_expect_not_null(o.denials && strstr(o.denials, "/tool|tool|git push|command.deny|-\n"), "%s", o.denials);
+        /* g push runs the script tool with push: git push push */
+        cr_expect_eq(result_of(&o, "symlinked"), 128 + EACCES);
+
+        exec_supervisor_free(s);
+        sd_event_unref(e);
+        unlink(path);
+        remove_fixture(dir);
+        free(o.denials);
 }
