@@ -496,7 +496,11 @@ static int read_shebang(const FsIds *ids, pid_t pid, int fd, char **ret_interp, 
         rfd = open(name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         unbecome_task(ids);
         if (rfd < 0) {
-                *ret_plain = errno == EACCES;   /* the same ids will not read it next time either */
+                /* Execute-only (mode 0111): the kernel still runs the
+                 * interpreter of a script the process cannot read, so an
+                 * unreadable first line cannot be judged. */
+                if (errno == EACCES || errno == EPERM)
+                        return -EACCES;
                 return 0;
         }
         n = pread(rfd, buf, SHEBANG_MAX, 0);
@@ -748,6 +752,9 @@ static int helper_judge(Helper *h, const struct seccomp_notif *req, Verdict *v) 
                 if (r >= 0 && key.path && resolved && exec_file_cache_put(&h->files, &key, resolved, plain) < 0)
                         r = -ENOMEM;
         }
+        if (r == -EACCES)
+                return verdict_uncheckable(v, "the file is execute-only: whether it is a script, and what "
+                                           "its #! line runs, cannot be read", 0);
         if (r < 0)
                 return verdict_uncheckable(v, "cannot judge the command", r);
         /* The kernel reads the path and argv again when the exec goes on:
@@ -931,10 +938,13 @@ _noreturn_ static void helper_main(int listener, int report, const CommandPolicy
         sigemptyset(&none);
         (void) sigprocmask(SIG_SETMASK, &none, NULL);
 
-        /* Files are looked at with the process's fs ids and no
-         * supplementary groups (root's must not widen the view). */
-        if (setgroups(0, NULL) < 0)
+        /* Files are looked at with the processes' fs ids and groups (never
+         * root's: they must not widen the view). */
+        if (setgroups(ids ? ids->n_groups : 0, ids ? ids->groups : NULL) < 0) {
+                if (ids && ids->n_groups > 0)
+                        _exit(EPERM);   /* fail closed: the helper could not see as they do */
                 log_debug_errno(errno, "exec supervisor: cannot drop supplementary groups: %m");
+        }
         if (ids) {
                 (void) setfsgid(ids->gid);
                 (void) setfsuid(ids->uid);

@@ -69,6 +69,12 @@ int exec_supervisor_attach(sd_event *e, int listener_fd, const CommandPolicy *po
 typedef struct ExecSupervisorIds {
         uid_t uid;
         gid_t gid;
+        /* The processes' supplementary groups, so that what the helper can
+         * read (a script's first line) is what they can; must stay valid
+         * until exec_supervisor_attach_with_ids() returns (the helper
+         * works on its copy). */
+        const gid_t *groups;
+        size_t n_groups;
 } ExecSupervisorIds;
 int exec_supervisor_attach_with_ids(sd_event *e, int listener_fd, const CommandPolicy *policy,
                                     const ExecSupervisorIds *ids, ExecDecisionFn cb, void *userdata,

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "exec-policy.h"
 #include "exec-supervisor.h"
@@ -13,6 +14,7 @@
 struct RunExec {
         CommandPolicy *policy;          /* the supervisor's helper works on a copy of it */
         ExecSupervisorIds ids;          /* the sandbox's fs ids: the caller's, fixed */
+        gid_t *groups;                  /* ids.groups */
         char *failure;                  /* why the sandbox was killed */
         ExecSupervisor *supervisor;
         bool attached;
@@ -23,6 +25,7 @@ RunExec *run_exec_free(RunExec *e) {
                 return NULL;
         exec_supervisor_free(e->supervisor);
         command_policy_free(e->policy);
+        free(e->groups);
         free(e->failure);
         free(e);
         return NULL;
@@ -38,7 +41,14 @@ int run_exec_prepare(Manager *m, VarlinkCall *call, const FenceConfig *c, Sandbo
         if (!e)
                 return -ENOMEM;
         /* The config was validated: only OOM can fail here. */
-        e->ids = (ExecSupervisorIds) { .uid = spec->uid, .gid = spec->gid };
+        if (spec->n_groups > 0) {
+                e->groups = malloc(spec->n_groups * sizeof(gid_t));
+                if (!e->groups)
+                        return -ENOMEM;
+                memcpy(e->groups, spec->groups, spec->n_groups * sizeof(gid_t));
+        }
+        e->ids = (ExecSupervisorIds) { .uid = spec->uid, .gid = spec->gid,
+                                       .groups = e->groups, .n_groups = spec->n_groups };
         r = exec_policy_from_config(c, &e->policy);
         if (r < 0)
                 return r;

@@ -113,6 +113,24 @@ chmod 0755 "$W/push.sh" "$W/shebang"
 runtime_denied "a script" './push.sh 2>&1'
 runtime_denied "a script's shebang (#!/usr/bin/git push)" './shebang 2>&1'
 
+# An execute-only script (mode 0111): the kernel runs its interpreter although
+# the process cannot read it, so neither can the supervisor judge its #! line:
+# refused as uncheckable, never taken for "no script".
+printf '#!/usr/bin/git push\n' >"$W/xonly"
+chown "$TEST_USER" "$W/xonly"
+chmod 0111 "$W/xonly"
+fctl_capture run -m -s argv.json -- sh -c './xonly 2>&1; echo "rc=$?"'
+like "$OUT" "rc=126" "argv: an execute-only script (#!/usr/bin/git push, mode 0111) does not run"
+like "$ERR" "execute-only" "...and the event says why it could not be checked"
+# A script readable only through a supplementary group is judged (and runs):
+# the supervisor reads as the process does, with its groups.
+printf '#!/bin/sh\necho group-readable-ran\n' >"$W/grouponly"
+chown "root:$TEST_GROUP" "$W/grouponly"
+chmod 0750 "$W/grouponly"
+fctl_capture run -s argv.json -- ./grouponly
+is "$RC/$OUT" "0/group-readable-ran" "argv: a script readable only through a supplementary group runs"
+rm -f "$W/xonly" "$W/grouponly"
+
 id=
 fctl_capture run -s argv.json -- sh -c 'p=push; git $p origin main 2>&1; echo "rc=$?"'
 id=$(last_sandbox)
