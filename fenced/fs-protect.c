@@ -1,3 +1,4 @@
+#include <assert.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -540,7 +541,13 @@ static bool stamp_equal(const FsProtectStamp *a, const FsProtectStamp *b) {
                a->mtime_nsec == b->mtime_nsec && a->ctime_sec == b->ctime_sec && a->ctime_nsec == b->ctime_nsec;
 }
 
-static int walk(Collector *c, int dfd, const char *base, unsigned depth) {
+static int walk_subdir(Collector *c, int dfd, const char *name, unsigned depth);
+
+/* dfd: the directory c->path, or -1 when the caller found it unchanged
+ * already (leaf: its stamp matched the cached record `leaf` that has no
+ * subdirectories; then nothing below needs an fd). */
+static int walk(Collector *c, int dfd, const char *base, unsigned depth, FsProtectDir *leaf,
+                const FsProtectStamp *leaf_stamp) {
         _cleanup_(fs_protect_dir_done) FsProtectDir rec = {};
         _cleanup_free_ char *subdirs = NULL;
         size_t subdirs_len = 0, e0 = c->list->n_existing, m0 = c->list->n_missing, g0 = strv_length(c->gitlinks);
@@ -548,7 +555,11 @@ static int walk(Collector *c, int dfd, const char *base, unsigned depth) {
         bool gitdir = false;
         int k;
 
-        if (c->cache_out) {
+        if (leaf) {
+                assert(dfd < 0 && leaf->subdirs_len == 0);
+                rec.stamp = *leaf_stamp;
+                hit = leaf;
+        } else if (c->cache_out) {
                 struct stat st;
 
                 /* Stamped before listing: a change while listing then
@@ -626,7 +637,6 @@ static int walk(Collector *c, int dfd, const char *base, unsigned depth) {
 
         for (size_t off = 0; off < subdirs_len;) {
                 const char *name = subdirs + off;
-                _cleanup_close_ int fd = -1;
                 size_t old;
 
                 off += strlen(name) + 1;
@@ -643,26 +653,48 @@ static int walk(Collector *c, int dfd, const char *base, unsigned depth) {
                                                "Run the sandbox from a smaller directory, or name the writable subdirectories in allowWrite instead of the whole tree.",
                                                c->cwd, c->lim.max_depth, c->path, name);
 
-                /* With a cache, most directories need no listing: an O_PATH
-                 * fd for their stamp and their subdirectories suffices. */
-                fd = openat(dfd, name, (c->cache_out ? O_PATH : O_RDONLY) | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (fd < 0) {
-                        /* Gone, swapped for a symlink, or unreadable by the
-                         * caller (then the sandbox cannot list it either). */
-                        if (errno_is_skip(errno))
-                                continue;
-                        return log_error_errno(errno, "Failed to open %s/%s: %m", c->path, name);
-                }
-
                 k = path_push(c, name, &old);
                 if (k < 0)
                         return k;
-                k = walk(c, fd, name, depth + 1);
+                k = walk_subdir(c, dfd, name, depth + 1);
                 path_pop(c, old);
                 if (k < 0)
                         return k;
         }
         return 0;
+}
+
+/* The subdirectory name of dfd (c->path already names it). */
+static int walk_subdir(Collector *c, int dfd, const char *name, unsigned depth) {
+        _cleanup_close_ int fd = -1;
+
+        /* A cached directory without subdirectories needs no fd at all
+         * when its stamp still matches: one fstatat() instead of open,
+         * fstat and close (most directories of a big tree are leaves). */
+        if (c->cache_in) {
+                FsProtectDir *d = fs_protect_cache_find(c->cache_in, c->path);
+                FsProtectStamp stamp;
+                struct stat st;
+
+                if (d && d->subdirs_len == 0 && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0 &&
+                    S_ISDIR(st.st_mode)) {
+                        fs_protect_stamp_from_stat(&stamp, &st);
+                        if (stamp_equal(&d->stamp, &stamp))
+                                return walk(c, -1, name, depth, d, &stamp);
+                }
+        }
+
+        /* With a cache, the other directories need no listing either: an
+         * O_PATH fd for their stamp and their subdirectories suffices. */
+        fd = openat(dfd, name, (c->cache_out ? O_PATH : O_RDONLY) | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+                /* Gone, swapped for a symlink, or unreadable by the
+                 * caller (then the sandbox cannot list it either). */
+                if (errno_is_skip(errno))
+                        return 0;
+                return log_error_errno(errno, "Failed to open %s: %m", c->path);
+        }
+        return walk(c, fd, name, depth, NULL, NULL);
 }
 
 /* The names whose absence at the top of the cwd matters: a tool looks there. */
@@ -840,7 +872,7 @@ static int walk_cached(Collector *c, int cwd_fd, const char *base, const char *c
         int k;
 
         if (!cache_dir)
-                return walk(c, cwd_fd, base, 0);
+                return walk(c, cwd_fd, base, 0, NULL, NULL);
 
         if (fstat(cwd_fd, &st) < 0)
                 return -errno;
@@ -854,7 +886,7 @@ static int walk_cached(Collector *c, int cwd_fd, const char *base, const char *c
         c->cache_in = &in;
         c->cache_out = &out;
         c->started = started;
-        k = walk(c, cwd_fd, base, 0);
+        k = walk(c, cwd_fd, base, 0, NULL, NULL);
         c->cache_in = c->cache_out = NULL;
         if (k < 0)
                 return k;
