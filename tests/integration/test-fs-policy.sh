@@ -175,6 +175,25 @@ check "...and other/f was not created" test ! -e "$CASE/other/f"
 fctl_capture run -- sh -c 'echo 4 >outside.txt'
 isnt "$RC" 0 "...the cwd itself is not writable"
 
+# --- nested allowWrite paths: one bind where one suffices -----------------
+# allowWrite ["./sub"] inside allowWrite ["."] (the same mount on the host)
+# adds nothing to the view and is not bound again; a writable path inside a
+# read-only one (defaultDenyRead's allowRead ["."]) still is.
+newcase nested
+as_user mkdir -p "$CASE/sub/deeper" "$CASE/w"
+put fence.json '{ "filesystem": { "allowWrite": [".", "./sub/deeper", "./sub"] } }'
+fctl_capture run -- sh -c 'echo 1 >sub/deeper/f && echo 2 >sub/f && echo 3 >top.txt && awk -v d="$PWD" '"'"'$5 == d || $5 == d "/sub" || $5 == d "/sub/deeper" { print $5 }'"'"' /proc/self/mountinfo | sed "s|^$PWD|.|"'
+is "$RC" 0 "allowWrite [".", "./sub/deeper", "./sub"]: all three are writable"
+is "$OUT" "." "...and only the cwd is a mount point in the view (one bind)"
+is "$(cat "$CASE/sub/deeper/f" "$CASE/sub/f" "$CASE/top.txt" 2>&1)" $'1\n2\n3' "...and the files exist on the host"
+put fence.json '{ "filesystem": { "defaultDenyRead": true, "allowRead": ["."], "allowWrite": ["./w"] } }'
+fctl_capture run -- sh -c 'echo 4 >w/f'
+is "$RC" 0 "defaultDenyRead, allowRead [\".\"], allowWrite [\"./w\"]: w/ is writable"
+is "$(cat "$CASE/w/f" 2>&1)" "4" "...and w/f exists on the host"
+fctl_capture run -- sh -c 'echo 5 >top2.txt'
+isnt "$RC" 0 "...the cwd itself is not writable"
+check "...and top2.txt was not created" test ! -e "$CASE/top2.txt"
+
 # --- bounds: a clear error, never a silently partial list -----------------
 newcase bounds
 as_user sh -c 'mkdir "$1/many" && cd "$1/many" && seq -f "f%.0f" 1 10001 | xargs touch' sh "$CASE"
