@@ -541,6 +541,35 @@ static bool stamp_equal(const FsProtectStamp *a, const FsProtectStamp *b) {
                a->mtime_nsec == b->mtime_nsec && a->ctime_sec == b->ctime_sec && a->ctime_nsec == b->ctime_nsec;
 }
 
+/* Directories up to this size whose stamp changed but whose findings did
+ * not do not make the cache rewritten (see walk()). */
+#define STAMP_ONLY_MAX_ENTRIES 256U
+
+static bool same_findings(const FsProtectDir *a, const FsProtectDir *b) {
+        if (a->n_entries != b->n_entries || a->n_existing != b->n_existing || a->n_missing != b->n_missing ||
+            a->subdirs_len != b->subdirs_len || strv_length(a->gitlinks) != strv_length(b->gitlinks))
+                return false;
+        if (a->subdirs_len > 0 && memcmp(a->subdirs, b->subdirs, a->subdirs_len) != 0)
+                return false;
+        for (size_t i = 0; i < a->n_existing; i++) {
+                const FsProtectPath *x = &a->existing[i], *y = &b->existing[i];
+
+                if (!streq(x->path, y->path) || x->kind != y->kind || x->dev != y->dev || x->ino != y->ino)
+                        return false;
+        }
+        for (size_t i = 0; i < a->n_missing; i++) {
+                const FsProtectMissing *x = &a->missing[i], *y = &b->missing[i];
+
+                if (!streq(x->parent, y->parent) || !streq(x->name, y->name) || x->kind != y->kind ||
+                    x->parent_dev != y->parent_dev || x->parent_ino != y->parent_ino)
+                        return false;
+        }
+        for (size_t i = 0; a->gitlinks && a->gitlinks[i]; i++)
+                if (!streq(a->gitlinks[i], b->gitlinks[i]))
+                        return false;
+        return true;
+}
+
 static int walk_subdir(Collector *c, int dfd, const char *name, unsigned depth);
 
 /* dfd: the directory c->path, or -1 when the caller found it unchanged
@@ -551,8 +580,8 @@ static int walk(Collector *c, int dfd, const char *base, unsigned depth, FsProte
         _cleanup_(fs_protect_dir_done) FsProtectDir rec = {};
         _cleanup_free_ char *subdirs = NULL;
         size_t subdirs_len = 0, e0 = c->list->n_existing, m0 = c->list->n_missing, g0 = strv_length(c->gitlinks);
-        FsProtectDir *hit = NULL;
-        bool gitdir = false;
+        FsProtectDir *hit = NULL, *stale = NULL;
+        bool gitdir = false, changed = false;
         int k;
 
         if (leaf) {
@@ -568,8 +597,10 @@ static int walk(Collector *c, int dfd, const char *base, unsigned depth, FsProte
                         return -errno;
                 fs_protect_stamp_from_stat(&rec.stamp, &st);
                 hit = c->cache_in ? fs_protect_cache_find(c->cache_in, c->path) : NULL;
-                if (hit && !stamp_equal(&hit->stamp, &rec.stamp))
+                if (hit && !stamp_equal(&hit->stamp, &rec.stamp)) {
+                        stale = hit;
                         hit = NULL;
+                }
         }
 
         if (hit) {
@@ -599,8 +630,7 @@ static int walk(Collector *c, int dfd, const char *base, unsigned depth, FsProte
                         if (list_fd < 0)
                                 return errno_is_skip(errno) ? 0 :
                                         log_error_errno(errno, "Failed to open %s: %m", c->path);
-                        if (!fs_protect_stamp_racy(&rec.stamp, &c->started))
-                                c->cache_changed = true;
+                        changed = !fs_protect_stamp_racy(&rec.stamp, &c->started);
                 }
                 k = list_dir(c, list_fd >= 0 ? list_fd : dfd, base, &subdirs, &subdirs_len, &rec.n_entries, &gitdir);
                 if (k < 0)
@@ -630,6 +660,16 @@ static int walk(Collector *c, int dfd, const char *base, unsigned depth, FsProte
                         memcpy(rec.subdirs + rec.subdirs_len, name, l);
                         rec.subdirs_len += l;
                 }
+                /* Listed again, and found as it was: only its stamp moved
+                 * (the cwd, where placeholders come and go at every launch).
+                 * Rewriting the whole cache for that costs more than listing
+                 * a small directory again next time. */
+                if (stale && rec.n_entries <= STAMP_ONLY_MAX_ENTRIES && same_findings(stale, &rec)) {
+                        c->cache_hits++;
+                        changed = false;
+                }
+                if (changed)
+                        c->cache_changed = true;
                 k = fs_protect_cache_add(c->cache_out, &rec);
                 if (k < 0)
                         return k;
