@@ -4,6 +4,8 @@
 #include <sys/fsuid.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 
 #include "fs-glob.h"
@@ -602,6 +604,15 @@ static int make_masks(int *ret_dir_tree, int *ret_file_tree) {
         return 0;
 }
 
+/* Whether fd lies on a read-only mount of the view. Nothing made after the
+ * denyWrite binds makes a mount writable again. A directory may hold
+ * writable mounts below it, so only a file's answer means it is covered. */
+static bool on_readonly_mount(int fd) {
+        struct statfs sfs;
+
+        return fstatfs(fd, &sfs) == 0 && (sfs.f_flags & ST_RDONLY);
+}
+
 static int cmp_mount(const void *a, const void *b) {
         const FsMount *x = a, *y = b;
         size_t lx = strlen(x->path), ly = strlen(y->path);
@@ -662,6 +673,8 @@ int fs_view_attach(FsView *v, uid_t uid, gid_t gid, FsProtectCreatedFn created, 
                         continue;       /* not in the view (e.g. defaultDenyRead) */
                 if (target < 0)
                         return set_error(ret_error, target, "filesystem.denyWrite: %s: %s", b->path, strerror(-target));
+                if (!b->dir && on_readonly_mount(target))
+                        continue;       /* read-only already: a bind would add nothing */
                 tree = open_tree(target, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
                 if (tree < 0 || mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &ro, sizeof ro) < 0 ||
                     move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)

@@ -194,6 +194,18 @@ fctl_capture run -- sh -c 'echo 5 >top2.txt'
 isnt "$RC" 0 "...the cwd itself is not writable"
 check "...and top2.txt was not created" test ! -e "$CASE/top2.txt"
 
+# A denyWrite file outside every writable path is read-only in the view
+# already: it stays so, without a bind of its own.
+as_user sh -c 'echo keep >"$1/ro2.txt"' sh "$CASE"
+before=$(sum "$CASE/ro2.txt")
+put fence.json '{ "filesystem": { "allowWrite": ["./w"], "denyWrite": ["./ro2.txt", "./w/ro3.txt"] } }'
+as_user sh -c 'echo keep >"$1/w/ro3.txt"' sh "$CASE"
+fctl_capture run -- sh -c 'echo evil >>ro2.txt || echo failed; echo evil >>w/ro3.txt || echo failed; awk -v d="$PWD" '"'"'$5 == d "/ro2.txt" || $5 == d "/w/ro3.txt" { print $5 }'"'"' /proc/self/mountinfo | sed "s|^$PWD|.|"'
+is "$OUT" $'failed\nfailed\n./w/ro3.txt' "denyWrite outside the writable paths: appending fails, with no bind of its own; inside them: fails, with a bind"
+like "$ERR" "ro2\.txt: Read-only file system" "...with 'Read-only file system'"
+is "$(sum "$CASE/ro2.txt")" "$before" "...and ro2.txt is unchanged"
+is "$(cat "$CASE/w/ro3.txt")" "keep" "...and w/ro3.txt too"
+
 # --- bounds: a clear error, never a silently partial list -----------------
 newcase bounds
 as_user sh -c 'mkdir "$1/many" && cd "$1/many" && seq -f "f%.0f" 1 10001 | xargs touch' sh "$CASE"
