@@ -373,6 +373,9 @@ static int list_dir(Collector *c, int dfd, const char *base, char **subdirs, siz
 
         for (;;) {
                 ssize_t n = getdents64(dfd, c->dents, DENTS_SIZE);
+                if (n < 0 && errno == ENOENT)
+                        break;  /* removed while being read (another sandbox's
+                                 * placeholder directory being swept): gone */
                 if (n < 0)
                         return -errno;
                 if (n == 0)
