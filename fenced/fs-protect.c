@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 
 #include "fs-protect-cache.h"
 #include "fs-protect.h"
@@ -1170,6 +1172,12 @@ static int protect_fd(int fd, const char *spelled) {
         return 0;
 }
 
+static bool on_readonly_mount(int fd) {
+        struct statfs sfs;
+
+        return fstatfs(fd, &sfs) == 0 && (sfs.f_flags & ST_RDONLY);
+}
+
 static int protect_path(const char *path) {
         _cleanup_close_ int fd = -1, link = -1, target = -1;
         _cleanup_free_ char *dir = NULL, *dir_canonical = NULL, *link_path = NULL;
@@ -1182,6 +1190,11 @@ static int protect_path(const char *path) {
         if (fstat(fd, &st) < 0)
                 return -errno;
 
+        /* A file on a read-only mount of the view (outside every writable
+         * path) can be neither written nor replaced: a bind adds nothing.
+         * A directory may hold writable mounts below it: always bound. */
+        if (!S_ISLNK(st.st_mode) && !S_ISDIR(st.st_mode) && on_readonly_mount(fd))
+                return 0;
         if (!S_ISLNK(st.st_mode))
                 return protect_fd(fd, path);
 

@@ -253,9 +253,17 @@ for f in .bashrc .profile; do
         [ -e "$HOME_DIR/$f" ] || as_user sh -c 'echo "# fence-itest" >"$1"' sh "$HOME_DIR/$f"
         sums[$f]=$(sum "$HOME_DIR/$f")
 done
+# Outside every writable path (allowWrite ["."] in another directory) they
+# are read-only without a bind of their own.
+put fence.json '{ "filesystem": { "allowWrite": ["."] } }'
+fctl_capture run -- sh -c 'echo evil >>~/.bashrc || echo failed; awk -v h="$HOME" '"'"'$5 == h "/.bashrc" || $5 == h "/.profile" { print $5 }'"'"' /proc/self/mountinfo'
+is "$OUT" "failed" "allowWrite [\".\"] elsewhere: appending to ~/.bashrc fails, and ~/.bashrc and ~/.profile need no bind"
+is "$(sum "$HOME_DIR/.bashrc")" "${sums[.bashrc]}" "...and ~/.bashrc is unchanged"
 put fence.json '{ "filesystem": { "allowWrite": ["~"] } }'
 fctl_capture run -- sh -c 'echo evil >>~/.bashrc'
 isnt "$RC" 0 "allowWrite [\"~\"]: appending to ~/.bashrc fails"
+fctl_capture run -- sh -c 'awk -v h="$HOME" '"'"'$5 == h "/.bashrc" { print "bound" }'"'"' /proc/self/mountinfo'
+is "$OUT" "bound" "...where it is bound read-only"
 fctl_capture run -- sh -c 'echo evil >>~/.profile'
 isnt "$RC" 0 "...appending to ~/.profile fails"
 is "$(sum "$HOME_DIR/.bashrc")/$(sum "$HOME_DIR/.profile")" "${sums[.bashrc]}/${sums[.profile]}" "...and both are unchanged"
