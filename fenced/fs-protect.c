@@ -1,9 +1,12 @@
+#include <assert.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 
 #include "fs-protect-cache.h"
 #include "fs-protect.h"
@@ -372,6 +375,9 @@ static int list_dir(Collector *c, int dfd, const char *base, char **subdirs, siz
 
         for (;;) {
                 ssize_t n = getdents64(dfd, c->dents, DENTS_SIZE);
+                if (n < 0 && errno == ENOENT)
+                        break;  /* removed while being read (another sandbox's
+                                 * placeholder directory being swept): gone */
                 if (n < 0)
                         return -errno;
                 if (n == 0)
@@ -540,15 +546,54 @@ static bool stamp_equal(const FsProtectStamp *a, const FsProtectStamp *b) {
                a->mtime_nsec == b->mtime_nsec && a->ctime_sec == b->ctime_sec && a->ctime_nsec == b->ctime_nsec;
 }
 
-static int walk(Collector *c, int dfd, const char *base, unsigned depth) {
+/* Directories up to this size whose stamp changed but whose findings did
+ * not do not make the cache rewritten (see walk()). */
+#define STAMP_ONLY_MAX_ENTRIES 256U
+
+static bool same_findings(const FsProtectDir *a, const FsProtectDir *b) {
+        if (a->n_entries != b->n_entries || a->n_existing != b->n_existing || a->n_missing != b->n_missing ||
+            a->subdirs_len != b->subdirs_len || strv_length(a->gitlinks) != strv_length(b->gitlinks))
+                return false;
+        if (a->subdirs_len > 0 && memcmp(a->subdirs, b->subdirs, a->subdirs_len) != 0)
+                return false;
+        for (size_t i = 0; i < a->n_existing; i++) {
+                const FsProtectPath *x = &a->existing[i], *y = &b->existing[i];
+
+                if (!streq(x->path, y->path) || x->kind != y->kind || x->dev != y->dev || x->ino != y->ino)
+                        return false;
+        }
+        for (size_t i = 0; i < a->n_missing; i++) {
+                const FsProtectMissing *x = &a->missing[i], *y = &b->missing[i];
+
+                if (!streq(x->parent, y->parent) || !streq(x->name, y->name) || x->kind != y->kind ||
+                    x->parent_dev != y->parent_dev || x->parent_ino != y->parent_ino)
+                        return false;
+        }
+        for (size_t i = 0; a->gitlinks && a->gitlinks[i]; i++)
+                if (!streq(a->gitlinks[i], b->gitlinks[i]))
+                        return false;
+        return true;
+}
+
+static int walk_subdir(Collector *c, int dfd, const char *name, unsigned depth);
+
+/* dfd: the directory c->path, or -1 when the caller found it unchanged
+ * already (leaf: its stamp matched the cached record `leaf` that has no
+ * subdirectories; then nothing below needs an fd). */
+static int walk(Collector *c, int dfd, const char *base, unsigned depth, FsProtectDir *leaf,
+                const FsProtectStamp *leaf_stamp) {
         _cleanup_(fs_protect_dir_done) FsProtectDir rec = {};
         _cleanup_free_ char *subdirs = NULL;
         size_t subdirs_len = 0, e0 = c->list->n_existing, m0 = c->list->n_missing, g0 = strv_length(c->gitlinks);
-        FsProtectDir *hit = NULL;
-        bool gitdir = false;
+        FsProtectDir *hit = NULL, *stale = NULL;
+        bool gitdir = false, changed = false;
         int k;
 
-        if (c->cache_out) {
+        if (leaf) {
+                assert(dfd < 0 && leaf->subdirs_len == 0);
+                rec.stamp = *leaf_stamp;
+                hit = leaf;
+        } else if (c->cache_out) {
                 struct stat st;
 
                 /* Stamped before listing: a change while listing then
@@ -557,8 +602,10 @@ static int walk(Collector *c, int dfd, const char *base, unsigned depth) {
                         return -errno;
                 fs_protect_stamp_from_stat(&rec.stamp, &st);
                 hit = c->cache_in ? fs_protect_cache_find(c->cache_in, c->path) : NULL;
-                if (hit && !stamp_equal(&hit->stamp, &rec.stamp))
+                if (hit && !stamp_equal(&hit->stamp, &rec.stamp)) {
+                        stale = hit;
                         hit = NULL;
+                }
         }
 
         if (hit) {
@@ -588,8 +635,7 @@ static int walk(Collector *c, int dfd, const char *base, unsigned depth) {
                         if (list_fd < 0)
                                 return errno_is_skip(errno) ? 0 :
                                         log_error_errno(errno, "Failed to open %s: %m", c->path);
-                        if (!fs_protect_stamp_racy(&rec.stamp, &c->started))
-                                c->cache_changed = true;
+                        changed = !fs_protect_stamp_racy(&rec.stamp, &c->started);
                 }
                 k = list_dir(c, list_fd >= 0 ? list_fd : dfd, base, &subdirs, &subdirs_len, &rec.n_entries, &gitdir);
                 if (k < 0)
@@ -619,6 +665,16 @@ static int walk(Collector *c, int dfd, const char *base, unsigned depth) {
                         memcpy(rec.subdirs + rec.subdirs_len, name, l);
                         rec.subdirs_len += l;
                 }
+                /* Listed again, and found as it was: only its stamp moved
+                 * (the cwd, where placeholders come and go at every launch).
+                 * Rewriting the whole cache for that costs more than listing
+                 * a small directory again next time. */
+                if (stale && rec.n_entries <= STAMP_ONLY_MAX_ENTRIES && same_findings(stale, &rec)) {
+                        c->cache_hits++;
+                        changed = false;
+                }
+                if (changed)
+                        c->cache_changed = true;
                 k = fs_protect_cache_add(c->cache_out, &rec);
                 if (k < 0)
                         return k;
@@ -626,7 +682,6 @@ static int walk(Collector *c, int dfd, const char *base, unsigned depth) {
 
         for (size_t off = 0; off < subdirs_len;) {
                 const char *name = subdirs + off;
-                _cleanup_close_ int fd = -1;
                 size_t old;
 
                 off += strlen(name) + 1;
@@ -643,26 +698,48 @@ static int walk(Collector *c, int dfd, const char *base, unsigned depth) {
                                                "Run the sandbox from a smaller directory, or name the writable subdirectories in allowWrite instead of the whole tree.",
                                                c->cwd, c->lim.max_depth, c->path, name);
 
-                /* With a cache, most directories need no listing: an O_PATH
-                 * fd for their stamp and their subdirectories suffices. */
-                fd = openat(dfd, name, (c->cache_out ? O_PATH : O_RDONLY) | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (fd < 0) {
-                        /* Gone, swapped for a symlink, or unreadable by the
-                         * caller (then the sandbox cannot list it either). */
-                        if (errno_is_skip(errno))
-                                continue;
-                        return log_error_errno(errno, "Failed to open %s/%s: %m", c->path, name);
-                }
-
                 k = path_push(c, name, &old);
                 if (k < 0)
                         return k;
-                k = walk(c, fd, name, depth + 1);
+                k = walk_subdir(c, dfd, name, depth + 1);
                 path_pop(c, old);
                 if (k < 0)
                         return k;
         }
         return 0;
+}
+
+/* The subdirectory name of dfd (c->path already names it). */
+static int walk_subdir(Collector *c, int dfd, const char *name, unsigned depth) {
+        _cleanup_close_ int fd = -1;
+
+        /* A cached directory without subdirectories needs no fd at all
+         * when its stamp still matches: one fstatat() instead of open,
+         * fstat and close (most directories of a big tree are leaves). */
+        if (c->cache_in) {
+                FsProtectDir *d = fs_protect_cache_find(c->cache_in, c->path);
+                FsProtectStamp stamp;
+                struct stat st;
+
+                if (d && d->subdirs_len == 0 && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0 &&
+                    S_ISDIR(st.st_mode)) {
+                        fs_protect_stamp_from_stat(&stamp, &st);
+                        if (stamp_equal(&d->stamp, &stamp))
+                                return walk(c, -1, name, depth, d, &stamp);
+                }
+        }
+
+        /* With a cache, the other directories need no listing either: an
+         * O_PATH fd for their stamp and their subdirectories suffices. */
+        fd = openat(dfd, name, (c->cache_out ? O_PATH : O_RDONLY) | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+                /* Gone, swapped for a symlink, or unreadable by the
+                 * caller (then the sandbox cannot list it either). */
+                if (errno_is_skip(errno))
+                        return 0;
+                return log_error_errno(errno, "Failed to open %s: %m", c->path);
+        }
+        return walk(c, fd, name, depth, NULL, NULL);
 }
 
 /* The names whose absence at the top of the cwd matters: a tool looks there. */
@@ -840,7 +917,7 @@ static int walk_cached(Collector *c, int cwd_fd, const char *base, const char *c
         int k;
 
         if (!cache_dir)
-                return walk(c, cwd_fd, base, 0);
+                return walk(c, cwd_fd, base, 0, NULL, NULL);
 
         if (fstat(cwd_fd, &st) < 0)
                 return -errno;
@@ -854,7 +931,7 @@ static int walk_cached(Collector *c, int cwd_fd, const char *base, const char *c
         c->cache_in = &in;
         c->cache_out = &out;
         c->started = started;
-        k = walk(c, cwd_fd, base, 0);
+        k = walk(c, cwd_fd, base, 0, NULL, NULL);
         c->cache_in = c->cache_out = NULL;
         if (k < 0)
                 return k;
@@ -1095,6 +1172,12 @@ static int protect_fd(int fd, const char *spelled) {
         return 0;
 }
 
+static bool on_readonly_mount(int fd) {
+        struct statfs sfs;
+
+        return fstatfs(fd, &sfs) == 0 && (sfs.f_flags & ST_RDONLY);
+}
+
 static int protect_path(const char *path) {
         _cleanup_close_ int fd = -1, link = -1, target = -1;
         _cleanup_free_ char *dir = NULL, *dir_canonical = NULL, *link_path = NULL;
@@ -1107,6 +1190,11 @@ static int protect_path(const char *path) {
         if (fstat(fd, &st) < 0)
                 return -errno;
 
+        /* A file on a read-only mount of the view (outside every writable
+         * path) can be neither written nor replaced: a bind adds nothing.
+         * A directory may hold writable mounts below it: always bound. */
+        if (!S_ISLNK(st.st_mode) && !S_ISDIR(st.st_mode) && on_readonly_mount(fd))
+                return 0;
         if (!S_ISLNK(st.st_mode))
                 return protect_fd(fd, path);
 

@@ -4,6 +4,8 @@
 #include <sys/fsuid.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 
 #include "fs-glob.h"
@@ -20,9 +22,12 @@ typedef enum FsMountKind {
 
 typedef struct FsMount {
         char *path;             /* real path, the same in the view */
-        int tree;               /* detached clone of the caller's tree */
+        int tree;               /* detached clone of the caller's tree (an
+                                 * O_PATH fd until clone_mounts()) */
         bool dir;
         FsMountKind kind;
+        uint64_t mnt_id;        /* the caller's mount holding it */
+        const char *key;        /* the config key that named it */
 } FsMount;
 
 typedef enum FsRebindKind {
@@ -262,8 +267,8 @@ static int add_mounts(FsView *v, const char *cwd, char * const *patterns, const 
                 for (char **path = paths; *path; path++) {
                         _cleanup_close_ int fd = -1;
                         _cleanup_free_ char *real = NULL;
+                        struct statx sx;
                         bool dir;
-                        int tree;
 
                         r = open_as_caller(*path, &fd, &real, &dir);
                         if (r == -ENOENT)
@@ -281,16 +286,104 @@ static int add_mounts(FsView *v, const char *cwd, char * const *patterns, const 
                         if (kind == FS_MOUNT_RO && !v->default_deny_read)
                                 continue;       /* already visible, read-only */
 
-                        tree = clone_tree(fd, kind == FS_MOUNT_RO);
-                        if (tree < 0)
-                                return set_error(ret_error, tree, "%s: %s: cannot bind it: %s", key, real, strerror(-tree));
-                        if (!GROW(v->mounts, v->n_mounts)) {
-                                safe_close(tree);
+                        if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) < 0)
+                                return set_error(ret_error, errno, "%s: %s: %s", key, real, strerror(errno));
+                        if (!GROW(v->mounts, v->n_mounts))
                                 return -ENOMEM;
-                        }
-                        v->mounts[v->n_mounts++] = (FsMount) { .path = TAKE_PTR(real), .tree = tree, .dir = dir, .kind = kind };
+                        /* Cloned in clone_mounts(), unless another mount makes it redundant. */
+                        v->mounts[v->n_mounts++] = (FsMount) {
+                                .path = TAKE_PTR(real),
+                                .tree = TAKE_FD(fd),
+                                .dir = dir,
+                                .kind = kind,
+                                .mnt_id = (sx.stx_mask & STATX_MNT_ID) ? sx.stx_mnt_id : 0,
+                                .key = key,
+                        };
                 }
         }
+        return 0;
+}
+
+/* Whether the mount a (a directory) shows b's path (equal or below it). */
+static bool mount_covers(const FsMount *a, const FsMount *b) {
+        size_t l = strlen(a->path);
+
+        return a->dir && strncmp(a->path, b->path, l) == 0 &&
+               (b->path[l] == 0 || b->path[l] == '/' || (l == 1 && a->path[0] == '/'));
+}
+
+/* The mount that would show m's path in the view if m were not attached:
+ * the deepest other one covering it, the writable one of two at the same
+ * path (the order of fs_view_attach()), the earlier of two duplicates. */
+static const FsMount *mount_below(const FsView *v, size_t i) {
+        const FsMount *m = &v->mounts[i], *best = NULL;
+        size_t best_len = 0;
+
+        for (size_t j = 0; j < v->n_mounts; j++) {
+                const FsMount *o = &v->mounts[j];
+                size_t l = strlen(o->path);
+
+                if (j == i || !mount_covers(o, m))
+                        continue;
+                if (l == strlen(m->path) && (o->kind > m->kind || (o->kind == m->kind && j > i)))
+                        continue;       /* attached before m: m ends on top */
+                if (!best || l > best_len || (l == best_len && o->kind > best->kind)) {
+                        best = o;
+                        best_len = l;
+                }
+        }
+        return best;
+}
+
+/* Clones the tree of every mount, except those that would add nothing: a
+ * path whose covering mount in the view is of the same kind and, in the
+ * caller's view, the same mount (no mount boundary in between: the
+ * covering clone holds the very same directory, with the same attributes).
+ * allowWrite: [".", "./src"] then makes one bind, not two. Their Landlock
+ * rules stay. Above MOUNTS_DEDUP_MAX paths the check is skipped (it is
+ * quadratic). */
+#define MOUNTS_DEDUP_MAX 1024U
+static int clone_mounts(FsView *v, char **ret_error) {
+        bool *drop = NULL;
+        size_t n = 0;
+
+        if (v->n_mounts <= MOUNTS_DEDUP_MAX) {
+                drop = calloc(v->n_mounts + 1, sizeof *drop);
+                if (!drop)
+                        return -ENOMEM;
+                for (size_t i = 0; i < v->n_mounts; i++) {
+                        const FsMount *below = mount_below(v, i);
+
+                        drop[i] = below && below->kind == v->mounts[i].kind && below->mnt_id != 0 &&
+                                  below->mnt_id == v->mounts[i].mnt_id;
+                }
+        }
+        for (size_t i = 0; i < v->n_mounts; i++) {
+                FsMount *m = &v->mounts[i];
+                int tree;
+
+                if (drop && drop[i]) {
+                        free(m->path);
+                        safe_close(m->tree);
+                        continue;
+                }
+                tree = clone_tree(m->tree, m->kind == FS_MOUNT_RO);
+                if (tree < 0) {
+                        int r = set_error(ret_error, tree, "%s: %s: cannot bind it: %s", m->key, m->path, strerror(-tree));
+
+                        /* The rest, kept and not, is freed by fs_view_free(). */
+                        for (size_t j = i; j < v->n_mounts; j++)
+                                v->mounts[n++] = v->mounts[j];
+                        v->n_mounts = n;
+                        free(drop);
+                        return r;
+                }
+                safe_close(m->tree);
+                m->tree = tree;
+                v->mounts[n++] = *m;
+        }
+        v->n_mounts = n;
+        free(drop);
         return 0;
 }
 
@@ -393,6 +486,9 @@ int fs_view_prepare(const FsPolicy *p, const char *cwd, uid_t uid, gid_t gid, co
                         goto out;
         }
         r = add_mounts(v, cwd, p->allow_write, "filesystem.allowWrite", FS_MOUNT_RW, LANDLOCK_TIER_WRITE, ret_error);
+        if (r < 0)
+                goto out;
+        r = clone_mounts(v, ret_error);
         if (r < 0)
                 goto out;
         r = add_rebinds(v, cwd, p->deny_write, "filesystem.denyWrite", FS_REBIND_RO, ret_error);
@@ -508,6 +604,15 @@ static int make_masks(int *ret_dir_tree, int *ret_file_tree) {
         return 0;
 }
 
+/* Whether fd lies on a read-only mount of the view. Nothing made after the
+ * denyWrite binds makes a mount writable again. A directory may hold
+ * writable mounts below it, so only a file's answer means it is covered. */
+static bool on_readonly_mount(int fd) {
+        struct statfs sfs;
+
+        return fstatfs(fd, &sfs) == 0 && (sfs.f_flags & ST_RDONLY);
+}
+
 static int cmp_mount(const void *a, const void *b) {
         const FsMount *x = a, *y = b;
         size_t lx = strlen(x->path), ly = strlen(y->path);
@@ -568,6 +673,8 @@ int fs_view_attach(FsView *v, uid_t uid, gid_t gid, FsProtectCreatedFn created, 
                         continue;       /* not in the view (e.g. defaultDenyRead) */
                 if (target < 0)
                         return set_error(ret_error, target, "filesystem.denyWrite: %s: %s", b->path, strerror(-target));
+                if (!b->dir && on_readonly_mount(target))
+                        continue;       /* read-only already: a bind would add nothing */
                 tree = open_tree(target, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
                 if (tree < 0 || mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &ro, sizeof ro) < 0 ||
                     move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)

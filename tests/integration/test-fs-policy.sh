@@ -175,6 +175,37 @@ check "...and other/f was not created" test ! -e "$CASE/other/f"
 fctl_capture run -- sh -c 'echo 4 >outside.txt'
 isnt "$RC" 0 "...the cwd itself is not writable"
 
+# --- nested allowWrite paths: one bind where one suffices -----------------
+# allowWrite ["./sub"] inside allowWrite ["."] (the same mount on the host)
+# adds nothing to the view and is not bound again; a writable path inside a
+# read-only one (defaultDenyRead's allowRead ["."]) still is.
+newcase nested
+as_user mkdir -p "$CASE/sub/deeper" "$CASE/w"
+put fence.json '{ "filesystem": { "allowWrite": [".", "./sub/deeper", "./sub"] } }'
+fctl_capture run -- sh -c 'echo 1 >sub/deeper/f && echo 2 >sub/f && echo 3 >top.txt && awk -v d="$PWD" '"'"'$5 == d || $5 == d "/sub" || $5 == d "/sub/deeper" { print $5 }'"'"' /proc/self/mountinfo | sed "s|^$PWD|.|"'
+is "$RC" 0 "allowWrite [".", "./sub/deeper", "./sub"]: all three are writable"
+is "$OUT" "." "...and only the cwd is a mount point in the view (one bind)"
+is "$(cat "$CASE/sub/deeper/f" "$CASE/sub/f" "$CASE/top.txt" 2>&1)" $'1\n2\n3' "...and the files exist on the host"
+put fence.json '{ "filesystem": { "defaultDenyRead": true, "allowRead": ["."], "allowWrite": ["./w"] } }'
+fctl_capture run -- sh -c 'echo 4 >w/f'
+is "$RC" 0 "defaultDenyRead, allowRead [\".\"], allowWrite [\"./w\"]: w/ is writable"
+is "$(cat "$CASE/w/f" 2>&1)" "4" "...and w/f exists on the host"
+fctl_capture run -- sh -c 'echo 5 >top2.txt'
+isnt "$RC" 0 "...the cwd itself is not writable"
+check "...and top2.txt was not created" test ! -e "$CASE/top2.txt"
+
+# A denyWrite file outside every writable path is read-only in the view
+# already: it stays so, without a bind of its own.
+as_user sh -c 'echo keep >"$1/ro2.txt"' sh "$CASE"
+before=$(sum "$CASE/ro2.txt")
+put fence.json '{ "filesystem": { "allowWrite": ["./w"], "denyWrite": ["./ro2.txt", "./w/ro3.txt"] } }'
+as_user sh -c 'echo keep >"$1/w/ro3.txt"' sh "$CASE"
+fctl_capture run -- sh -c 'echo evil >>ro2.txt || echo failed; echo evil >>w/ro3.txt || echo failed; awk -v d="$PWD" '"'"'$5 == d "/ro2.txt" || $5 == d "/w/ro3.txt" { print $5 }'"'"' /proc/self/mountinfo | sed "s|^$PWD|.|"'
+is "$OUT" $'failed\nfailed\n./w/ro3.txt' "denyWrite outside the writable paths: appending fails, with no bind of its own; inside them: fails, with a bind"
+like "$ERR" "ro2\.txt: Read-only file system" "...with 'Read-only file system'"
+is "$(sum "$CASE/ro2.txt")" "$before" "...and ro2.txt is unchanged"
+is "$(cat "$CASE/w/ro3.txt")" "keep" "...and w/ro3.txt too"
+
 # --- bounds: a clear error, never a silently partial list -----------------
 newcase bounds
 as_user sh -c 'mkdir "$1/many" && cd "$1/many" && seq -f "f%.0f" 1 10001 | xargs touch' sh "$CASE"
@@ -222,9 +253,17 @@ for f in .bashrc .profile; do
         [ -e "$HOME_DIR/$f" ] || as_user sh -c 'echo "# fence-itest" >"$1"' sh "$HOME_DIR/$f"
         sums[$f]=$(sum "$HOME_DIR/$f")
 done
+# Outside every writable path (allowWrite ["."] in another directory) they
+# are read-only without a bind of their own.
+put fence.json '{ "filesystem": { "allowWrite": ["."] } }'
+fctl_capture run -- sh -c 'echo evil >>~/.bashrc || echo failed; awk -v h="$HOME" '"'"'$5 == h "/.bashrc" || $5 == h "/.profile" { print $5 }'"'"' /proc/self/mountinfo'
+is "$OUT" "failed" "allowWrite [\".\"] elsewhere: appending to ~/.bashrc fails, and ~/.bashrc and ~/.profile need no bind"
+is "$(sum "$HOME_DIR/.bashrc")" "${sums[.bashrc]}" "...and ~/.bashrc is unchanged"
 put fence.json '{ "filesystem": { "allowWrite": ["~"] } }'
 fctl_capture run -- sh -c 'echo evil >>~/.bashrc'
 isnt "$RC" 0 "allowWrite [\"~\"]: appending to ~/.bashrc fails"
+fctl_capture run -- sh -c 'awk -v h="$HOME" '"'"'$5 == h "/.bashrc" { print "bound" }'"'"' /proc/self/mountinfo'
+is "$OUT" "bound" "...where it is bound read-only"
 fctl_capture run -- sh -c 'echo evil >>~/.profile'
 isnt "$RC" 0 "...appending to ~/.profile fails"
 is "$(sum "$HOME_DIR/.bashrc")/$(sum "$HOME_DIR/.profile")" "${sums[.bashrc]}/${sums[.profile]}" "...and both are unchanged"

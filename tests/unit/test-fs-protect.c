@@ -274,6 +274,23 @@ static size_t cache_entries(const char *dir) {
         return n;
 }
 
+/* The inode of the only entry of dir: a rewrite (temporary file renamed
+ * over it) changes it. */
+static ino_t cache_entry_ino(const char *dir) {
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        struct stat st;
+
+        cr_assert_not_null(d);
+        for (struct dirent *de; (de = readdir(d));) {
+                if (de->d_name[0] == '.')
+                        continue;
+                cr_assert_eq(fstatat(dirfd(d), de->d_name, &st, 0), 0);
+                return st.st_ino;
+        }
+        cr_assert_fail("no cache entry in %s", dir);
+        return 0;
+}
+
 Test(fs_protect, cache_reuses_unchanged_directories_and_sees_changes) {
         char cache[PATH_MAX];
         FsProtectList fresh = {}, cached = {}, again = {};
@@ -307,6 +324,30 @@ Test(fs_protect, cache_reuses_unchanged_directories_and_sees_changes) {
         cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), false, NULL, cache, &again, NULL), 0);
         cr_assert_null(find_existing(&again, "cwd/deep1/deep2/.profile"));
         fs_protect_list_done(&again);
+
+        /* A directory whose stamp moved but whose content did not (a chmod;
+         * placeholders made and removed again in the cwd) is listed again
+         * but does not make the cache rewritten; a real change still is. */
+        nanosleep(&(struct timespec) { .tv_nsec = FS_PROTECT_CACHE_RACY_NSEC + 20 * 1000 * 1000 }, NULL);
+        cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), false, NULL, cache, &again, NULL), 0);
+        fs_protect_list_done(&again);
+        {
+                ino_t before = cache_entry_ino(cache);
+
+                cr_assert_eq(chmod(P("cwd/deep1"), 0750), 0);
+                nanosleep(&(struct timespec) { .tv_nsec = FS_PROTECT_CACHE_RACY_NSEC + 20 * 1000 * 1000 }, NULL);
+                cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), false, NULL, cache, &again, NULL), 0);
+                cr_assert_eq(cache_entry_ino(cache), before, "a stamp-only change rewrote the cache");
+                cr_assert_not_null(find_existing(&again, "cwd/a/b/c/d/e/f/g/new/.git/hooks"));
+                cr_assert_null(find_existing(&again, "cwd/deep1/deep2/.profile"));
+                fs_protect_list_done(&again);
+
+                put("cwd/deep1/.zshrc", "x\n");
+                cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), false, NULL, cache, &again, NULL), 0);
+                cr_assert_not_null(find_existing(&again, "cwd/deep1/.zshrc"), "a change after a stamp-only one is seen");
+                fs_protect_list_done(&again);
+                cr_assert_eq(unlink(P("cwd/deep1/.zshrc")), 0);
+        }
 
         /* Another option is another entry; a corrupt entry is a miss. */
         cr_assert_eq(fs_protect_collect(P("cwd"), P("home"), true, NULL, cache, &again, NULL), 0);
