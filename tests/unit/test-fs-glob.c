@@ -7,39 +7,14 @@
 
 #include "fs-glob.h"
 #include "strv.h"
-
-static char root[] = "/tmp/test-fs-glob-XXXXXX";
-
-static const char *P(const char *rel) {
-        static char bufs[8][PATH_MAX];
-        static int i;
-        char *b = bufs[i++ % 8];
-
-        snprintf(b, PATH_MAX, "%s/%s", root, rel);
-        return b;
-}
-
-static void mkdir_p(const char *rel) {
-        char p[PATH_MAX];
-
-        snprintf(p, sizeof p, "%s/%s", root, rel);
-        for (char *s = p + strlen(root) + 1; *s; s++)
-                if (*s == '/') {
-                        *s = 0;
-                        (void) mkdir(p, 0755);
-                        *s = '/';
-                }
-        cr_assert(mkdir(p, 0755) == 0 || errno == EEXIST, "mkdir %s: %m", p);
-}
+#include "test-util.h"
 
 static void touch(const char *rel) {
-        int fd = open(P(rel), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-        cr_assert_geq(fd, 0, "create %s: %m", rel);
-        close(fd);
+        put(rel, "");
 }
 
 static void setup(void) {
-        cr_assert_not_null(mkdtemp(root));
+        test_tree_new("fs-glob");
         mkdir_p("a/b/deep/deeper");
         touch("a/b/c.txt");
         touch("a/b/d.log");
@@ -59,12 +34,8 @@ static void setup(void) {
         touch("esc/brket");
 }
 
-static int rm_entry(const char *p, const struct stat *st, int type, struct FTW *ftw) {
-        return remove(p);
-}
-
 static void teardown(void) {
-        nftw(root, rm_entry, 64, FTW_DEPTH | FTW_PHYS);
+        test_tree_remove();
 }
 
 TestSuite(fs_glob, .init = setup, .fini = teardown);

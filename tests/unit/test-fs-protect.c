@@ -14,37 +14,7 @@
 #include "fs-protect-cache.h"
 #include "fs-protect.h"
 #include "strv.h"
-
-static char root[] = "/tmp/test-fs-protect-XXXXXX";
-
-static const char *P(const char *rel) {
-        static char bufs[8][PATH_MAX];
-        static int i;
-        char *b = bufs[i++ % 8];
-
-        snprintf(b, PATH_MAX, "%s/%s", root, rel);
-        return b;
-}
-
-static void mkdir_p(const char *rel) {
-        char p[PATH_MAX];
-
-        snprintf(p, sizeof p, "%s/%s", root, rel);
-        for (char *s = p + strlen(root) + 1; *s; s++)
-                if (*s == '/') {
-                        *s = 0;
-                        (void) mkdir(p, 0755);
-                        *s = '/';
-                }
-        cr_assert(mkdir(p, 0755) == 0 || errno == EEXIST, "mkdir %s: %m", p);
-}
-
-static void put(const char *rel, const char *content) {
-        int fd = open(P(rel), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        cr_assert_geq(fd, 0, "create %s: %m", rel);
-        cr_assert_eq(write(fd, content, strlen(content)), (ssize_t) strlen(content));
-        close(fd);
-}
+#include "test-util.h"
 
 static void make_repo(const char *gitdir, bool hooks) {
         char rel[PATH_MAX];
@@ -68,7 +38,7 @@ static void make_repo(const char *gitdir, bool hooks) {
 static void setup(void) {
         char gitlink[PATH_MAX + 16];
 
-        cr_assert_not_null(mkdtemp(root));
+        test_tree_new("fs-protect");
 
         mkdir_p("cwd/src");
         put("cwd/src/main.c", "int main(void) { return 0; }\n");
@@ -117,12 +87,8 @@ static void setup(void) {
         mkdir_p("outer/inner/dir");
 }
 
-static int rm_entry(const char *p, const struct stat *st, int type, struct FTW *ftw) {
-        return remove(p);
-}
-
 static void teardown(void) {
-        nftw(root, rm_entry, 64, FTW_DEPTH | FTW_PHYS);
+        test_tree_remove();
 }
 
 TestSuite(fs_protect, .init = setup, .fini = teardown);
@@ -296,7 +262,7 @@ Test(fs_protect, cache_reuses_unchanged_directories_and_sees_changes) {
         FsProtectList fresh = {}, cached = {}, again = {};
         int fd;
 
-        snprintf(cache, sizeof cache, "%s/cache", root);
+        snprintf(cache, sizeof cache, "%s/cache", test_root);
         cr_assert_eq(mkdir(cache, 0700), 0);
         /* Directories changed less than the racy margin ago are not kept. */
         nanosleep(&(struct timespec) { .tv_nsec = FS_PROTECT_CACHE_RACY_NSEC + 20 * 1000 * 1000 }, NULL);
@@ -375,31 +341,6 @@ Test(fs_protect, cache_reuses_unchanged_directories_and_sees_changes) {
 
 /* ---- apply, in a child with its own mount namespace ---- */
 
-static int report_fd = -1;
-
-_printf_(2, 3) static void fail(int line, const char *fmt, ...) {
-        char buf[512];
-        va_list ap;
-        size_t n;
-
-        snprintf(buf, sizeof buf, "line %i: ", line);
-        n = strlen(buf);
-        va_start(ap, fmt);
-        vsnprintf(buf + n, sizeof buf - n - 1, fmt, ap);
-        va_end(ap);
-        n = strlen(buf);
-        buf[n++] = '\n';
-        (void) !write(report_fd, buf, n);
-}
-
-#define EXPECT(probe, want)                                                     \
-        do {                                                                    \
-                int _got = (probe);                                             \
-                if (_got != (want))                                             \
-                        fail(__LINE__, "%s = %i (%s), want %i", #probe, _got,   \
-                             _got < 0 ? strerror(-_got) : "ok", (want));        \
-        } while (0)
-
 #define SYS(expr) ((expr) < 0 ? -errno : 0)
 
 static int probe_create(const char *rel) {
@@ -418,33 +359,11 @@ static int probe_write(const char *rel) {
         return 0;
 }
 
-static void run_child(void (*fn)(void)) {
-        char buf[16384];
-        size_t len = 0;
-        int p[2], status;
-        ssize_t n;
-        pid_t pid;
-
-        cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
-        pid = fork();
-        cr_assert_geq(pid, 0);
-        if (pid == 0) {
-                close(p[0]);
-                report_fd = p[1];
-                if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-                        fail(__LINE__, "new mount namespace: %m");
-                else
-                        fn();
-                _exit(0);
-        }
-        close(p[1]);
-        while ((n = read(p[0], buf + len, sizeof buf - 1 - len)) > 0)
-                len += n;
-        buf[len] = 0;
-        close(p[0]);
-        cr_assert_eq(waitpid(pid, &status, 0), pid);
-        cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child died: status %#x", status);
-        cr_expect_eq(len, 0, "failed checks in the child:\n%s", buf);
+/* The child's own mount namespace, where fs_protect_apply() mounts. */
+static int enter_mount_namespace(void) {
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+                return -errno;
+        return 0;
 }
 
 /* What fs_protect_apply() reported, to compare with the tree. */
@@ -578,10 +497,10 @@ Test(fs_protect, apply_blocks_writes_renames_and_missing_dirs) {
         if (geteuid() != 0)
                 cr_skip_test("needs root for a private mount namespace");
 
-        run_child(child_apply);
+        run_child(enter_mount_namespace, child_apply);
 
         /* Nothing leaked out of the child's namespace, nothing was changed. */
-        cr_assert_not(mounted_below(root), "mounts propagated to the host namespace");
+        cr_assert_not(mounted_below(test_root), "mounts propagated to the host namespace");
         fd = open(P("cwd/.bashrc"), O_RDONLY | O_CLOEXEC);
         cr_assert_geq(fd, 0);
         cr_assert_gt(read(fd, buf, sizeof buf - 1), 0);
@@ -623,7 +542,7 @@ static void child_readonly_home(void) {
 Test(fs_protect, apply_readonly_parent_needs_nothing) {
         if (geteuid() != 0)
                 cr_skip_test("needs root for a private mount namespace");
-        run_child(child_readonly_home);
+        run_child(enter_mount_namespace, child_readonly_home);
         cr_assert_eq(access(P("home/.idea"), F_OK), -1, "placeholder created in a read-only tree");
         cr_assert_eq(access(P("home/.claude"), F_OK), -1, "placeholder created in a read-only tree");
 }

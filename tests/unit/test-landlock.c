@@ -14,20 +14,9 @@
 
 #include "landlock.h"
 #include "strv.h"
+#include "test-util.h"
 
-static char root[] = "/tmp/test-landlock-XXXXXX";
 static int abi;
-
-static void write_file(const char *rel, const char *content, mode_t mode) {
-        char p[PATH_MAX];
-        int fd;
-
-        snprintf(p, sizeof p, "%s/%s", root, rel);
-        fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-        cr_assert_geq(fd, 0, "create %s: %m", p);
-        cr_assert_eq(write(fd, content, strlen(content)), (ssize_t) strlen(content));
-        close(fd);
-}
 
 static void copy_true(const char *rel) {
         char p[PATH_MAX], buf[65536];
@@ -36,7 +25,7 @@ static void copy_true(const char *rel) {
 
         in = open("/usr/bin/true", O_RDONLY | O_CLOEXEC);
         cr_assert_geq(in, 0);
-        snprintf(p, sizeof p, "%s/%s", root, rel);
+        snprintf(p, sizeof p, "%s/%s", test_root, rel);
         out = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
         cr_assert_geq(out, 0);
         while ((n = read(in, buf, sizeof buf)) > 0)
@@ -45,91 +34,32 @@ static void copy_true(const char *rel) {
         close(out);
 }
 
-static void mk(const char *rel) {
-        char p[PATH_MAX];
-        snprintf(p, sizeof p, "%s/%s", root, rel);
-        cr_assert_eq(mkdir(p, 0755), 0, "mkdir %s: %m", p);
-}
-
 static void setup(void) {
         abi = landlock_abi();
         if (abi < 0)
                 return;
-        cr_assert_not_null(mkdtemp(root));
-        mk("rw");
-        write_file("rw/existing.txt", "old", 0644);
-        mk("ro");
-        write_file("ro/file.txt", "ro-content", 0644);
-        write_file("ro/victim.txt", "keep me", 0644);
-        mk("exec");
-        write_file("exec/file.txt", "exec-content", 0644);
+        test_tree_new("landlock");
+        mkdir_p("rw");
+        put_mode("rw/existing.txt", "old", 0644);
+        mkdir_p("ro");
+        put_mode("ro/file.txt", "ro-content", 0644);
+        put_mode("ro/victim.txt", "keep me", 0644);
+        mkdir_p("exec");
+        put_mode("exec/file.txt", "exec-content", 0644);
         copy_true("exec/true");
-        mk("read");
-        write_file("read/file.txt", "read-content", 0644);
-        mk("hidden");
-        write_file("hidden/secret.txt", "secret", 0644);
+        mkdir_p("read");
+        put_mode("read/file.txt", "read-content", 0644);
+        mkdir_p("hidden");
+        put_mode("hidden/secret.txt", "secret", 0644);
         copy_true("hidden/true");
-        write_file("onefile.txt", "one", 0644);
-}
-
-static int rm_entry(const char *p, const struct stat *st, int type, struct FTW *ftw) {
-        return remove(p);
+        put_mode("onefile.txt", "one", 0644);
 }
 
 static void teardown(void) {
-        if (abi < 0)
-                return;
-        nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        test_tree_remove();
 }
 
 /* ---- the child side: probes and their reporting ---- */
-
-static int report_fd = -1;
-
-_printf_(2, 3) static void fail(int line, const char *fmt, ...) {
-        char buf[512];
-        va_list ap;
-        size_t n;
-
-        snprintf(buf, sizeof buf, "line %i: ", line);
-        n = strlen(buf);
-        va_start(ap, fmt);
-        vsnprintf(buf + n, sizeof buf - n - 1, fmt, ap);
-        va_end(ap);
-        n = strlen(buf);
-        buf[n++] = '\n';
-        (void) !write(report_fd, buf, n);
-}
-
-/* A probe returns 0 or -errno. EXPECT compares and reports, never aborts,
- * so one run shows every failing check. */
-#define EXPECT(probe, want)                                                     \
-        do {                                                                    \
-                int _got = (probe);                                             \
-                if (_got != (want))                                             \
-                        fail(__LINE__, "%s = %i (%s), want %i", #probe, _got,   \
-                             _got < 0 ? strerror(-_got) : "ok", (want));        \
-        } while (0)
-
-#define EXPECT_ONE_OF(probe, a, b)                                              \
-        do {                                                                    \
-                int _got = (probe);                                             \
-                if (_got != (a) && _got != (b))                                 \
-                        fail(__LINE__, "%s = %i (%s), want %i or %i", #probe,   \
-                             _got, _got < 0 ? strerror(-_got) : "ok", (a), (b)); \
-        } while (0)
-
-static const char *P(const char *rel) {
-        static char bufs[4][PATH_MAX];
-        static int i;
-        char *b = bufs[i++ % 4];
-
-        if (rel[0] == '/')
-                snprintf(b, PATH_MAX, "%s", rel);
-        else
-                snprintf(b, PATH_MAX, "%s/%s", root, rel);
-        return b;
-}
 
 static int probe_open(const char *rel, int flags) {
         int fd = open(P(rel), flags | O_CLOEXEC, 0644);
@@ -229,35 +159,9 @@ static int probe_connect_abstract(const char *name) {
         return r;
 }
 
-/* Runs fn in a forked child with NO_NEW_PRIVS set; asserts it reported no
- * failed check and exited 0. */
-static void run_child(void (*fn)(void)) {
-        char buf[8192];
-        size_t len = 0;
-        int p[2], status;
-        ssize_t n;
-        pid_t pid;
-
-        cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
-        pid = fork();
-        cr_assert_geq(pid, 0);
-        if (pid == 0) {
-                close(p[0]);
-                report_fd = p[1];
-                if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-                        fail(__LINE__, "PR_SET_NO_NEW_PRIVS: %m");
-                else
-                        fn();
-                _exit(0);
-        }
-        close(p[1]);
-        while ((n = read(p[0], buf + len, sizeof buf - 1 - len)) > 0)
-                len += n;
-        buf[len] = 0;
-        close(p[0]);
-        cr_assert_eq(waitpid(pid, &status, 0), pid);
-        cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child died: status %#x", status);
-        cr_expect_eq(len, 0, "failed checks in the restricted child:\n%s", buf);
+/* Landlock needs no_new_privs (or CAP_SYS_ADMIN) to restrict a process. */
+static int enter_no_new_privs(void) {
+        return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? -errno : 0;
 }
 
 #define RESTRICT_OR_FAIL(r)                                                     \
@@ -328,7 +232,7 @@ static void child_default_read(void) {
 Test(landlock, default_read_allows_write_only_beneath_rules) {
         if (abi < 0)
                 cr_skip_test("Landlock is not available on this kernel");
-        run_child(child_default_read);
+        run_child(enter_no_new_privs, child_default_read);
 
         /* What the child could not do left no trace. */
         cr_assert_eq(access(P("ro/new.txt"), F_OK), -1);
@@ -404,7 +308,7 @@ static void child_default_deny_read(void) {
 Test(landlock, default_deny_read_tiers) {
         if (abi < 0)
                 cr_skip_test("Landlock is not available on this kernel");
-        run_child(child_default_deny_read);
+        run_child(enter_no_new_privs, child_default_deny_read);
         cr_assert_eq(access(P("exec/new.txt"), F_OK), -1);
 }
 
@@ -442,8 +346,8 @@ static void child_abi1(void) {
 Test(landlock, older_abi_levels) {
         if (abi < 3)
                 cr_skip_test("needs Landlock ABI >= 3 to compare against (have %i)", abi);
-        run_child(child_abi2);
-        run_child(child_abi1);
+        run_child(enter_no_new_privs, child_abi2);
+        run_child(enter_no_new_privs, child_abi1);
         struct stat st;
         cr_assert_eq(stat(P("ro/victim.txt"), &st), 0);
         cr_assert_eq(st.st_size, 0, "ABI 2 ruleset could truncate: mapping is per ABI");
@@ -493,8 +397,8 @@ Test(landlock, scoping_blocks_signals_and_abstract_sockets) {
                           offsetof(struct sockaddr_un, sun_path) + 1 + strlen(abstract_name)), 0, "bind: %m");
         cr_assert_eq(listen(fd, 8), 0);
 
-        run_child(child_scoped);
-        run_child(child_unscoped);
+        run_child(enter_no_new_privs, child_scoped);
+        run_child(enter_no_new_privs, child_unscoped);
         close(fd);
 }
 
