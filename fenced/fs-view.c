@@ -214,16 +214,25 @@ static int open_as_caller(const char *path, int *ret_fd, char **ret_real, bool *
         return 0;
 }
 
-/* Relative patterns ("**" + "/.env", as templates write them) match below the cwd. */
-static int glob_pattern(const char *cwd, const char *pattern, char ***ret, char **ret_bound) {
-        _cleanup_free_ char *abs = NULL;
+/* Expands the pattern of config key `key`; relative patterns ("**" +
+ * "/.env", as templates write them) match below the cwd. On failure
+ * *ret_error names the key, the pattern and, when a bound was hit, which. */
+static int glob_pattern(const char *cwd, const char *pattern, const char *key, char ***ret, char **ret_error) {
+        _cleanup_free_ char *abs = NULL, *bound = NULL;
+        const char *full = pattern;
+        int r;
 
         if (pattern[0] != '/') {
                 if (!cwd || asprintf(&abs, "%s/%s", streq(cwd, "/") ? "" : cwd, pattern) < 0)
-                        return -ENOMEM;
-                pattern = abs;
+                        return set_error(ret_error, -ENOMEM, "%s: %s: %s", key, pattern, strerror(ENOMEM));
+                full = abs;
         }
-        return fs_glob_full(pattern, NULL, ret, ret_bound);
+        r = fs_glob_full(full, NULL, ret, &bound);
+        if (r == -E2BIG)
+                return set_error(ret_error, r, "%s: %s: %s", key, pattern, bound ?: "the pattern matches too much; narrow it");
+        if (r < 0)
+                return set_error(ret_error, r, "%s: %s: %s", key, pattern, strerror(-r));
+        return 0;
 }
 
 /* With defaultDenyRead the view starts empty: an allowed top-level
@@ -256,13 +265,10 @@ static int add_mounts(FsView *v, const char *cwd, char * const *patterns, const 
                       LandlockTier tier, char **ret_error) {
         for (char * const *p = patterns; p && *p; p++) {
                 _cleanup_strv_free_ char **paths = NULL;
-                _cleanup_free_ char *bound = NULL;
-                int r = glob_pattern(cwd, *p, &paths, &bound);
+                int r = glob_pattern(cwd, *p, key, &paths, ret_error);
 
-                if (r == -E2BIG)
-                        return set_error(ret_error, r, "%s: %s: %s", key, *p, bound ?: "the pattern matches too much; narrow it");
                 if (r < 0)
-                        return set_error(ret_error, r, "%s: %s: %s", key, *p, strerror(-r));
+                        return r;
 
                 for (char **path = paths; *path; path++) {
                         _cleanup_close_ int fd = -1;
@@ -391,13 +397,10 @@ static int add_rebinds(FsView *v, const char *cwd, char * const *patterns, const
                        char **ret_error) {
         for (char * const *p = patterns; p && *p; p++) {
                 _cleanup_strv_free_ char **paths = NULL;
-                _cleanup_free_ char *bound = NULL;
-                int r = glob_pattern(cwd, *p, &paths, &bound);
+                int r = glob_pattern(cwd, *p, key, &paths, ret_error);
 
-                if (r == -E2BIG)
-                        return set_error(ret_error, r, "%s: %s: %s", key, *p, bound ?: "the pattern matches too much; narrow it");
                 if (r < 0)
-                        return set_error(ret_error, r, "%s: %s: %s", key, *p, strerror(-r));
+                        return r;
 
                 for (char **path = paths; *path; path++) {
                         _cleanup_close_ int fd = -1;
