@@ -469,6 +469,7 @@ static int method_get_features(VarlinkCall *call, yajl_val p, void *userdata) {
         static const char * const namespaces[] = { "mnt", "pid", "net", "ipc", "uts", "cgroup", NULL };
         _cleanup_json_gen_ yajl_gen g = json_gen_new();
         _cleanup_free_ char *params = NULL;
+        const char * const *calls, * const *conditional;
         int r;
 
         if (!g)
@@ -481,7 +482,13 @@ static int method_get_features(VarlinkCall *call, yajl_val p, void *userdata) {
         json_gen_kv_int(g, "landlockAbi", landlock_abi() > 0 ? landlock_abi() : 0);
         json_gen_kv_bool(g, "seccomp", true);
         json_gen_key(g, "seccompDenyList");
-        json_gen_strv(g, (char * const *) seccomp_deny_list());
+        seccomp_deny_lists(&calls, &conditional);
+        json_gen_array_open(g);
+        for (const char * const *c = calls; *c; c++)
+                json_gen_string(g, *c);
+        for (const char * const *c = conditional; *c; c++)
+                json_gen_string(g, *c);
+        json_gen_array_close(g);
         json_gen_kv_bool(g, "execSupervisor", true);
         json_gen_kv_bool(g, "networkFilter", true);
         json_gen_close(g);

@@ -33,30 +33,18 @@ static const char * const denied_calls[] = {
         NULL,
 };
 
-static const char * const deny_list[] = {
-        "ptrace", "process_vm_readv", "process_vm_writev",
-        "keyctl", "add_key", "request_key",
+/* Refused only with some arguments (the rules further down). */
+static const char * const conditional_denials[] = {
         "personality(changes other than PER_LINUX, PER_LINUX32, UNAME26)",
-        "userfaultfd", "perf_event_open", "bpf",
-        "kexec_load", "kexec_file_load", "reboot", "syslog", "acct",
-        "mount", "umount2", "pivot_root", "swapon", "swapoff",
-        "sethostname", "setdomainname",
-        "init_module", "finit_module", "delete_module",
-        "ioperm", "iopl",
-        "pidfd_getfd", "process_madvise",
-        "umount", "vm86", "vm86old",
-        "fsopen", "fsconfig", "fsmount", "fspick", "move_mount", "open_tree", "mount_setattr",
-        "setns", "open_by_handle_at",
-        "io_uring_setup", "io_uring_enter", "io_uring_register",
-        "fanotify_init",
         "ioctl(TIOCSTI)", "ioctl(TIOCLINUX)",
         "clone(CLONE_NEWUSER)", "unshare(CLONE_NEWUSER)",
         "clone3(ENOSYS)",
         NULL,
 };
 
-const char * const *seccomp_deny_list(void) {
-        return deny_list;
+void seccomp_deny_lists(const char * const **ret_calls, const char * const **ret_conditional) {
+        *ret_calls = denied_calls;
+        *ret_conditional = conditional_denials;
 }
 
 /* personality() is allowed for what programs use: the query 0xffffffff,

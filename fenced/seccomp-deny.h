@@ -31,6 +31,7 @@ int seccomp_deny_compile(struct sock_fprog *ret);
  * Needs PR_SET_NO_NEW_PRIVS. */
 int seccomp_deny_install(void);
 
-/* What is denied, one entry per rule, for `fencectl features`: system call
- * names, with the refused arguments in parentheses ("ioctl(TIOCSTI)"). */
-const char * const *seccomp_deny_list(void);
+/* What is denied, one entry per rule, for `fencectl features`: the system
+ * calls refused outright, and those refused with some arguments (named with
+ * them in parentheses, "ioctl(TIOCSTI)"). Both NULL-terminated. */
+void seccomp_deny_lists(const char * const **ret_calls, const char * const **ret_conditional);

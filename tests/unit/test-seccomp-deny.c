@@ -215,14 +215,15 @@ Test(seccomp_deny, foreign_abis) {
 #endif
 
 Test(seccomp_deny, list_for_features) {
-        const char * const *l = seccomp_deny_list();
+        const char * const *calls, * const *conditional;
         bool ptrace_seen = false, tiocsti_seen = false;
         size_t n = 0;
 
-        for (; l[n]; n++) {
-                ptrace_seen = ptrace_seen || streq(l[n], "ptrace");
-                tiocsti_seen = tiocsti_seen || streq(l[n], "ioctl(TIOCSTI)");
-        }
+        seccomp_deny_lists(&calls, &conditional);
+        for (const char * const *l = calls; *l; l++, n++)
+                ptrace_seen = ptrace_seen || streq(*l, "ptrace");
+        for (const char * const *l = conditional; *l; l++, n++)
+                tiocsti_seen = tiocsti_seen || streq(*l, "ioctl(TIOCSTI)");
         cr_expect(ptrace_seen);
         cr_expect(tiocsti_seen);
         cr_expect_geq(n, 27 + 10);
