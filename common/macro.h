@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,28 @@
 #define _warn_unused_result_ __attribute__((warn_unused_result))
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+
+/* Makes room for `need` elements in a heap array of *cap (doubling, at
+ * least 32); false when out of memory (the array is left as it was). */
+static inline bool greedy_realloc(void **p, size_t *cap, size_t need, size_t size) {
+        size_t n;
+        void *q;
+
+        if (need <= *cap)
+                return true;
+        n = *cap ? *cap * 2 : 32;
+        if (n < need)
+                n = need;
+        if (n > SIZE_MAX / size)
+                return false;
+        q = realloc(*p, n * size);
+        if (!q)
+                return false;
+        *p = q;
+        *cap = n;
+        return true;
+}
+#define GREEDY_REALLOC(array, cap, need) greedy_realloc((void **) &(array), &(cap), (need), sizeof(*(array)))
 
 #define TAKE_PTR(p)                     \
         ({                              \

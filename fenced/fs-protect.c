@@ -136,14 +136,8 @@ static int add_existing(Collector *c, int dir_fd, const char *name, char *path, 
         if (k < 0)
                 return k;
 
-        if (l->n_existing >= c->cap_existing) {
-                size_t cap = c->cap_existing ? c->cap_existing * 2 : 32;
-                FsProtectPath *n = realloc(l->existing, cap * sizeof *n);
-                if (!n)
-                        return -ENOMEM;
-                l->existing = n;
-                c->cap_existing = cap;
-        }
+        if (!GREEDY_REALLOC(l->existing, c->cap_existing, l->n_existing + 1))
+                return -ENOMEM;
         l->existing[l->n_existing++] = (FsProtectPath) {
                 .path = TAKE_PTR(p),
                 .kind = kind,
@@ -166,14 +160,8 @@ static int add_missing(Collector *c, int parent_fd, const char *parent, const ch
         if (k < 0)
                 return k;
 
-        if (l->n_missing >= c->cap_missing) {
-                size_t cap = c->cap_missing ? c->cap_missing * 2 : 32;
-                FsProtectMissing *m = realloc(l->missing, cap * sizeof *m);
-                if (!m)
-                        return -ENOMEM;
-                l->missing = m;
-                c->cap_missing = cap;
-        }
+        if (!GREEDY_REALLOC(l->missing, c->cap_missing, l->n_missing + 1))
+                return -ENOMEM;
 
         p = strdup(parent);
         n = strdup(name);
@@ -468,14 +456,8 @@ static int replay_dir(Collector *c, const FsProtectDir *d) {
                 k = check_list_bound(c);
                 if (k < 0)
                         return k;
-                if (l->n_existing >= c->cap_existing) {
-                        size_t cap = c->cap_existing ? c->cap_existing * 2 : 32;
-                        FsProtectPath *n = realloc(l->existing, cap * sizeof *n);
-                        if (!n)
-                                return -ENOMEM;
-                        l->existing = n;
-                        c->cap_existing = cap;
-                }
+                if (!GREEDY_REALLOC(l->existing, c->cap_existing, l->n_existing + 1))
+                        return -ENOMEM;
                 l->existing[l->n_existing] = d->existing[i];
                 l->existing[l->n_existing].path = strdup(d->existing[i].path);
                 if (!l->existing[l->n_existing].path)
@@ -488,14 +470,8 @@ static int replay_dir(Collector *c, const FsProtectDir *d) {
                 k = check_list_bound(c);
                 if (k < 0)
                         return k;
-                if (l->n_missing >= c->cap_missing) {
-                        size_t cap = c->cap_missing ? c->cap_missing * 2 : 32;
-                        FsProtectMissing *n = realloc(l->missing, cap * sizeof *n);
-                        if (!n)
-                                return -ENOMEM;
-                        l->missing = n;
-                        c->cap_missing = cap;
-                }
+                if (!GREEDY_REALLOC(l->missing, c->cap_missing, l->n_missing + 1))
+                        return -ENOMEM;
                 l->missing[l->n_missing] = *m;
                 l->missing[l->n_missing].parent = strdup(m->parent);
                 l->missing[l->n_missing].name = strdup(m->name);
