@@ -1,5 +1,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/close_range.h>
 #include <sched.h>
 #include <unistd.h>
@@ -88,6 +89,23 @@ static int install_ruleset(const char *text) {
         return 0;
 }
 
+/* Unprivileged ICMP ("ping") sockets for every group, in this namespace
+ * only. Off (the kernel's default), a ping fails at socket() and nothing
+ * sees it; on, the echo request reaches the guard chain, which drops and
+ * reports it like any other packet that is not for the sandbox's loopback. */
+static int allow_ping_sockets(void) {
+        _cleanup_close_ int fd = open("/proc/sys/net/ipv4/ping_group_range", O_WRONLY | O_CLOEXEC);
+        static const char range[] = "0 2147483647\n";
+        ssize_t n;
+
+        if (fd < 0)
+                return -errno;
+        n = write(fd, range, sizeof range - 1);
+        if (n < 0)
+                return -errno;
+        return n == (ssize_t) (sizeof range - 1) ? 0 : -EIO;
+}
+
 int netfilter_setup(const NetfilterPorts *ports) {
         _cleanup_free_ char *text = NULL;
         int r;
@@ -99,6 +117,10 @@ int netfilter_setup(const NetfilterPorts *ports) {
         r = loopback_route_setup();
         if (r < 0)
                 return log_error_errno(r, "Failed to route the sandbox's network through its loopback: %m");
+
+        r = allow_ping_sockets();
+        if (r < 0)
+                return log_error_errno(r, "Failed to allow ICMP datagram sockets in the sandbox's namespace: %m");
 
         return install_ruleset(text);
 }

@@ -17,6 +17,10 @@
  *     everything else (other UDP, ICMP, SCTP, ...) → log to NFLOG group
  *     `log_group` (rate-limited), count, drop
  *
+ * ICMP datagram ("ping") sockets are allowed for every group in the
+ * namespace (net.ipv4.ping_group_range), so that a ping reaches the guard
+ * chain and is reported instead of failing unseen at socket().
+ *
  * A drop in the output hook fails the sender's sendmsg() with EPERM at once,
  * so programs fail fast instead of waiting for timeouts. Reporting: the
  * daemon reads the NFLOG group (netns_open_nflog(), nflog.h), which gives

@@ -23,7 +23,7 @@ FENCE_DEPS=(
         # the exec policy test runs git (git status allowed, git push denied)
         git
         # network tests: HTTP/SOCKS client, test certificate
-        curl openssl
+        curl openssl iputils-ping
         # benchmark peer (bench/launch.sh)
         bubblewrap
 )

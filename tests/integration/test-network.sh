@@ -284,7 +284,25 @@ for t in (socket.SOCK_DGRAM, socket.SOCK_RAW):
         s=socket.socket(socket.AF_INET,t,socket.IPPROTO_ICMP); s.sendto(b"\x08\0\0\0\0\0\0\0",(sys.argv[1],0)); print("sent")
     except OSError as e: print(e.errno)'
 fctl_capture run -m -- /usr/bin/python3 -c "$ICMP" "$SRV"
-is "$(echo $OUT)" "13 1" "ICMP: neither an ICMP datagram socket nor a raw socket can be had (EACCES, EPERM)"
+is "$(echo $OUT)" "1 1" "ICMP: an echo request on a ping socket fails with EPERM; a raw socket cannot be had (EPERM)"
+event_check "...and a network/dropped event reports the ping" network dropped protocol '"icmp"'
+ICMP6='import socket,sys
+s=socket.socket(socket.AF_INET6,socket.SOCK_DGRAM,socket.IPPROTO_ICMPV6)
+try:
+    s.sendto(b"\x80\0\0\0\0\0\0\0",(sys.argv[1],0)); print("sent")
+except OSError as e: print(e.errno)'
+# The drop is the same, but an IPv6 ping socket's sendto() does not pass
+# the netfilter verdict back: it returns as if sent.
+fctl_capture run -m -- /usr/bin/python3 -c "$ICMP6" 2001:db8::9
+like "$OUT" '^(1|sent)$' "ICMPv6: an echo request can be sent on a ping socket"
+event_check "...but it is dropped and a network/dropped event reports it" network dropped protocol '"icmpv6"'
+if command -v ping >/dev/null; then
+        fctl_capture run -m -- ping -n -c 1 -W 1 "$SRV"
+        isnt "$RC" 0 "ping(8) gets no answer"
+        event_check "...and its echo request is reported" network dropped protocol '"icmp"'
+else
+        skip "ping(8) is not installed (iputils-ping)" "ping(8) is reported"
+fi
 
 # --- a sandbox hammering denied destinations: reports are rate-limited ---
 newcase flood "$POLICY"
