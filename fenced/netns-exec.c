@@ -7,7 +7,7 @@
 #include "netns-exec.h"
 
 typedef struct Call {
-        int netns_fd;
+        int netns_fd;           /* -1: stay in the daemon's namespace */
         netns_func_t func;
         void *userdata;
         int result;
@@ -16,26 +16,23 @@ typedef struct Call {
 static void *call_thread(void *p) {
         Call *c = p;
 
-        if (setns(c->netns_fd, CLONE_NEWNET) < 0)
+        if (c->netns_fd >= 0 && setns(c->netns_fd, CLONE_NEWNET) < 0)
                 c->result = -errno;
         else
                 c->result = c->func(c->userdata);
         return NULL;
 }
 
-int netns_exec(int netns_fd, netns_func_t func, void *userdata) {
-        Call c = { .netns_fd = netns_fd, .func = func, .userdata = userdata, .result = -EIO };
+/* Runs c on a thread of its own and waits for it. */
+static int call_on_thread(Call *c) {
         sigset_t all, saved;
         pthread_t t;
         int r;
 
-        if (netns_fd < 0 || !func)
-                return -EINVAL;
-
         /* The helper thread must not take signals meant for the event loop. */
         sigfillset(&all);
         pthread_sigmask(SIG_SETMASK, &all, &saved);
-        r = pthread_create(&t, NULL, call_thread, &c);
+        r = pthread_create(&t, NULL, call_thread, c);
         pthread_sigmask(SIG_SETMASK, &saved, NULL);
         if (r != 0)
                 return -r;
@@ -43,7 +40,13 @@ int netns_exec(int netns_fd, netns_func_t func, void *userdata) {
         r = pthread_join(t, NULL);
         if (r != 0)
                 return -r;
-        return c.result;
+        return c->result;
+}
+
+int netns_exec(int netns_fd, netns_func_t func, void *userdata) {
+        if (netns_fd < 0 || !func)
+                return -EINVAL;
+        return call_on_thread(&(Call) { .netns_fd = netns_fd, .func = func, .userdata = userdata, .result = -EIO });
 }
 
 static int new_cb(void *userdata) {
@@ -56,33 +59,14 @@ static int new_cb(void *userdata) {
         return *fd < 0 ? -errno : 0;
 }
 
-static void *new_thread(void *p) {
-        Call *c = p;
-
-        c->result = c->func(c->userdata);
-        return NULL;
-}
-
 int netns_new(int *ret_fd) {
-        int fd = -1;
-        Call c = { .netns_fd = -1, .func = new_cb, .userdata = &fd, .result = -EIO };
-        sigset_t all, saved;
-        pthread_t t;
-        int r;
+        int fd = -1, r;
 
         if (!ret_fd)
                 return -EINVAL;
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &saved);
-        r = pthread_create(&t, NULL, new_thread, &c);
-        pthread_sigmask(SIG_SETMASK, &saved, NULL);
-        if (r != 0)
-                return -r;
-        r = pthread_join(t, NULL);
-        if (r != 0)
-                return -r;
-        if (c.result < 0)
-                return c.result;
+        r = call_on_thread(&(Call) { .netns_fd = -1, .func = new_cb, .userdata = &fd, .result = -EIO });
+        if (r < 0)
+                return r;
         *ret_fd = fd;
         return 0;
 }
