@@ -454,6 +454,22 @@ static int pending_new(DnsUpstream *u, DnsPending **ret) {
         return 0;
 }
 
+/* Names the query p carries and sends it; frees p when that fails. */
+static int pending_send(DnsPending *p, const char *name, uint16_t type, DnsPending **ret) {
+        int r;
+
+        snprintf(p->name, sizeof p->name, "%s", name);
+        p->type = type;
+        r = send_try(p);
+        if (r < 0) {
+                pending_free(p);
+                return r;
+        }
+        if (ret)
+                *ret = p;
+        return 0;
+}
+
 int dns_upstream_query(DnsUpstream *u, const void *query, size_t len, bool tcp, dns_reply_t cb, void *userdata,
                        DnsPending **ret) {
         DnsQuestion q;
@@ -474,20 +490,11 @@ int dns_upstream_query(DnsUpstream *u, const void *query, size_t len, bool tcp, 
         p->orig_id = q.id;
         p->msg[0] = (uint8_t) (p->id >> 8);
         p->msg[1] = (uint8_t) p->id;
-        snprintf(p->name, sizeof p->name, "%s", q.name);
-        p->type = q.type;
         p->reply_cb = cb;
         p->userdata = userdata;
         p->owns_userdata = true;
         p->tcp = tcp;
-        r = send_try(p);
-        if (r < 0) {
-                pending_free(p);
-                return r;
-        }
-        if (ret)
-                *ret = p;
-        return 0;
+        return pending_send(p, q.name, q.type, ret);
 }
 
 int dns_upstream_resolve(DnsUpstream *u, const char *name, dns_resolved_t cb, void *userdata, DnsPending **ret) {
@@ -503,16 +510,7 @@ int dns_upstream_resolve(DnsUpstream *u, const char *name, dns_resolved_t cb, vo
                 return r;
         }
         p->len = (size_t) r;
-        snprintf(p->name, sizeof p->name, "%s", name);
-        p->type = DNS_TYPE_A;
         p->resolved_cb = cb;
         p->userdata = userdata;
-        r = send_try(p);
-        if (r < 0) {
-                pending_free(p);
-                return r;
-        }
-        if (ret)
-                *ret = p;
-        return 0;
+        return pending_send(p, name, DNS_TYPE_A, ret);
 }
