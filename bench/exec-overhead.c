@@ -18,6 +18,10 @@
  *   supervised  the deny filter and the exec supervisor in argv mode, with the
  *               default deny list and two rules, on an sd-event loop as in
  *               fenced
+ *   bare        the deny filter and the same notify filter, answered by a
+ *               listener that lets every exec continue without looking (poll,
+ *               receive, send, synchronous wake-ups as the supervisor's): the
+ *               floor of any user-notify supervisor
  * Needs root (or CAP_SYS_PTRACE) for the supervisor to read the child.
  * Run as root, the measured processes run as nobody (65534), as a sandbox's
  * run as their user: the supervisor remembers only files such a user cannot
@@ -26,9 +30,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -41,7 +49,9 @@
 #include "exec-supervisor.h"
 #include "seccomp-deny.h"
 
-typedef enum Mode { MODE_PLAIN, MODE_DENY, MODE_SUPERVISED } Mode;
+#define HAS(setups, m) (((setups) >> (m)) & 1u)
+
+typedef enum Mode { MODE_PLAIN, MODE_DENY, MODE_SUPERVISED, MODE_BARE, _MODE_MAX } Mode;
 
 static uint64_t now_ns(void) {
         struct timespec ts;
@@ -170,9 +180,43 @@ static int on_samples(sd_event_source *src, int fd, uint32_t revents, void *user
         return 0;
 }
 
+/* Linux 6.6; not in Debian 12's headers. */
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
+
+/* The bare listener: every exec continues, nothing is read. */
+static pid_t start_bare_listener(int listener) {
+        pid_t pid = fork();
+
+        if (pid != 0)
+                return pid;
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+        (void) ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+        for (;;) {
+                struct seccomp_notif req = {};
+                struct seccomp_notif_resp resp = {};
+                struct pollfd p = { .fd = listener, .events = POLLIN };
+
+                if (poll(&p, 1, -1) < 0)
+                        _exit(errno == EINTR ? 0 : 1);
+                if (!(p.revents & POLLIN))
+                        _exit(0);
+                if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0)
+                        continue;
+                resp.id = req.id;
+                resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+                (void) ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+        }
+}
+
 static int run_mode(Mode mode, unsigned rounds, char * const *program, const CommandPolicy *policy, Run *run) {
         int pipefd[2], sp[2], listener = -1, r;
         ExecSupervisor *s = NULL;
+        pid_t bare = 0;
         sd_event_source *io = NULL;
         sd_event *e = NULL;
         pid_t pid;
@@ -197,7 +241,7 @@ static int run_mode(Mode mode, unsigned rounds, char * const *program, const Com
                         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || seccomp_deny_install() < 0)
                                 _exit(10);
                 }
-                if (mode == MODE_SUPERVISED) {
+                if (mode == MODE_SUPERVISED || mode == MODE_BARE) {
                         if (exec_supervisor_install_filter(&listener) < 0 || send_fd(sp[1], listener) < 0)
                                 _exit(11);
                         close(listener);
@@ -223,6 +267,16 @@ static int run_mode(Mode mode, unsigned rounds, char * const *program, const Com
                 if (r < 0)
                         return r;
                 run->helper = exec_supervisor_get_pid(s);
+                run->helper_start = 0;
+        } else if (mode == MODE_BARE) {
+                listener = recv_fd(sp[0]);
+                if (listener < 0)
+                        return listener;
+                bare = start_bare_listener(listener);
+                close(listener);
+                if (bare < 0)
+                        return -errno;
+                run->helper = bare;
                 run->helper_start = 0;
         }
         r = sd_event_add_io(e, &io, pipefd[0], EPOLLIN, on_samples, run);
@@ -250,24 +304,28 @@ static int run_mode(Mode mode, unsigned rounds, char * const *program, const Com
         }
         run->helper = 0;
         exec_supervisor_free(s);
+        if (bare > 0) {
+                (void) kill(bare, SIGKILL);
+                (void) waitpid(bare, NULL, 0);
+        }
         sd_event_unref(e);
         close(pipefd[0]);
         close(sp[0]);
         return 0;
 }
 
-static const char * const names[] = { "plain", "deny", "supervised" };
+static const char * const names[] = { "plain", "deny", "supervised", "bare" };
 
 /* Medians (ns) of each setup; prints a row per setup (and the helper's CPU
  * time per exec when per_exec: each sample is one exec). The setups take
  * turns in up to 10 blocks, so background load hits all of them alike. */
 static int measure_all(char * const *cmd, unsigned rounds, const CommandPolicy *policy, bool per_exec,
-                       unsigned setups, uint64_t med[3]) {
+                       unsigned setups, uint64_t med[_MODE_MAX]) {
         unsigned blocks = rounds >= 10 ? 10 : rounds;
-        Run runs[3] = {};
+        Run runs[_MODE_MAX] = {};
         int r = 0;
 
-        for (Mode m = MODE_PLAIN; m <= MODE_SUPERVISED; m++) {
+        for (Mode m = MODE_PLAIN; m < _MODE_MAX; m++) {
                 runs[m] = (Run) { .max = rounds, .samples = calloc(rounds, sizeof(uint64_t)) };
                 if (!runs[m].samples)
                         r = -ENOMEM;
@@ -275,7 +333,7 @@ static int measure_all(char * const *cmd, unsigned rounds, const CommandPolicy *
         for (unsigned b = 0; b < blocks && r >= 0; b++) {
                 unsigned n = rounds / blocks + (b < rounds % blocks);
 
-                for (Mode m = MODE_PLAIN; m <= MODE_SUPERVISED && r >= 0; m++) {
+                for (Mode m = MODE_PLAIN; m < _MODE_MAX && r >= 0; m++) {
                         if (!(setups & (1u << m)))
                                 continue;
                         runs[m].eof = false;
@@ -284,7 +342,7 @@ static int measure_all(char * const *cmd, unsigned rounds, const CommandPolicy *
                                 fprintf(stderr, "%s: %s\n", names[m], strerror(-r));
                 }
         }
-        for (Mode m = MODE_PLAIN; m <= MODE_SUPERVISED; m++) {
+        for (Mode m = MODE_PLAIN; m < _MODE_MAX; m++) {
                 if (!(setups & (1u << m))) {
                         free(runs[m].samples);
                         continue;
@@ -316,17 +374,17 @@ int main(int argc, char *argv[]) {
         char *single[] = { (char *) "/bin/true", NULL };
         CommandPolicy *policy = NULL;
         unsigned rounds = 2000, loop_runs = 7, setups = 0;
-        uint64_t med[3], loop_med[3];
+        uint64_t med[_MODE_MAX], loop_med[_MODE_MAX];
         int opt, r;
 
         while ((opt = getopt(argc, argv, "n:l:s:")) >= 0) {
                 Mode m;
 
                 if (opt == 's') {
-                        for (m = MODE_PLAIN; m <= MODE_SUPERVISED && !streq(optarg, names[m]); m++)
+                        for (m = MODE_PLAIN; m < _MODE_MAX && !streq(optarg, names[m]); m++)
                                 ;
-                        if (m > MODE_SUPERVISED) {
-                                fprintf(stderr, "unknown setup '%s' (plain, deny, supervised)\n", optarg);
+                        if (m >= _MODE_MAX) {
+                                fprintf(stderr, "unknown setup '%s' (plain, deny, supervised, bare)\n", optarg);
                                 return 2;
                         }
                         setups |= 1u << m;
@@ -344,7 +402,7 @@ int main(int argc, char *argv[]) {
         if (rounds == 0)
                 rounds = 1;
         if (setups == 0)
-                setups = 7;
+                setups = (1u << _MODE_MAX) - 1;
 
         r = command_policy_new(&(CommandPolicySettings) {
                 .deny = deny, .use_defaults = true, .exec_mode = COMMAND_EXEC_ARGV,
@@ -359,10 +417,16 @@ int main(int argc, char *argv[]) {
         r = measure_all(single, rounds, policy, true, setups, med);
         if (r < 0)
                 return 1;
-        if (setups == 7)
-                printf("added by the argv supervisor, median: %+.1f us vs deny filter only, %+.1f us vs no filter\n",
-               ((double) med[MODE_SUPERVISED] - (double) med[MODE_DENY]) / 1000.0,
-               ((double) med[MODE_SUPERVISED] - (double) med[MODE_PLAIN]) / 1000.0);
+        if (HAS(setups, MODE_SUPERVISED) && HAS(setups, MODE_DENY))
+                printf("added by the argv supervisor, median: %+.1f us vs deny filter only",
+                       ((double) med[MODE_SUPERVISED] - (double) med[MODE_DENY]) / 1000.0);
+        if (HAS(setups, MODE_SUPERVISED) && HAS(setups, MODE_DENY) && HAS(setups, MODE_PLAIN))
+                printf(", %+.1f us vs no filter", ((double) med[MODE_SUPERVISED] - (double) med[MODE_PLAIN]) / 1000.0);
+        if (HAS(setups, MODE_SUPERVISED) && HAS(setups, MODE_DENY))
+                printf("\n");
+        if (HAS(setups, MODE_BARE) && HAS(setups, MODE_DENY))
+                printf("added by the bare listener, median: %+.1f us vs deny filter only\n",
+                       ((double) med[MODE_BARE] - (double) med[MODE_DENY]) / 1000.0);
 
         if (loop_runs == 0) {
                 command_policy_free(policy);
@@ -373,10 +437,15 @@ int main(int argc, char *argv[]) {
         r = measure_all(loop, loop_runs, policy, false, setups, loop_med);
         if (r < 0)
                 return 1;
-        if (setups == 7)
-                printf("loop ratio, median: supervised/deny %.3f, supervised/plain %.3f\n",
-               (double) loop_med[MODE_SUPERVISED] / (double) loop_med[MODE_DENY],
-               (double) loop_med[MODE_SUPERVISED] / (double) loop_med[MODE_PLAIN]);
+        if (HAS(setups, MODE_SUPERVISED) && HAS(setups, MODE_DENY))
+                printf("loop ratio, median: supervised/deny %.3f\n",
+                       (double) loop_med[MODE_SUPERVISED] / (double) loop_med[MODE_DENY]);
+        if (HAS(setups, MODE_SUPERVISED) && HAS(setups, MODE_PLAIN))
+                printf("loop ratio, median: supervised/plain %.3f\n",
+                       (double) loop_med[MODE_SUPERVISED] / (double) loop_med[MODE_PLAIN]);
+        if (HAS(setups, MODE_BARE) && HAS(setups, MODE_DENY))
+                printf("loop ratio, median: bare/deny %.3f\n",
+                       (double) loop_med[MODE_BARE] / (double) loop_med[MODE_DENY]);
         command_policy_free(policy);
         return 0;
 }
