@@ -636,12 +636,21 @@ typedef struct Verdict {
         CommandMatch match;
         char *path;
         char **argv;
+        /* What the judging opened and built, released after the answer
+         * (the process waits for the answer, not for the tidying). */
+        int file_fd;
+        char *resolved, *abs;
 } Verdict;
+
+#define VERDICT_INIT { .file_fd = -EBADF }
 
 static void verdict_done(Verdict *v) {
         command_match_done(&v->match);
         free(v->path);
         strv_free(v->argv);
+        safe_close(v->file_fd);
+        free(v->resolved);
+        free(v->abs);
 }
 
 static int verdict_uncheckable(Verdict *v, const char *why, int error) {
@@ -670,8 +679,7 @@ static const ExecAbi *helper_abi(const Helper *h, uint32_t arch) {
 static int helper_judge(Helper *h, const struct seccomp_notif *req, Verdict *v) {
         const ExecAbi *abi = helper_abi(h, req->data.arch);
         uintptr_t path_addr, argv_addr;
-        _cleanup_free_ char *resolved = NULL, *fd_path = NULL, *abs = NULL;
-        _cleanup_close_ int file_fd = -EBADF;
+        _cleanup_free_ char *fd_path = NULL;
         ExecFileKey key = {};
         bool at, plain = false;
         int dirfd = AT_FDCWD, flags = 0, r;
@@ -717,8 +725,8 @@ static int helper_judge(Helper *h, const struct seccomp_notif *req, Verdict *v) 
         } else if (r < 0 && r != -ESRCH)
                 r = verdict_uncheckable(v, "cannot read the exec's arguments", r);
         else if (r >= 0) {
-                resolved = resolve_exec(&h->ids, m.pid, at, dirfd, v->path, flags, &fd_path, &file_fd,
-                                        &h->files, &plain, &key, &abs);
+                v->resolved = resolve_exec(&h->ids, m.pid, at, dirfd, v->path, flags, &fd_path, &v->file_fd,
+                                           &h->files, &plain, &key, &v->abs);
                 if (fd_path) {
                         free(v->path);
                         v->path = TAKE_PTR(fd_path);
@@ -743,13 +751,14 @@ static int helper_judge(Helper *h, const struct seccomp_notif *req, Verdict *v) 
         if (v->error != 0 || v->report)
                 return 0;
 
-        r = command_policy_check_exec(h->policy, v->path, resolved, v->argv, &v->match);
+        r = command_policy_check_exec(h->policy, v->path, v->resolved, v->argv, &v->match);
         /* A file remembered as no script needs no second look. */
-        if (r == 0 && file_fd >= 0 && !plain) {
-                r = check_interpreters(&h->ids, h->policy, m.pid, TAKE_FD(file_fd), v->path, v->argv,
+        if (r == 0 && v->file_fd >= 0 && !plain) {
+                r = check_interpreters(&h->ids, h->policy, m.pid, TAKE_FD(v->file_fd), v->path, v->argv,
                                        &v->match, &plain);
                 /* Remembered after a full look only (resolved, first line read). */
-                if (r >= 0 && key.path && resolved && exec_file_cache_put(&h->files, &key, resolved, plain) < 0)
+                if (r >= 0 && key.path && v->resolved &&
+                    exec_file_cache_put(&h->files, &key, v->resolved, plain) < 0)
                         r = -ENOMEM;
         }
         if (r == -EACCES)
@@ -818,7 +827,7 @@ static void helper_report(Helper *h, pid_t pid, const Verdict *v) {
 }
 
 static int helper_handle(Helper *h) {
-        _cleanup_(verdict_done) Verdict v = {};
+        _cleanup_(verdict_done) Verdict v = VERDICT_INIT;
         int r;
 
         memset(h->req, 0, h->req_size);
