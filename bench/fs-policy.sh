@@ -19,47 +19,18 @@
 set -euo pipefail
 
 runs=100
-user=""
 files=50000
-fencectl=""
-socket=""
-
-usage() {
-        sed -n '2,/^$/s/^# \{0,1\}//p' "$0"
-}
-
-while [[ $# -gt 0 ]]; do
+. "$(dirname "$0")/common.sh"
+bench_option() {
         case $1 in
-        -n) runs=${2:?-n needs a number}; shift 2 ;;
-        -u) user=${2:?-u needs a user name}; shift 2 ;;
-        --files) files=${2:?--files needs a number}; shift 2 ;;
-        --fencectl) fencectl=${2:?--fencectl needs a path}; shift 2 ;;
-        --socket) socket=${2:?--socket needs a path}; shift 2 ;;
-        -h | --help) usage; exit 0 ;;
-        *) usage >&2; exit 2 ;;
+        --files) files=$2 ;;
+        *) return 1 ;;
         esac
-done
-[[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "error: -n expects a positive number, got '$runs'" >&2; exit 2; }
+}
+bench_parse_args "$@"
 [[ $files =~ ^[1-9][0-9]*$ ]] || { echo "error: --files expects a positive number, got '$files'" >&2; exit 2; }
-
-if [[ -z $fencectl ]]; then
-        fencectl=$(command -v fencectl || true)
-        [[ -n $fencectl ]] || fencectl=/usr/local/bin/fencectl
-fi
-[[ -x $fencectl ]] || { echo "error: no fencectl at $fencectl; install it or pass --fencectl PATH" >&2; exit 1; }
-sock_path=${socket:-${FENCE_SOCKET:-/run/fence/io.fence.sock}}
-
-run_as=()
-if [[ $(id -u) -eq 0 ]]; then
-        user=${user:-fence-demo}
-        uid=$(id -u "$user" 2>/dev/null) || { echo "error: no user $user; create one or pass -u USER" >&2; exit 1; }
-        [[ $uid -ne 0 ]] || { echo "error: the benchmark must run as a non-root user" >&2; exit 1; }
-        home=$(getent passwd "$user" | cut -d: -f6)
-        run_as=(runuser -u "$user" -- env -i HOME="$home" USER="$user" LOGNAME="$user"
-                PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8)
-else
-        user=$(id -un)
-fi
+bench_find_fencectl
+bench_user
 
 work=$(mktemp -d /var/tmp/fence-bench-fs.XXXXXX)
 trap 'rm -rf --one-file-system "$work"' EXIT

@@ -20,36 +20,13 @@
 set -euo pipefail
 
 runs=200
-user=""
-fencectl=""
-socket=""
-
-usage() {
-        sed -n '2,/^$/s/^# \{0,1\}//p' "$0"
-}
-
-while [[ $# -gt 0 ]]; do
-        case $1 in
-        -n) runs=${2:?-n needs a number}; shift 2 ;;
-        -u) user=${2:?-u needs a user name}; shift 2 ;;
-        --fencectl) fencectl=${2:?--fencectl needs a path}; shift 2 ;;
-        --socket) socket=${2:?--socket needs a path}; shift 2 ;;
-        -h | --help) usage; exit 0 ;;
-        *) usage >&2; exit 2 ;;
-        esac
-done
-[[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "error: -n expects a positive number, got '$runs'" >&2; exit 2; }
-
-if [[ -z $fencectl ]]; then
-        fencectl=$(command -v fencectl || true)
-        [[ -n $fencectl ]] || fencectl=/usr/local/bin/fencectl
-fi
-[[ -x $fencectl ]] || { echo "error: no fencectl at $fencectl; install it (scripts/setup.sh) or pass --fencectl PATH" >&2; exit 1; }
+. "$(dirname "$0")/common.sh"
+bench_parse_args "$@"
+bench_find_fencectl
 command -v bwrap >/dev/null || { echo "error: bwrap is missing; install bubblewrap (scripts/deps.sh)" >&2; exit 1; }
 
 # The daemon serving the socket (as root, the listener itself; otherwise
 # the oldest process named fenced).
-sock_path=${socket:-${FENCE_SOCKET:-/run/fence/io.fence.sock}}
 fenced_pid=""
 if [[ $(id -u) -eq 0 ]]; then
         fenced_pid=$(ss -Hxlp src "$sock_path" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2 || true)
@@ -57,19 +34,7 @@ fi
 [[ -n $fenced_pid ]] || fenced_pid=$(pgrep -o -x fenced || true)
 [[ -n $fenced_pid ]] || { echo "error: fenced is not running; start it (scripts/setup.sh)" >&2; exit 1; }
 
-run_as=()
-home=$HOME
-if [[ $(id -u) -eq 0 ]]; then
-        user=${user:-fence-demo}
-        uid=$(id -u "$user" 2>/dev/null) || { echo "error: no user $user; create one or pass -u USER" >&2; exit 1; }
-        [[ $uid -ne 0 ]] || { echo "error: the benchmark must run as a non-root user" >&2; exit 1; }
-        home=$(getent passwd "$user" | cut -d: -f6)
-        [[ -d $home ]] || home=/
-        run_as=(runuser -u "$user" -- env -i HOME="$home" USER="$user" LOGNAME="$user"
-                PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8)
-else
-        user=$(id -un)
-fi
+bench_user
 
 cd "$home"
 "${run_as[@]}" python3 - "$runs" "$fencectl" "$sock_path" "$fenced_pid" "$user" <<'EOF'
