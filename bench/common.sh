@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# bench/common.sh — what bench/launch.sh and bench/fs-policy.sh share: their
+# bench/common.sh — what bench/launch.sh and bench/fs-policy.sh share (the
+# timing itself is bench/launchtime.py): their
 # common options, finding fencectl and the socket, and running the timed
 # launchers as an unprivileged user. Sourced, not run.
 #

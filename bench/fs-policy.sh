@@ -20,7 +20,8 @@ set -euo pipefail
 
 runs=100
 files=50000
-. "$(dirname "$0")/common.sh"
+bench_dir=$(cd "$(dirname "$0")" && pwd)
+. "$bench_dir/common.sh"
 bench_option() {
         case $1 in
         --files) files=$2 ;;
@@ -37,10 +38,13 @@ trap 'rm -rf --one-file-system "$work"' EXIT
 chmod 0755 "$work"
 [[ ${#run_as[@]} -eq 0 ]] || chown "$user" "$work"
 
-"${run_as[@]}" python3 - "$runs" "$fencectl" "$sock_path" "$user" "$work" "$files" <<'EOF'
-import math, os, platform, statistics, subprocess, sys, time
+"${run_as[@]}" python3 - "$runs" "$fencectl" "$sock_path" "$user" "$work" "$files" "$bench_dir" <<'EOF'
+import os, statistics, sys
 
 runs, fencectl, sock, user, work, nfiles = int(sys.argv[1]), *sys.argv[2:6], int(sys.argv[6])
+sys.path.insert(0, sys.argv[7])
+from launchtime import check, time_launchers, print_table, machine_comment
+
 WARMUP = 5
 proj = os.path.join(work, "proj")
 ndirs = max(1, nfiles // 100)
@@ -84,46 +88,13 @@ launchers = [
     (f"policy: `fencectl run -s policy.json true` ({npaths} allowWrite/denyWrite paths)",
      [fencectl, "--socket", sock, "run", "-s", os.path.join(work, "policy.json"), "true"]),
 ]
-quiet = [(os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
-         (os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0),
-         (os.POSIX_SPAWN_OPEN, 2, "/dev/null", os.O_WRONLY, 0)]
+if len(check(launchers)) != len(launchers):
+    sys.exit("error: a launcher fails before timing (see above)")
+times, failures = time_launchers(launchers, runs, WARMUP)
 
-def launch(argv, file_actions=quiet):
-    t0 = time.perf_counter_ns()
-    pid = os.posix_spawnp(argv[0], argv, os.environ, file_actions=file_actions)
-    _, status = os.waitpid(pid, 0)
-    return time.perf_counter_ns() - t0, os.waitstatus_to_exitcode(status)
-
-for name, argv in launchers:
-    _, code = launch(argv, file_actions=[])
-    if code != 0:
-        sys.exit(f"error: {name} exits with {code}")
-
-times = {name: [] for name, _ in launchers}
-failures = {name: 0 for name, _ in launchers}
-for _ in range(WARMUP):
-    for _, argv in launchers:
-        launch(argv)
-for i in range(runs):
-    order = launchers if i % 2 == 0 else launchers[::-1]
-    for name, argv in order:
-        ns, code = launch(argv)
-        failures[name] += code != 0
-        times[name].append(ns / 1e6)
-
-def p90(xs):
-    xs = sorted(xs)
-    return xs[math.ceil(0.9 * len(xs)) - 1]
-
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-print(f"<!-- bench/fs-policy.sh, {time.strftime('%Y-%m-%d %H:%M %Z')}: Linux {platform.release()}, "
-      f"{os.cpu_count()} CPUs ({cpu}), user {user}, {made} files, {runs} runs each after {WARMUP} warm-up runs -->")
+print(machine_comment("bench/fs-policy.sh", f"user {user}, {made} files, {runs} runs each after {WARMUP} warm-up runs"))
 print()
-print(f"| Launch of `true` in a tree of {made} files ({runs} runs) | median | p90 | min | failed runs |")
-print("|---|---:|---:|---:|---:|")
-for name, _ in launchers:
-    xs = times[name]
-    print(f"| {name} | {statistics.median(xs):.2f} ms | {p90(xs):.2f} ms | {min(xs):.2f} ms | {failures[name]} |")
+print_table(f"Launch of `true` in a tree of {made} files ({runs} runs)", launchers, times, failures)
 ratio = statistics.median(times[launchers[1][0]]) / statistics.median(times[launchers[0][0]])
 print()
 print(f"Ratio of the medians (policy / plain): **{ratio:.2f}** (contract: at most 1.5)")
