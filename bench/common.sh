@@ -1,8 +1,8 @@
 # shellcheck shell=bash
-# bench/common.sh — what bench/launch.sh and bench/fs-policy.sh share (the
-# timing itself is bench/launchtime.py): their
+# bench/common.sh — what bench/launch.sh and bench/fs-policy.sh share: their
 # common options, finding fencectl and the socket, and running the timed
-# launchers as an unprivileged user. Sourced, not run.
+# launchers as an unprivileged user. Sourced, not run. (The timing itself is
+# bench/launchtime.py.)
 #
 #   bench_parse_args "$@"   -n RUNS, -u USER, --fencectl PATH, --socket PATH,
 #                           -h; any other option goes to the script's own
