@@ -128,6 +128,10 @@ median() { sort -n "$T/dl.$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) /
 # average number of CPUs busy during the downloads.
 cpu_per_gib() { awk -v hz="$(getconf CLK_TCK)" -v gib="$size_mib" '{ c += $2; f += $3; e += $4 }
         END { printf "%.2f %.2f %.2f\n", c / hz / (NR * gib / 1024), f / hz / (NR * gib / 1024), c / e }' "$T/dl.$1"; }
+# Each round's relayed (proxied) download against the direct one just before
+# it, under the same momentary load: the median of those ratios.
+pair_ratio() { paste -d' ' "$T/dl.direct" "$T/dl.$1" | awk '{ print 100 * $5 / $1 }' | sort -n |
+        awk '{ v[NR] = $1 } END { printf "%.0f%%", v[int((NR + 1) / 2)] }'; }
 direct=$(best direct) relay=$(best relay) proxy=$(best proxy)
 direct_med=$(median direct) relay_med=$(median relay) proxy_med=$(median proxy)
 read -r cpu_d _ busy_d <<<"$(cpu_per_gib direct)"
@@ -179,8 +183,10 @@ echo "| Measurement | Without the filter | Through fenced | Ratio / added |"
 echo "|---|---|---|---|"
 echo "| ${size_mib} MiB download, transparent relay, MB/s, best of $runs | $(mb "$direct") | $(mb "$relay") | $(pct "$relay" "$direct") |"
 echo "| same, median | $(mb "$direct_med") | $(mb "$relay_med") | $(pct "$relay_med" "$direct_med") |"
+echo "| same, median of the $runs per-round ratios (relay / direct just before) | | | $(pair_ratio relay) |"
 echo "| ${size_mib} MiB download, HTTP proxy, MB/s, best of $runs | $(mb "$direct") | $(mb "$proxy") | $(pct "$proxy" "$direct") |"
 echo "| same, median | $(mb "$direct_med") | $(mb "$proxy_med") | $(pct "$proxy_med" "$direct_med") |"
+echo "| same, median of the $runs per-round ratios | | | $(pair_ratio proxy) |"
 echo "| CPU time per GiB, all CPUs, s (relay / proxy) | $cpu_d | $cpu_r / $cpu_p | $(awk -v a="$cpu_r" -v b="$cpu_d" 'BEGIN { printf "%.2fx", a / b }') |"
 echo "| of which fenced's own thread, s per GiB | | $fen_r / $fen_p | |"
 echo "| CPUs busy during the downloads, of $(nproc) | $busy_d | $busy_r / $busy_p | |"
