@@ -5,9 +5,10 @@
  * connections too, where there is no bottleneck to estimate: the relay's leg
  * between the daemon and the sandbox then costs timer wake-ups and caps the
  * throughput (measured: a relayed 1 GiB download at 1.3-2.0 GB/s paced,
- * 2.6-2.8 GB/s unpaced; docs/performance.md "Network"). These helpers give loopback TCP a congestion control without
- * pacing ("cubic", or "reno", which every kernel has). Connections to the
- * outside world keep the host's choice.
+ * 2.6-2.8 GB/s unpaced; docs/performance.md "Network"). These helpers give
+ * loopback TCP a congestion control without pacing ("cubic", or "reno",
+ * which every kernel has). Connections to the outside world keep the host's
+ * choice.
  */
 #pragma once
 
