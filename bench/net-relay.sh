@@ -5,7 +5,7 @@
 # network rules, each against the same thing without a sandbox (or without
 # rules).
 #
-#   bench/net-relay.sh [-s SIZE-MIB] [-n CONNECTS] [-l LAUNCHES] [--build DIR]
+#   bench/net-relay.sh [-s SIZE-MIB] [-r RUNS] [-n CONNECTS] [-l LAUNCHES] [--build DIR]
 #
 # Run as root. Starts its own fenced (from DIR, default build/) on a private
 # socket, a server in a network namespace it creates behind a veth pair (no
@@ -18,12 +18,14 @@ set -euo pipefail
 size_mib=1024
 connects=300
 launches=50
+runs=5
 build=build
 while [[ $# -gt 0 ]]; do
         case $1 in
         -s) size_mib=$2; shift 2 ;;
         -n) connects=$2; shift 2 ;;
         -l) launches=$2; shift 2 ;;
+        -r) runs=$2; shift 2 ;;
         --build) build=$2; shift 2 ;;
         *) sed -n '2,/^$/s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
         esac
@@ -92,20 +94,49 @@ for _ in $(seq 100); do [[ -S $T/sock ]] && break; sleep 0.05; done
 as_user() { (cd "$T/work" && runuser -u "$user" -- "$@"); }
 fctl() { as_user "$fencectl" --socket "$T/sock" "$@"; }
 
-# Throughput (MB/s): five downloads each, alternating; the best of each (the
-# machine's other load only ever slows a run down). The client is the same
-# user's curl in all three.
+# Throughput (MB/s): RUNS downloads each, alternating; the best of each (the
+# machine's other load only ever slows a run down) and the median. The
+# client is the same user's curl in all three. Around each download, the CPU
+# time all CPUs spent (from /proc/stat: user, system, irq and softirq time of
+# everything, so other load on the machine counts too) and fenced's own
+# (its utime + stime): where the relay's cost goes.
 curl_get='curl -s -o /dev/null -w %{speed_download} --noproxy * http://bench.test/blob'
-best() { printf '%s\n' "$@" | sort -n | tail -n 1; }
-d=() r=() p=()
-for _ in 1 2 3 4 5; do
-        d+=("$(as_user curl -s -o /dev/null -w '%{speed_download}' --resolve bench.test:80:10.254.77.2 http://bench.test/blob)")
-        r+=("$(fctl run -- sh -c "$curl_get")")
-        p+=("$(fctl run -- sh -c 'curl -s -o /dev/null -w %{speed_download} http://bench.test/blob')")
+fenced_pid=${pids[2]}
+cpu_now() {     # busy jiffies of all CPUs, fenced's jiffies, uptime in jiffies
+        awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat
+        awk '{ print $14 + $15 }' "/proc/$fenced_pid/stat"
+        awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f\n", $1 * hz }' /proc/uptime
+}
+download() {    # download KIND COMMAND...: appends "MB/s cpu-jiffies fenced-jiffies elapsed-jiffies" to $T/dl.KIND
+        local kind=$1 a b speed
+        shift
+        a=($(cpu_now))
+        speed=$("$@")
+        b=($(cpu_now))
+        echo "$speed $(( b[0] - a[0] )) $(( b[1] - a[1] )) $(( b[2] - a[2] ))" >>"$T/dl.$kind"
+}
+# The first read of the (sparse) blob fills the page cache: not timed.
+as_user curl -s -o /dev/null --resolve bench.test:80:10.254.77.2 http://bench.test/blob
+for _ in $(seq "$runs"); do
+        download direct as_user curl -s -o /dev/null -w '%{speed_download}' --resolve bench.test:80:10.254.77.2 http://bench.test/blob
+        download relay fctl run -- sh -c "$curl_get"
+        download proxy fctl run -- sh -c 'curl -s -o /dev/null -w %{speed_download} http://bench.test/blob'
 done
-direct=$(best "${d[@]}")
-relay=$(best "${r[@]}")
-proxy=$(best "${p[@]}")
+best() { sort -n "$T/dl.$1" | awk 'END { print $1 }'; }
+median() { sort -n "$T/dl.$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# CPU seconds per GiB downloaded (all CPUs, then fenced's alone) and the
+# average number of CPUs busy during the downloads.
+cpu_per_gib() { awk -v hz="$(getconf CLK_TCK)" -v gib="$size_mib" '{ c += $2; f += $3; e += $4 }
+        END { printf "%.2f %.2f %.2f\n", c / hz / (NR * gib / 1024), f / hz / (NR * gib / 1024), c / e }' "$T/dl.$1"; }
+# Each round's relayed (proxied) download against the direct one just before
+# it, under the same momentary load: the median of those ratios.
+pair_ratio() { paste -d' ' "$T/dl.direct" "$T/dl.$1" | awk '{ print 100 * $5 / $1 }' | sort -n |
+        awk '{ v[NR] = $1 } END { printf "%.0f%%", v[int((NR + 1) / 2)] }'; }
+direct=$(best direct) relay=$(best relay) proxy=$(best proxy)
+direct_med=$(median direct) relay_med=$(median relay) proxy_med=$(median proxy)
+read -r cpu_d _ busy_d <<<"$(cpu_per_gib direct)"
+read -r cpu_r fen_r busy_r <<<"$(cpu_per_gib relay)"
+read -r cpu_p fen_p busy_p <<<"$(cpu_per_gib proxy)"
 
 # Latency: connect, send a request, read the answer; median and p90 in ms.
 cat >"$T/work/lat.py" <<'PY'
@@ -150,8 +181,15 @@ read -r lp_med lp_p90 <<<"$launch_plain"
 read -r ln_med ln_p90 <<<"$launch_net"
 echo "| Measurement | Without the filter | Through fenced | Ratio / added |"
 echo "|---|---|---|---|"
-echo "| ${size_mib} MiB download, transparent relay (MB/s) | $(mb "$direct") | $(mb "$relay") | $(pct "$relay" "$direct") |"
-echo "| ${size_mib} MiB download, HTTP proxy (MB/s) | $(mb "$direct") | $(mb "$proxy") | $(pct "$proxy" "$direct") |"
+echo "| ${size_mib} MiB download, transparent relay, MB/s, best of $runs | $(mb "$direct") | $(mb "$relay") | $(pct "$relay" "$direct") |"
+echo "| same, median | $(mb "$direct_med") | $(mb "$relay_med") | $(pct "$relay_med" "$direct_med") |"
+echo "| same, median of the $runs per-round ratios (relay / direct just before) | | | $(pair_ratio relay) |"
+echo "| ${size_mib} MiB download, HTTP proxy, MB/s, best of $runs | $(mb "$direct") | $(mb "$proxy") | $(pct "$proxy" "$direct") |"
+echo "| same, median | $(mb "$direct_med") | $(mb "$proxy_med") | $(pct "$proxy_med" "$direct_med") |"
+echo "| same, median of the $runs per-round ratios | | | $(pair_ratio proxy) |"
+echo "| CPU time per GiB, all CPUs, s (relay / proxy) | $cpu_d | $cpu_r / $cpu_p | $(awk -v a="$cpu_r" -v b="$cpu_d" 'BEGIN { printf "%.2fx", a / b }') |"
+echo "| of which fenced's own thread, s per GiB | | $fen_r / $fen_p | |"
+echo "| CPUs busy during the downloads, of $(nproc) | $busy_d | $busy_r / $busy_p | |"
 echo "| connect + request + answer, median ms ($connects runs) | $ld_med | $lr_med | +$(awk -v a="$lr_med" -v b="$ld_med" 'BEGIN { printf "%.3f", a - b }') ms |"
 echo "| same, 90th percentile ms | $ld_p90 | $lr_p90 | +$(awk -v a="$lr_p90" -v b="$ld_p90" 'BEGIN { printf "%.3f", a - b }') ms |"
 echo "| launch \`fencectl run true\`, median ms ($launches runs) | $lp_med (no network rules) | $ln_med (allowedDomains) | $(awk -v a="$ln_med" -v b="$lp_med" 'BEGIN { printf "%.2fx", a / b }') |"

@@ -13,6 +13,7 @@
 #include "net-internal.h"
 #include "netns-exec.h"
 #include "socket-as.h"
+#include "tcp-unpaced.h"
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 
@@ -445,6 +446,8 @@ void net_conn_relay(NetConn *c) {
         c->server_src = sd_event_source_disable_unref(c->server_src);
         c->timer = sd_event_source_disable_unref(c->timer);
         c->client_fd = c->server_fd = -1;
+        tcp_unpaced_if_loopback(a);
+        tcp_unpaced_if_loopback(b);
         r = relay_new(c->ns->event, a, b, on_relay_done, c, &c->relay);
         if (r < 0) {
                 log_debug_errno(r, "Cannot relay a connection: %m");

@@ -16,6 +16,7 @@
 #include "netfilter.h"
 #include "netns-exec.h"
 #include "nflog.h"
+#include "tcp-unpaced.h"
 
 /* From <linux/netfilter_ipv4.h> and <linux/netfilter_ipv6/ip6_tables.h>,
  * which do not mix with the libc network headers. */
@@ -121,6 +122,11 @@ int netfilter_setup(const NetfilterPorts *ports) {
         r = allow_ping_sockets();
         if (r < 0)
                 return log_error_errno(r, "Failed to allow ICMP datagram sockets in the sandbox's namespace: %m");
+
+        /* Performance only: a namespace that keeps pacing still works. */
+        r = tcp_unpaced_netns_default();
+        if (r < 0)
+                log_debug_errno(r, "Cannot set the sandbox's TCP congestion control, keeping the default: %m");
 
         return install_ruleset(text);
 }

@@ -6,8 +6,11 @@ net-test-server.py READYFILE CERT KEY ADDR...: on each ADDR serves
   :80    HTTP/1.0, answers "hello-http <Host>"
   :443   TLS (CERT/KEY), answers "hello-tls <SNI>"
   :2222  a banner "banner-ok" sent on connect (a server that speaks first)
+  :2223  bulk both ways: reads until the client half-closes, answers
+         "<bytes read> <their sha256>\n", then sends BULK (16 MiB, below)
 and writes READYFILE once all are listening.
 """
+import hashlib
 import os
 import socket
 import ssl
@@ -90,8 +93,24 @@ def banner(c):
     c.sendall(b"banner-ok\n")
 
 
+# The same bytes as the test computes: sha256 of "0", "1", ... concatenated.
+BULK = b"".join(hashlib.sha256(b"%d" % i).digest() for i in range(1 << 19))
+
+
+def bulk(c):
+    h, n = hashlib.sha256(), 0
+    while True:
+        k = c.recv(1 << 20)
+        if not k:
+            break
+        h.update(k)
+        n += len(k)
+    c.sendall(b"%d %s\n" % (n, h.hexdigest().encode()))
+    c.sendall(BULK)
+
+
 for a in addrs:
-    for port, handler in ((80, http), (443, tls), (2222, banner)):
+    for port, handler in ((80, http), (443, tls), (2222, banner), (2223, bulk)):
         threading.Thread(target=serve, args=(listen(a, port), handler), daemon=True).start()
 with open(ready + ".tmp", "w") as f:
     f.write("ok")

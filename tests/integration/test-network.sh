@@ -156,6 +156,42 @@ print(s.recv(100).decode().strip())'
 fctl_capture run -m -- /usr/bin/python3 -c "$BANNER" allowed.test
 is "$RC/$OUT" "0/banner-ok" "transparent: by address after DNS, no SNI/Host (server speaks first)"
 
+# Bulk data both ways through the transparent relay, with a half-close in
+# the middle: the client sends 8 MiB and shuts down its sending side; the
+# server only answers after that FIN arrived, then sends 16 MiB and closes.
+BULK='import hashlib,socket,sys
+if len(sys.argv) > 2:   # through the HTTP proxy: CONNECT first
+    s=socket.create_connection(("127.0.0.1",3128),timeout=10)
+    s.sendall(b"CONNECT %s:2223 HTTP/1.1\r\nHost: %s:2223\r\n\r\n" % (sys.argv[1].encode(),sys.argv[1].encode()))
+    h=b""
+    while b"\r\n\r\n" not in h:
+        k=s.recv(1)
+        if not k: sys.exit("proxy closed: %r" % h)
+        h+=k
+    if b" 200 " not in h.split(b"\r\n")[0]: sys.exit("proxy said: %r" % h)
+else:
+    s=socket.create_connection((sys.argv[1],2223),timeout=10)
+s.sendall(bytes(range(256))*32768); s.shutdown(socket.SHUT_WR)
+d=bytearray()
+while True:
+    k=s.recv(1<<20)
+    if not k: break
+    d+=k
+head,_,body=bytes(d).partition(b"\n")
+print(head.decode(),len(body),hashlib.sha256(body).hexdigest())'
+BULK_WANT=$(/usr/bin/python3 -c 'import hashlib
+print(8388608,hashlib.sha256(bytes(range(256))*32768).hexdigest(),1<<24,
+      hashlib.sha256(b"".join(hashlib.sha256(b"%d"%i).digest() for i in range(1<<19))).hexdigest())')
+fctl_capture run -m -- /usr/bin/python3 -c "$BULK" allowed.test
+is "$RC/$OUT" "0/$BULK_WANT" "transparent: 8 MiB up, half-close, 16 MiB down, all byte-identical"
+fctl_capture run -m -- /usr/bin/python3 -c "$BULK" allowed.test connect
+is "$RC/$OUT" "0/$BULK_WANT" "HTTP proxy (CONNECT): the same, byte-identical, half-close passed on"
+
+# All TCP in the sandbox's namespace is loopback (to the daemon's
+# listeners): its default congestion control does not pace (tcp-unpaced.h).
+fctl_capture run -- cat /proc/sys/net/ipv4/tcp_congestion_control
+like "$RC/$OUT" '^0/(cubic|reno)$' "the sandbox's namespace uses an unpaced TCP congestion control (host: $(cat /proc/sys/net/ipv4/tcp_congestion_control))"
+
 # The relay's connections out of the host belong to the user, not to root:
 # the host's owner-based firewall rules (nft meta skuid, iptables -m owner)
 # and uid routing rules treat them as the user's own. (An unfinished request

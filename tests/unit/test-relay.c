@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "dns-message.h"
 #include "dns-upstream.h"
 #include "relay.h"
+#include "tcp-unpaced.h"
 
 typedef struct Done {
         bool called;
@@ -147,6 +149,36 @@ Test(relay, reset_is_passed_on) {
         relay_free(r);
         close(b_user);
         sd_event_unref(e);
+}
+
+static void congestion(int fd, char *buf, size_t size) {
+        socklen_t len = (socklen_t) size;
+
+        memset(buf, 0, size);
+        cr_assert_eq(getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, buf, &len), 0);
+}
+
+/* A loopback leg that paces (bbr) is switched to cubic or reno; a socket
+ * that is not TCP over loopback is left alone. */
+Test(tcp_unpaced, loopback_leg_stops_pacing) {
+        int a, b, u[2];
+        char cc[32];
+
+        tcp_pair(&a, &b);
+        if (setsockopt(a, IPPROTO_TCP, TCP_CONGESTION, "bbr", 3) < 0)
+                cr_skip_test("no bbr congestion control here (%s)", strerror(errno));
+        congestion(a, cc, sizeof cc);
+        cr_assert_str_eq(cc, "bbr");
+        tcp_unpaced_if_loopback(a);
+        congestion(a, cc, sizeof cc);
+        cr_assert(strcmp(cc, "cubic") == 0 || strcmp(cc, "reno") == 0, "congestion control is %s", cc);
+
+        cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, u), 0);
+        tcp_unpaced_if_loopback(u[0]);  /* no TCP, no peer address: nothing to do, no crash */
+        close(u[0]);
+        close(u[1]);
+        close(a);
+        close(b);
 }
 
 Test(dns_upstream, server_parse) {
