@@ -50,6 +50,11 @@ cleanup() {
         rm -rf "$T"
 }
 trap cleanup EXIT
+# A signal ends the script through exit, so the EXIT trap still removes everything.
+trap "exit 130" INT
+trap "exit 143" TERM
+trap "exit 129" HUP
+trap "exit 141" PIPE
 
 ip netns add "$ns"
 ip link add "$vh" type veth peer name "$vs"
