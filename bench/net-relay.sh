@@ -163,27 +163,27 @@ chmod 644 "$T/work/lat.py"
 lat_direct=$(as_user /usr/bin/python3 "$T/work/lat.py" 10.254.77.2 "$connects")
 lat_relay=$(fctl run -- /usr/bin/python3 lat.py bench.test "$connects")
 
-# Launch time: fencectl run true with and without network rules.
-cat >"$T/work/launch.py" <<'PY'
-import subprocess, sys, time
-n = int(sys.argv[1]); cmd = sys.argv[2:]
-t = []
-for i in range(n + 3):
-    a = time.perf_counter(); subprocess.run(cmd, check=True); b = time.perf_counter()
-    if i >= 3: t.append((b - a) * 1000)
-t.sort()
-print("%.1f %.1f" % (t[len(t) // 2], t[len(t) * 9 // 10]))
-PY
+# Launch time: fencectl run true with and without network rules, alternating
+# (bench/launchtime.py), so that both see the same load.
 echo '{}' >"$T/work/none.json"
-launch_plain=$(as_user /usr/bin/python3 "$T/work/launch.py" "$launches" "$fencectl" --socket "$T/sock" run -s none.json true)
-launch_net=$(as_user /usr/bin/python3 "$T/work/launch.py" "$launches" "$fencectl" --socket "$T/sock" run true)
+read -r lp_med lp_p90 ln_med ln_p90 < <(as_user /usr/bin/python3 - "$launches" "$here/bench" "$fencectl" "$T/sock" <<'PY'
+import statistics, sys
+n, bench_dir, fencectl, sock = int(sys.argv[1]), *sys.argv[2:]
+sys.path.insert(0, bench_dir)
+from launchtime import time_launchers, p90
+launchers = [("plain", [fencectl, "--socket", sock, "run", "-s", "none.json", "true"]),
+             ("net", [fencectl, "--socket", sock, "run", "true"])]
+times, failures = time_launchers(launchers, n, 3)
+if any(failures.values()):
+    sys.exit("error: a launch failed")
+print(" ".join("%.1f %.1f" % (statistics.median(times[k]), p90(times[k])) for k in ("plain", "net")))
+PY
+)
 
 mb() { awk -v b="$1" 'BEGIN { printf "%.0f", b / 1e6 }'; }
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
 read -r ld_med ld_p90 <<<"$lat_direct"
 read -r lr_med lr_p90 <<<"$lat_relay"
-read -r lp_med lp_p90 <<<"$launch_plain"
-read -r ln_med ln_p90 <<<"$launch_net"
 echo "| Measurement | Without the filter | Through fenced | Ratio / added |"
 echo "|---|---|---|---|"
 echo "| ${size_mib} MiB download, transparent relay, MB/s, best of $runs | $(mb "$direct") | $(mb "$relay") | $(pct "$relay" "$direct") |"

@@ -50,9 +50,10 @@ typedef struct NetfilterPorts {
 int netfilter_ruleset(const NetfilterPorts *ports, char **ret);
 
 /* Brings up lo with default routes through it (loopback-route.h) and
- * installs the ruleset, both in the calling thread's network namespace.
- * Replaces an earlier "fence" table. Returns 0 or a negative errno; the nft
- * error message is logged. */
+ * installs the ruleset, both in the calling thread's network namespace,
+ * which must be new (a sandbox's): a second call in the same namespace
+ * would add the rules again. Returns 0 or a negative errno; the nft error
+ * message is logged. */
 int netfilter_setup(const NetfilterPorts *ports);
 
 /* netfilter_setup() inside the network namespace of netns_fd, from a
