@@ -19,8 +19,10 @@
 /* Minimum free space offered to one recvmsg(). */
 #define READ_CHUNK (64U * 1024U)
 /* yajl builds and frees trees recursively: a message of nothing but '['
- * would overflow the stack, so nesting is checked before parsing. */
-#define JSON_DEPTH_MAX 256U
+ * would overflow the stack, so nesting is checked before parsing. And
+ * whatever a message holds must be re-serializable with yajl_gen (a handler
+ * passing a client's object on, json_gen_value()): no deeper than that. */
+#define JSON_DEPTH_MAX ((unsigned) JSON_GEN_VALUE_DEPTH_MAX)
 #define SERVICE_INTERFACE "org.varlink.service"
 
 /* Served by GetInterfaceDescription("org.varlink.service"). */

@@ -822,6 +822,43 @@ Test(varlink, deep_nesting_closes_without_crashing) {
         check_bad_message(data, 2 * depth + 1);
 }
 
+/* {"method":"io.fence.test.Echo","parameters":{"value":[[...]]}} with the
+ * whole message nested `depth` deep. */
+static char *echo_nested(size_t depth) {
+        const char head[] = "{\"method\":\"io.fence.test.Echo\",\"parameters\":{\"value\":";
+        size_t arrays = depth - 2;
+        char *data = malloc(sizeof head + 2 * arrays + 2), *p;
+
+        cr_assert_not_null(data);
+        p = stpcpy(data, head);
+        memset(p, '[', arrays);
+        memset(p + arrays, ']', arrays);
+        strcpy(p + 2 * arrays, "}}");
+        return data;
+}
+
+Test(varlink, nesting_beyond_what_yajl_gen_can_write_closes) {
+        /* A handler that passes a client's object on (fenced re-serializes
+         * the Run config) must never see more than json_gen_value() takes:
+         * yajl_gen writes past its state array beyond YAJL_MAX_DEPTH. */
+        _cleanup_free_ char *data = echo_nested(JSON_GEN_VALUE_DEPTH_MAX + 1);
+
+        check_bad_message(data, strlen(data) + 1);
+}
+
+Test(varlink, nesting_at_the_limit_is_served) {
+        _cleanup_server_ TestServer *ts = test_server_start();
+        _cleanup_free_ char *data = echo_nested(JSON_GEN_VALUE_DEPTH_MAX);
+        _cleanup_close_ int fd = raw_connect(ts);
+        char buf[256] = {};
+        ssize_t n;
+
+        cr_assert(raw_send(fd, data, strlen(data) + 1));
+        n = recv(fd, buf, sizeof buf - 1, 0);
+        cr_assert_gt(n, 0);
+        cr_assert(startswith(buf, "{\"parameters\":{\"value\":[[["), "reply: %s", buf);
+}
+
 Test(varlink, oversized_message_closes) {
         size_t size = VARLINK_MESSAGE_MAX + 4096;
         _cleanup_free_ char *data = malloc(size);

@@ -1,0 +1,113 @@
+#!/usr/bin/python3
+"""A varlink client that misbehaves on purpose, for test-hostile-client.sh.
+
+hostile-client.py SOCKET SCENARIO [ARG...]
+
+Each scenario talks raw varlink (NUL-terminated JSON, fds as SCM_RIGHTS) to
+fenced and prints one line saying what happened (a reply's error and
+parameters as JSON, "closed" when fenced dropped the connection, ...). The
+shell script makes the assertions.
+"""
+import array
+import json
+import os
+import socket
+import sys
+import time
+
+
+def connect(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    return s
+
+
+def send(s, obj, fds=()):
+    data = json.dumps(obj).encode() + b"\0"
+    if fds:
+        s.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
+    else:
+        s.sendall(data)
+
+
+def read_reply(s, timeout=10):
+    """The next message as an object, or None when fenced closed the connection."""
+    s.settimeout(timeout)
+    buf = b""
+    while b"\0" not in buf:
+        try:
+            chunk = s.recv(65536)
+        except ConnectionResetError:
+            return None
+        if not chunk:
+            return None
+        buf += chunk
+    return json.loads(buf[:buf.index(b"\0")])
+
+
+def closed_by_peer(s, timeout=10):
+    """True when fenced closes the connection (EOF/reset) without replying."""
+    s.settimeout(timeout)
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return True
+            if b"\0" in chunk:
+                return False
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+
+def run_params(fds_base=0, **extra):
+    p = {"argv": ["true"], "env": [], "cwdFd": fds_base, "stdinFd": fds_base + 1,
+         "stdoutFd": fds_base + 2, "stderrFd": fds_base + 3}
+    p.update(extra)
+    return p
+
+
+def std_fds(cwd="."):
+    return [os.open(cwd, os.O_RDONLY | os.O_DIRECTORY), 0, 1, 2]
+
+
+def report(reply):
+    if reply is None:
+        print("closed")
+    else:
+        print(json.dumps({"error": reply.get("error"), "parameters": reply.get("parameters", {})},
+                         sort_keys=True))
+
+
+def scenario_deep_config(path, depth):
+    """A Run whose config nests DEPTH objects."""
+    depth = int(depth)
+    cfg = inner = {}
+    for _ in range(depth - 1):
+        inner["a"] = {}
+        inner = inner["a"]
+    s = connect(path)
+    text = json.dumps({"method": "io.fence.Sandbox.Run", "parameters": run_params(config=cfg), "more": True})
+    s.sendmsg([text.encode() + b"\0"],
+              [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", std_fds()))])
+    report(read_reply(s))
+
+
+def scenario_call(path, method, params_json, flags="more"):
+    """One call with the standard four fds; prints the first reply."""
+    s = connect(path)
+    msg = {"method": method, "parameters": json.loads(params_json)}
+    if flags == "more":
+        msg["more"] = True
+    send(s, msg, std_fds())
+    report(read_reply(s))
+
+
+def main():
+    path, name, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+    globals()["scenario_" + name.replace("-", "_")](path, *args)
+
+
+if __name__ == "__main__":
+    main()

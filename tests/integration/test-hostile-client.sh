@@ -1,0 +1,54 @@
+#!/bin/bash
+# fenced takes requests from every local user: whatever a client sends is
+# hostile. Raw varlink as the test user (hostile-client.py): fenced answers
+# or drops that connection, stays up, serves the next client, keeps no fd.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+[ -x /usr/bin/python3 ] || skip_all "needs /usr/bin/python3 (the raw varlink client)"
+HOSTILE=$T/hostile-client.py
+install -m 0755 "$(dirname "${BASH_SOURCE[0]}")/hostile-client.py" "$HOSTILE"
+
+fenced_start
+
+# hostile SCENARIO [ARG...]: the raw client as the test user; sets OUT/ERR/RC.
+hostile() {
+        LAST_CMD="hostile-client.py $*"
+        (cd "$T/work" && setpriv --reuid="$TEST_USER" --regid="$TEST_USER" --init-groups -- \
+                env -i PATH="$USER_PATH" /usr/bin/python3 "$HOSTILE" "$SOCK" "$@") \
+                </dev/null >"$T/capture.out" 2>"$T/capture.err"
+        RC=$?
+        OUT=$(cat "$T/capture.out")
+        ERR=$(cat "$T/capture.err")
+}
+
+fenced_fds() {
+        find "/proc/$FENCED_PID/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l
+}
+
+# fenced still runs and serves a well-behaved client.
+still_serving() {       # still_serving WHAT
+        if fenced_alive && fctl_user version 2>/dev/null | grep -q '^fenced [0-9]'; then
+                pass "fenced still serves the next client after $1"
+        else
+                fail "fenced still serves the next client after $1"
+                fenced_alive || bail_out "fenced died after $1"
+        fi
+}
+
+FDS0=$(fenced_fds)
+
+# --- a config nested deeper than yajl's generator can go ----------------------
+# fenced re-serializes the client's config to parse it again; yajl_gen writes
+# past its state array beyond 128 levels. Deep messages are dropped instead.
+hostile deep-config 40
+like "$OUT" '"io.fence.Sandbox.InvalidConfig"' "a config nested 40 deep is refused with InvalidConfig"
+for depth in 100 200 250; do
+        hostile deep-config "$depth"
+        is "$OUT" closed "a call with a config nested $depth deep closes that connection"
+        still_serving "a config nested $depth deep"
+done
+
+wait_until 3 eval '[ "$(fenced_fds)" -le "$FDS0" ]'
+cmp_num "$(fenced_fds)" -le "$FDS0" "fenced holds no more fds than before the hostile clients ($FDS0)"
+
+finish
