@@ -130,8 +130,17 @@ static int reader_make_room(MessageReader *m) {
         return 0;
 }
 
+static size_t reader_n_fds(const MessageReader *m) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < m->n_batches; i++)
+                n += m->batches[i].n_fds;
+        return n;
+}
+
 /* One recvmsg(). Returns bytes read, 0 on EOF, -EAGAIN, -EBADMSG for
- * truncated ancillary data (more fds than a message may carry), -errno. */
+ * truncated ancillary data or a message that already has more fds than it
+ * may carry, -errno. */
 static int reader_read(MessageReader *m, int fd) {
         union {
                 struct cmsghdr h;
@@ -148,6 +157,13 @@ static int reader_read(MessageReader *m, int fd) {
         size_t n_fds = 0;
         ssize_t n;
         int r;
+
+        /* Nobody reads while a whole message is buffered, so every fd held
+         * now belongs to the unfinished one: without this, a peer sending
+         * fds a byte at a time and never the NUL would fill our fd table
+         * long before its message reaches VARLINK_MESSAGE_MAX. */
+        if (reader_n_fds(m) > VARLINK_FDS_MAX)
+                return -EBADMSG;
 
         r = reader_make_room(m);
         if (r < 0)

@@ -104,6 +104,22 @@ def scenario_call(path, method, params_json, flags="more"):
     report(read_reply(s))
 
 
+def scenario_fd_flood(path, rounds="200"):
+    """One byte and 16 fds per sendmsg(), never the NUL: prints "closed" when
+    fenced drops the connection, or "open N" with N fds handed over."""
+    s = connect(path)
+    fds = array.array("i", [0] * 16)
+    sent = 0
+    for k in range(int(rounds)):
+        try:
+            s.sendmsg([b"{" if k == 0 else b" "], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+        except (BrokenPipeError, ConnectionResetError):
+            print("closed")
+            return
+        sent += 16
+    print("closed" if closed_by_peer(s, 5) else "open %d" % sent)
+
+
 def main():
     path, name, args = sys.argv[1], sys.argv[2], sys.argv[3:]
     globals()["scenario_" + name.replace("-", "_")](path, *args)

@@ -48,6 +48,13 @@ for depth in 100 200 250; do
         still_serving "a config nested $depth deep"
 done
 
+# --- fds without end ------------------------------------------------------------
+# Every fd of an unfinished message used to be kept until its NUL arrived:
+# one client could fill fenced's fd table, 16 fds per byte.
+hostile fd-flood 200
+is "$OUT" closed "a message that brings fds a byte at a time and never ends is dropped"
+still_serving "a client flooding fds"
+
 wait_until 3 eval '[ "$(fenced_fds)" -le "$FDS0" ]'
 cmp_num "$(fenced_fds)" -le "$FDS0" "fenced holds no more fds than before the hostile clients ($FDS0)"
 

@@ -5,6 +5,7 @@
  * pipe, so the tests wait for events instead of sleeping. */
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -734,6 +735,63 @@ Test(varlink, too_many_fds_close_the_connection) {
 
         /* The client API refuses to send that many. */
         cr_assert_eq(varlink_client_send(other, "io.fence.test.CountFds", NULL, 0, fds, ELEMENTSOF(fds)), -EINVAL);
+}
+
+static unsigned count_open_fds(void) {
+        _cleanup_(closedirp) DIR *d = opendir("/proc/self/fd");
+        unsigned n = 0;
+
+        cr_assert_not_null(d);
+        for (struct dirent *de; (de = readdir(d)); )
+                if (de->d_name[0] != '.')
+                        n++;
+        return n;
+}
+
+Test(varlink, fds_of_an_unfinished_message_are_bounded) {
+        _cleanup_server_ TestServer *ts = test_server_start();
+        _cleanup_(varlink_client_freep) VarlinkClient *other = connect_client(ts);
+        _cleanup_close_ int fd = -1;
+        unsigned before;
+        int fds[VARLINK_FDS_MAX];
+        bool closed = false;
+
+        call_expect(other, "io.fence.test.Echo", "{\"n\":1}", "{\"n\":1}");
+        before = count_open_fds();
+        fd = raw_connect(ts);
+        for (size_t k = 0; k < ELEMENTSOF(fds); k++)
+                fds[k] = STDERR_FILENO;
+        /* Each sendmsg() carries one byte and the most fds a message may
+         * have; the NUL never comes. The server must not keep them all
+         * (a client could fill the daemon's fd table this way). */
+        for (unsigned k = 0; k < 64 && !closed; k++) {
+                union {
+                        struct cmsghdr h;
+                        char buf[CMSG_SPACE(sizeof fds)];
+                } control = {};
+                struct iovec iov = { (void *) (k == 0 ? "{" : " "), 1 };
+                struct msghdr mh = {
+                        .msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = &control,
+                        .msg_controllen = sizeof control,
+                };
+                struct cmsghdr *cmsg = CMSG_FIRSTHDR(&mh);
+
+                cmsg->cmsg_level = SOL_SOCKET;
+                cmsg->cmsg_type = SCM_RIGHTS;
+                cmsg->cmsg_len = CMSG_LEN(sizeof fds);
+                memcpy(CMSG_DATA(cmsg), fds, sizeof fds);
+                if (sendmsg(fd, &mh, MSG_NOSIGNAL) < 0) {
+                        cr_assert(errno == EPIPE || errno == ECONNRESET, "sendmsg: %m");
+                        closed = true;
+                }
+        }
+        cr_assert(raw_wait_closed(fd), "the server kept reading fds for a message that never ends");
+        cr_assert(wait_event(ts, "disconnect:"));
+        fd = safe_close(fd);
+        cr_assert_eq(count_open_fds(), before, "fds left open: %u, before %u", count_open_fds(), before);
+        call_expect(other, "io.fence.test.Echo", "{\"n\":2}", "{\"n\":2}");
 }
 
 static void check_bad_message(const char *data, size_t size) {
