@@ -1227,6 +1227,21 @@ size_t varlink_connection_peer_groups(VarlinkConnection *c, const gid_t **ret) {
         return c->n_groups;
 }
 
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+
+int varlink_connection_peer_pidfd(VarlinkConnection *c) {
+        socklen_t l = sizeof(int);
+        int pidfd = -1;
+
+        /* The socket keeps a reference to the peer's struct pid, not to its
+         * number: asked at any time, this is still the process of connect(). */
+        if (getsockopt(c->fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &l) < 0)
+                return negative_errno();
+        return pidfd;
+}
+
 void *varlink_connection_get_userdata(VarlinkConnection *c) {
         return c->userdata;
 }

@@ -129,6 +129,10 @@ void varlink_call_set_cancel_handler(VarlinkCall *call,
 const struct ucred *varlink_connection_peer(VarlinkConnection *c);
 /* Supplementary groups of the peer; *ret points into the connection. */
 size_t varlink_connection_peer_groups(VarlinkConnection *c, const gid_t **ret);
+/* A new pidfd (SO_PEERPIDFD) of the process that connected: unlike the pid
+ * number in SO_PEERCRED it never comes to name another process once that
+ * one is gone. The caller closes it. -ENOPROTOOPT on kernels before 6.5. */
+int varlink_connection_peer_pidfd(VarlinkConnection *c);
 void *varlink_connection_get_userdata(VarlinkConnection *c);
 void varlink_connection_set_userdata(VarlinkConnection *c, void *userdata);
 /* Closes the connection (its pending call is cancelled). */

@@ -267,7 +267,8 @@ static int method_run(VarlinkCall *call, yajl_val p, void *userdata) {
 
         if (m->shutting_down)
                 return varlink_call_error_strings(call, ERROR_SETUP_FAILED, "message", "fenced is shutting down", NULL, NULL);
-        if (cgroup_pid_is_sandboxed(&m->cgroups, peer->pid))
+        _cleanup_close_ int peer_pidfd = varlink_connection_peer_pidfd(varlink_call_connection(call));
+        if (cgroup_peer_is_sandboxed(&m->cgroups, peer->pid, peer_pidfd))
                 return varlink_call_error_strings(call, ERROR_PERMISSION_DENIED, "message",
                                            "sandboxes cannot start other sandboxes", NULL, NULL);
         if (!varlink_call_more(call))

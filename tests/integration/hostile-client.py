@@ -120,6 +120,27 @@ def scenario_fd_flood(path, rounds="200"):
     print("closed" if closed_by_peer(s, 5) else "open %d" % sent)
 
 
+def scenario_orphan_connection(path):
+    """Run inside a sandbox. A child connects to fenced, hands the connection
+    to us and becomes `sleep 4242`; once it was killed and reaped (its pid is
+    free for anyone to take) and a line arrives on stdin, we call Run on the
+    connection it opened. Progress goes to stdout: ready, reaped, the reply."""
+    a, b = socket.socketpair()
+    pid = os.fork()
+    if pid == 0:
+        s = connect(path)
+        socket.send_fds(a, [b"x"], [s.fileno()])
+        os.execv("/bin/sleep", ["sleep", "4242"])
+    _, fds, _, _ = socket.recv_fds(b, 1, 1)
+    conn = socket.socket(fileno=fds[0])
+    print("ready", flush=True)
+    os.waitpid(pid, 0)
+    print("reaped", flush=True)
+    sys.stdin.readline()
+    send(conn, {"method": "io.fence.Sandbox.Run", "parameters": run_params(), "more": True}, std_fds())
+    report(read_reply(conn))
+
+
 def main():
     path, name, args = sys.argv[1], sys.argv[2], sys.argv[3:]
     globals()["scenario_" + name.replace("-", "_")](path, *args)

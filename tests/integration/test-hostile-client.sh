@@ -35,6 +35,8 @@ still_serving() {       # still_serving WHAT
         fi
 }
 
+# One sandbox first: fenced opens some sockets (the journal's) on first use.
+fctl_user run true
 FDS0=$(fenced_fds)
 
 # --- a config nested deeper than yajl's generator can go ----------------------
@@ -54,6 +56,60 @@ done
 hostile fd-flood 200
 is "$OUT" closed "a message that brings fds a byte at a time and never ends is dropped"
 still_serving "a client flooding fds"
+
+# --- a sandbox borrowing a dead process's identity -----------------------------
+# "Sandboxes cannot start other sandboxes" is decided by the cgroup of the
+# pid SO_PEERCRED reported at connect(). A sandboxed process can connect
+# from a child that then dies: once another, unsandboxed process has that
+# pid, a Run on the connection would escape every rule of the sandbox.
+fctl_capture run -- "$FENCECTL" --socket "$SOCK" run -- true
+isnt "$RC" 0 "fencectl run inside a sandbox is refused"
+like "$ERR" "sandboxes cannot start other sandboxes" "...saying that sandboxes cannot start sandboxes"
+
+# land_pid PID: starts a host process (sleep) with exactly that pid through
+# ns_last_pid; sets LANDED. Other processes on the host may get there first.
+land_pid() {
+        local i
+        LANDED=
+        for ((i = 0; i < 200; i++)); do
+                echo $(($1 - 1)) >/proc/sys/kernel/ns_last_pid 2>/dev/null || return 1
+                sleep 60 &
+                if [ "$!" = "$1" ]; then
+                        LANDED=$!
+                        return 0
+                fi
+                kill "$!" 2>/dev/null
+                wait "$!" 2>/dev/null
+        done
+        return 1
+}
+
+mkfifo "$T/orphan.in"
+exec 7<>"$T/orphan.in"
+fctl_exec "$TEST_USER" run -- /usr/bin/python3 "$HOSTILE" "$SOCK" orphan-connection \
+        <"$T/orphan.in" >"$T/orphan.out" 2>"$T/orphan.err" &
+orphan_client=$!
+orphan_pid=
+if wait_until 20 grep -qx ready "$T/orphan.out"; then
+        orphan_pid=$(pgrep -u "$TEST_USER" -xf 'sleep 4242')
+fi
+if [ -n "$orphan_pid" ] && kill -KILL "$orphan_pid" && wait_until 10 grep -qx reaped "$T/orphan.out" &&
+        land_pid "$orphan_pid"; then
+        echo go >&7
+        wait "$orphan_client"
+        out=$(sed -n 3p "$T/orphan.out")
+        like "$out" '"io.fence.Sandbox.PermissionDenied"' \
+                "a Run on a connection whose sandboxed creator died is refused, even with its pid reused outside"
+        unlike "$out" '"started"' "...and no sandbox was started from inside the sandbox"
+        kill "$LANDED" 2>/dev/null
+        wait "$LANDED" 2>/dev/null
+else
+        skip "could not give a host process the dead connector's pid ${orphan_pid:-?} ($(head -c 300 "$T/orphan.err"))" \
+                "a Run on a connection whose sandboxed creator died is refused"
+        kill "$orphan_client" 2>/dev/null
+        wait "$orphan_client" 2>/dev/null
+fi
+exec 7>&-
 
 wait_until 3 eval '[ "$(fenced_fds)" -le "$FDS0" ]'
 cmp_num "$(fenced_fds)" -le "$FDS0" "fenced holds no more fds than before the hostile clients ($FDS0)"
