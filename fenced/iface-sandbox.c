@@ -11,6 +11,7 @@
 #include "manager.h"
 #include "run-exec.h"
 #include "net-sandbox.h"
+#include "peer-rlimits.h"
 #include "run-network.h"
 #include "strv.h"
 
@@ -333,6 +334,19 @@ static int method_run(VarlinkCall *call, yajl_val p, void *userdata) {
         if (n_groups)
                 memcpy(spec.groups, groups, n_groups * sizeof(gid_t));
         spec.n_groups = n_groups;
+        spec.rlimits = malloc(sizeof *spec.rlimits);
+        if (!spec.rlimits) {
+                r = -ENOMEM;
+                goto out;
+        }
+        r = peer_rlimits_read(peer->pid, peer_pidfd, spec.rlimits);
+        if (r < 0) {
+                log_debug_errno(r, "Cannot read the resource limits of pid %d: %m", (int) peer->pid);
+                r = varlink_call_error_strings(call, ERROR_PERMISSION_DENIED, "message",
+                                               "cannot read the resource limits of the calling process "
+                                               "(did it exit?)", NULL, NULL);
+                goto out;
+        }
         spec.uid = peer->uid;
         spec.gid = peer->gid;
         spec.seccomp_deny = &m->seccomp_deny;

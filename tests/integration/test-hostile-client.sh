@@ -111,6 +111,18 @@ else
 fi
 exec 7>&-
 
+# --- the caller's resource limits --------------------------------------------
+# The sandbox is fenced's child: it used to run under fenced's (root's)
+# limits, so a user held to small hard limits got past them through it.
+capture sh -c 'cd "$1" && exec prlimit --fsize=4096:4096 --nproc=77:77 --core=0:0 -- \
+        setpriv --reuid="$2" --regid="$2" --init-groups -- env -i PATH="$3" "$4" --socket "$5" run -- \
+        sh -c "grep -E \"^Max (file size|processes|core)\" /proc/self/limits; head -c 10000 /dev/zero >/tmp/big; wc -c </tmp/big"' \
+        sh "$T/work" "$TEST_USER" "$USER_PATH" "$FENCECTL" "$SOCK"
+like "$OUT" "Max file size +4096 +4096 " "the caller's hard file size limit holds in its sandbox"
+like "$OUT" "Max processes +77 +77 " "...and its process limit"
+like "$OUT" "Max core file size +0 +0 " "...and its core size limit"
+is "$(tail -n 1 <<<"$OUT")" 4096 "a write past the caller's file size limit stops at it"
+
 wait_until 3 eval '[ "$(fenced_fds)" -le "$FDS0" ]'
 cmp_num "$(fenced_fds)" -le "$FDS0" "fenced holds no more fds than before the hostile clients ($FDS0)"
 
