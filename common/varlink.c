@@ -378,6 +378,7 @@ struct VarlinkServer {
 
         VarlinkConnection *connections;
         unsigned n_connections;
+        unsigned connections_per_uid_max;
 
         void (*disconnect)(VarlinkServer *s, VarlinkConnection *c, void *userdata);
         void *disconnect_userdata;
@@ -1170,6 +1171,15 @@ static int peer_groups(int fd, gid_t **ret, size_t *ret_n) {
         return -ERANGE;
 }
 
+static unsigned server_uid_connections(VarlinkServer *s, uid_t uid) {
+        unsigned n = 0;
+
+        for (VarlinkConnection *c = s->connections; c; c = c->next)
+                if (c->peer.uid == uid && !c->dead)
+                        n++;
+        return n;
+}
+
 static int connection_new(VarlinkServer *s, int fd) {
         _cleanup_close_ int owned = fd;
         VarlinkConnection *c;
@@ -1184,6 +1194,12 @@ static int connection_new(VarlinkServer *s, int fd) {
 
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->peer, &l) < 0) {
                 r = negative_errno();
+                goto fail;
+        }
+        if (server_uid_connections(s, c->peer.uid) >= s->connections_per_uid_max) {
+                log_debug("uid %u has %u connections open already, closing the new one.",
+                          (unsigned) c->peer.uid, s->connections_per_uid_max);
+                r = -EUSERS;
                 goto fail;
         }
         r = peer_groups(fd, &c->groups, &c->n_groups);
@@ -1277,6 +1293,7 @@ int varlink_server_new(VarlinkServer **ret, sd_event *event,
                 if (r < 0)
                         return r;
         }
+        s->connections_per_uid_max = VARLINK_CONNECTIONS_PER_UID_MAX;
         s->vendor = strdup(vendor ?: "");
         s->product = strdup(product ?: "");
         s->version = strdup(version ?: "");
@@ -1344,7 +1361,7 @@ static int server_on_accept(sd_event_source *source, int fd, uint32_t revents, v
                 return 0;
         }
         r = connection_new(s, cfd);
-        if (r < 0)
+        if (r < 0 && r != -EUSERS)      /* over the per-uid limit: logged at debug level */
                 log_warning_errno(r, "Failed to set up a varlink connection: %m");
         return 0;
 }
@@ -1447,6 +1464,10 @@ void varlink_server_set_disconnect_handler(VarlinkServer *s,
 
 unsigned varlink_server_n_connections(VarlinkServer *s) {
         return s->n_connections;
+}
+
+void varlink_server_set_connections_per_uid_max(VarlinkServer *s, unsigned max) {
+        s->connections_per_uid_max = max;
 }
 
 /* ---- client ---------------------------------------------------------------- */

@@ -34,6 +34,10 @@
 #define VARLINK_MESSAGE_MAX (16U * 1024U * 1024U)
 #define VARLINK_OUTPUT_MAX (64U * 1024U * 1024U)
 #define VARLINK_FDS_MAX 16U
+/* Connections one uid may have open at once (the default of
+ * varlink_server_set_connections_per_uid_max()): each costs the server an
+ * fd, and a user must not be able to take all of them. */
+#define VARLINK_CONNECTIONS_PER_UID_MAX 256U
 
 /* Standard errors. */
 #define VARLINK_ERROR_INTERFACE_NOT_FOUND "org.varlink.service.InterfaceNotFound"
@@ -86,6 +90,9 @@ void varlink_server_set_disconnect_handler(VarlinkServer *s,
                                            void (*fn)(VarlinkServer *s, VarlinkConnection *c, void *userdata),
                                            void *userdata);
 unsigned varlink_server_n_connections(VarlinkServer *s);
+/* A connection from a uid that already has max open is closed right after
+ * accept(). */
+void varlink_server_set_connections_per_uid_max(VarlinkServer *s, unsigned max);
 
 /* ---- a call being served --------------------------------------------- */
 

@@ -94,13 +94,22 @@ def scenario_deep_config(path, depth):
     report(read_reply(s))
 
 
-def scenario_call(path, method, params_json, flags="more"):
-    """One call with the standard four fds; prints the first reply."""
+def scenario_call(path, method, params_json, flags="more", cwd=".", cwd_flags="dir"):
+    """One call with four fds (cwd opened with O_PATH for cwd_flags "path",
+    as a plain file for "file"), then stdin, stdout, stderr; prints the
+    first reply."""
     s = connect(path)
     msg = {"method": method, "parameters": json.loads(params_json)}
-    if flags == "more":
-        msg["more"] = True
-    send(s, msg, std_fds())
+    if flags in ("more", "oneway"):
+        msg[flags] = True
+    fds = std_fds(".")
+    os.close(fds[0])
+    fds[0] = os.open(cwd, {"dir": os.O_RDONLY | os.O_DIRECTORY, "path": os.O_PATH,
+                           "file": os.O_RDONLY}[cwd_flags])
+    send(s, msg, fds)
+    if flags == "oneway":
+        print("closed" if closed_by_peer(s, 5) else "no reply")
+        return
     report(read_reply(s))
 
 
@@ -139,6 +148,25 @@ def scenario_orphan_connection(path):
     sys.stdin.readline()
     send(conn, {"method": "io.fence.Sandbox.Run", "parameters": run_params(), "more": True}, std_fds())
     report(read_reply(conn))
+
+
+def scenario_hold_connections(path, count):
+    """Opens COUNT idle connections, says "holding", keeps them until a line
+    arrives on stdin, then prints how many fenced had closed."""
+    import resource
+    import select
+    n = int(count)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, n + 64), hard))
+    held = [connect(path) for _ in range(n)]
+    print("holding", flush=True)
+    sys.stdin.readline()
+    closed = 0
+    for s in held:
+        r, _, _ = select.select([s], [], [], 0)
+        if r and not s.recv(1, socket.MSG_PEEK):
+            closed += 1
+    print("closed %d" % closed, flush=True)
 
 
 def main():

@@ -111,6 +111,33 @@ else
 fi
 exec 7>&-
 
+# --- many idle connections ----------------------------------------------------
+# Each costs fenced an fd: one user must not be able to take them all (and
+# with them every other user's access, and the fds relays need).
+mkfifo "$T/hold.in"
+exec 8<>"$T/hold.in"
+(cd "$T/work" && exec setpriv --reuid="$TEST_USER" --regid="$TEST_USER" --init-groups -- \
+        env -i PATH="$USER_PATH" /usr/bin/python3 "$HOSTILE" "$SOCK" hold-connections 400) \
+        <"$T/hold.in" >"$T/hold.out" 2>"$T/hold.err" &
+hold_pid=$!
+if wait_until 30 grep -qx holding "$T/hold.out"; then
+        sleep 0.5       # let fenced accept (and refuse) them all
+        held_fds=$(fenced_fds)
+        cmp_num "$held_fds" -le $((FDS0 + 256 + 8)) \
+                "400 idle connections of one user cost fenced at most 256 fds ($held_fds open, $FDS0 before)"
+        capture fctl_user2 version
+        like "$OUT" '^fenced [0-9]' "...and another user is still served meanwhile"
+        echo release >&8
+        wait "$hold_pid"
+        like "$(cat "$T/hold.out")" "closed 144$" "...the connections over the limit were closed by fenced"
+else
+        fail "the client holding 400 connections got going" "$(cat "$T/hold.err")"
+        kill "$hold_pid" 2>/dev/null
+        wait "$hold_pid" 2>/dev/null
+fi
+exec 8>&-
+still_serving "a user holding 400 connections"
+
 # --- the caller's resource limits --------------------------------------------
 # The sandbox is fenced's child: it used to run under fenced's (root's)
 # limits, so a user held to small hard limits got past them through it.

@@ -305,6 +305,9 @@ static void *server_thread(void *p) {
         return NULL;
 }
 
+/* For the next test_server_start() only; 0: the default. */
+static unsigned next_connections_per_uid_max;
+
 static TestServer *test_server_start(void) {
         TestServer *ts = calloc(1, sizeof *ts);
         int p[2];
@@ -326,6 +329,9 @@ static TestServer *test_server_start(void) {
         cr_assert_eq(varlink_server_new(&ts->server, ts->event, "Fence", "test", "1", "https://example.org"), 0);
         cr_assert_eq(varlink_server_add_interface(ts->server, test_idl, test_methods, &ts->state), 0);
         varlink_server_set_disconnect_handler(ts->server, on_disconnect, &ts->state);
+        if (next_connections_per_uid_max > 0)
+                varlink_server_set_connections_per_uid_max(ts->server, next_connections_per_uid_max);
+        next_connections_per_uid_max = 0;
         cr_assert_eq(varlink_server_listen_unix(ts->server, ts->path, 0600), 0);
 
         cr_assert_eq(pthread_create(&ts->thread, NULL, server_thread, ts), 0);
@@ -1027,6 +1033,32 @@ Test(varlink, output_limit_closes_a_peer_that_does_not_read) {
         cr_assert(wait_event(ts, "cancel:io.fence.test.Flood"));
         cr_assert(raw_wait_closed(varlink_client_fd(c)));
         call_expect(other, "io.fence.test.Echo", "{\"n\":1}", "{\"n\":1}");
+}
+
+Test(varlink, connections_per_uid_are_bounded) {
+        _cleanup_server_ TestServer *ts = NULL;
+        VarlinkClient *c[4] = {};
+        _cleanup_close_ int extra = -1;
+
+        /* Every connection costs the server an fd: one user opening
+         * thousands of idle ones would leave none for anybody else. */
+        next_connections_per_uid_max = 3;
+        ts = test_server_start();
+        for (size_t k = 0; k < 3; k++) {
+                c[k] = connect_client(ts);
+                call_expect(c[k], "io.fence.test.Echo", "{\"n\":1}", "{\"n\":1}");
+        }
+        extra = raw_connect(ts);
+        cr_assert(raw_wait_closed(extra), "a fourth connection of the same uid was kept");
+        extra = safe_close(extra);
+
+        /* A connection that went away makes room again. */
+        c[0] = varlink_client_free(c[0]);
+        cr_assert(wait_event(ts, "disconnect:"));
+        c[3] = connect_client(ts);
+        call_expect(c[3], "io.fence.test.Echo", "{\"n\":2}", "{\"n\":2}");
+        for (size_t k = 0; k < ELEMENTSOF(c); k++)
+                varlink_client_free(c[k]);
 }
 
 Test(varlink, peer_credentials) {
