@@ -416,7 +416,8 @@ struct VarlinkCall {
 
         yajl_val root;
         yajl_val parameters;
-        const char *method;             /* points into root */
+        const char *method;             /* points into root, or method_owned */
+        char *method_owned;
         bool more, oneway;
         bool finished, cancelled;
 
@@ -459,8 +460,30 @@ VarlinkCall *varlink_call_unref(VarlinkCall *call) {
         close_many(call->fds, call->n_fds);
         free(call->fds);
         yajl_tree_free(call->root);
+        free(call->method_owned);
         free(call);
         return NULL;
+}
+
+/* The handler returned without answering and keeps the call (a sandbox's
+ * Run, for its whole life): it took what it needed. The parsed message can
+ * be hundreds of times its 16 MiB text, and the fds it did not take are the
+ * client's: hold on to neither. */
+static void call_release_message(VarlinkCall *call) {
+        char *method;
+
+        close_many(call->fds, call->n_fds);
+        free(call->fds);
+        call->fds = NULL;
+        call->n_fds = 0;
+
+        method = strdup(call->method);
+        if (!method)
+                return;         /* keep it all: costs memory, breaks nothing */
+        call->method = call->method_owned = method;
+        call->parameters = (yajl_val) &empty_object;
+        yajl_tree_free(call->root);
+        call->root = NULL;
 }
 
 /* Builds a call from a message; takes the fds (closed on failure). */
@@ -1021,6 +1044,8 @@ static void connection_process(VarlinkConnection *c) {
 
                 c->current = varlink_call_ref(call);
                 server_dispatch(c->server, call);
+                if (!call->finished)
+                        call_release_message(call);
 
                 if (call->oneway)
                         call_finish(call);

@@ -55,7 +55,8 @@ typedef struct VarlinkClient VarlinkClient;
 /* ---- server ---------------------------------------------------------- */
 
 /* A method handler. `parameters` is the call's "parameters" object (an empty
- * object when the call had none) and stays valid until the call is answered.
+ * object when the call had none), valid while the handler runs: a call kept
+ * past it no longer holds its message, nor the fds the handler did not take.
  * The handler either answers before returning (varlink_call_reply/error) or
  * keeps a reference (varlink_call_ref) and answers later from the event loop.
  * Returning < 0 without having answered sends VARLINK_ERROR_INTERNAL. */

@@ -169,6 +169,20 @@ def scenario_hold_connections(path, count):
     print("closed %d" % closed, flush=True)
 
 
+def scenario_fat_run(path, megabytes):
+    """A Run of `sleep 120` whose call carries MEGABYTES of numbers in an
+    unknown parameter; prints the first reply, keeps the sandbox until a line
+    arrives on stdin."""
+    junk = "[" + ",".join(["1"] * (int(megabytes) * 1024 * 1024 // 2)) + "]"
+    params = json.dumps(run_params(argv=["sleep", "120"]))
+    text = '{"method":"io.fence.Sandbox.Run","more":true,"parameters":' + params[:-1] + ',"junk":' + junk + "}}"
+    s = connect(path)
+    s.sendmsg([text.encode() + b"\0"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", std_fds()))])
+    report(read_reply(s, 60))
+    sys.stdout.flush()
+    sys.stdin.readline()
+
+
 def main():
     path, name, args = sys.argv[1], sys.argv[2], sys.argv[3:]
     globals()["scenario_" + name.replace("-", "_")](path, *args)

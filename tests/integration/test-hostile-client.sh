@@ -8,6 +8,11 @@
 HOSTILE=$T/hostile-client.py
 install -m 0755 "$(dirname "${BASH_SOURCE[0]}")/hostile-client.py" "$HOSTILE"
 
+# meson sets MALLOC_PERTURB_: glibc then fills every freed chunk, and the
+# big messages below (yajl grows arrays an element at a time) take minutes
+# instead of a fraction of a second. The memory measurement needs the plain
+# allocator anyway.
+unset MALLOC_PERTURB_
 fenced_start
 
 # hostile SCENARIO [ARG...]: the raw client as the test user; sets OUT/ERR/RC.
@@ -137,6 +142,36 @@ else
 fi
 exec 8>&-
 still_serving "a user holding 400 connections"
+
+# --- a kept call keeps nothing of its message ---------------------------------
+# A Run is kept for the sandbox's whole life. It used to keep its parsed
+# message too: 4 MiB of numbers are ~90 MiB of yajl tree, so a user could
+# pin gigabytes of root's memory with a few sleeping sandboxes.
+fenced_rss_kb() {
+        awk '$1 == "VmRSS:" { print $2 }' "/proc/$FENCED_PID/status"
+}
+rss0=$(fenced_rss_kb)
+fat_pids=()
+for i in 1 2 3; do
+        rm -f "$T/fat$i.in"
+        mkfifo "$T/fat$i.in"
+        eval "exec $((20 + i))<>\"\$T/fat$i.in\""
+        (cd "$T/work" && exec setpriv --reuid="$TEST_USER" --regid="$TEST_USER" --init-groups -- \
+                env -i PATH="$USER_PATH" /usr/bin/python3 "$HOSTILE" "$SOCK" fat-run 4) \
+                <"$T/fat$i.in" >"$T/fat$i.out" 2>"$T/fat$i.err" &
+        fat_pids+=($!)
+        wait_until 60 grep -q '"started"' "$T/fat$i.out" || diag "fat run $i: $(cat "$T/fat$i.out" "$T/fat$i.err")"
+        [ "$i" != 1 ] || rss1=$(fenced_rss_kb)
+done
+rss3=$(fenced_rss_kb)
+diag "fenced VmRSS: ${rss0} kB before, ${rss1} kB with one fat Run kept, ${rss3} kB with three"
+cmp_num $((rss3 - rss0)) -lt $((2 * (rss1 - rss0) + 16384)) \
+        "three kept Runs with 4 MiB of junk each cost fenced no more memory than one"
+for i in 1 2 3; do
+        echo done >&$((20 + i))
+        eval "exec $((20 + i))>&-"
+done
+wait "${fat_pids[@]}"
 
 # --- the caller's resource limits --------------------------------------------
 # The sandbox is fenced's child: it used to run under fenced's (root's)

@@ -709,6 +709,27 @@ Test(varlink, fds_belong_to_their_message_when_pipelined) {
         }
 }
 
+Test(varlink, a_kept_call_keeps_no_fds_it_did_not_take) {
+        _cleanup_server_ TestServer *ts = test_server_start();
+        _cleanup_(varlink_client_freep) VarlinkClient *c = connect_client(ts);
+        _cleanup_close_ int rfd = -1, wfd = -1;
+        struct pollfd p;
+        char buf[8];
+        int fds[2];
+
+        /* Hold keeps its call (as Run keeps it for a sandbox's life) and
+         * takes no fd: the server must not keep the client's. */
+        cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
+        rfd = fds[0];
+        wfd = fds[1];
+        cr_assert_eq(varlink_client_send(c, "io.fence.test.Hold", NULL, VARLINK_CALL_MORE, &wfd, 1), 0);
+        cr_assert(wait_event(ts, "hold"));
+        wfd = safe_close(wfd);
+        p = (struct pollfd) { .fd = rfd, .events = POLLIN };
+        cr_assert_eq(poll(&p, 1, TIMEOUT_MS), 1, "the server still holds the pipe's write end");
+        cr_assert_eq(read(rfd, buf, sizeof buf), 0);
+}
+
 Test(varlink, too_many_fds_close_the_connection) {
         _cleanup_server_ TestServer *ts = test_server_start();
         _cleanup_(varlink_client_freep) VarlinkClient *other = connect_client(ts);
