@@ -634,6 +634,8 @@ int varlink_call_reply(VarlinkCall *call, const char *parameters, bool continues
         r = call_can_send(call);
         if (r <= 0)
                 return r;
+        if (continues && call->connection->output_end - call->connection->output_start > VARLINK_STREAM_BACKLOG_MAX)
+                return -ENOBUFS;
         r = call_send(call, NULL, parameters, continues);
         if (r < 0)
                 return r;

@@ -33,6 +33,9 @@
 
 #define VARLINK_MESSAGE_MAX (16U * 1024U * 1024U)
 #define VARLINK_OUTPUT_MAX (64U * 1024U * 1024U)
+/* Streamed replies (continues) are dropped while this much output waits for
+ * the peer: see varlink_call_reply(). */
+#define VARLINK_STREAM_BACKLOG_MAX (1024U * 1024U)
 #define VARLINK_FDS_MAX 16U
 /* Connections one uid may have open at once (the default of
  * varlink_server_set_connections_per_uid_max()): each costs the server an
@@ -117,7 +120,11 @@ int varlink_call_take_fd(VarlinkCall *call, size_t index);
 /* Reply with parameters (serialized JSON object text, NULL for {}).
  * continues=true is only allowed when the caller asked for "more"; a reply
  * with continues=false (and any error) ends the call. Replying to a oneway
- * call, or after the end, is a no-op returning 0. -ENOTCONN when the peer is gone. */
+ * call, or after the end, is a no-op returning 0. -ENOTCONN when the peer is gone.
+ * A reply with continues is dropped (-ENOBUFS, the call and the connection
+ * go on) while more than VARLINK_STREAM_BACKLOG_MAX bytes wait for a peer
+ * that does not read: a stream (a sandbox's events) must not make the
+ * server hold VARLINK_OUTPUT_MAX for every stopped client. */
 int varlink_call_reply(VarlinkCall *call, const char *parameters, bool continues);
 int varlink_call_error(VarlinkCall *call, const char *error, const char *parameters);
 /* org.varlink.service.InvalidParameter with {"parameter": name}. */

@@ -265,10 +265,10 @@ static int method_flood(VarlinkCall *call, yajl_val parameters, void *userdata) 
         strcpy(text + 9 + size, "\"}");
 
         varlink_call_set_cancel_handler(call, flood_cancelled, userdata);
-        /* The peer reads nothing: the output queue limit must stop this. */
+        /* The peer reads nothing: the stream's backlog limit must stop this. */
         while ((r = varlink_call_reply(call, text, true)) == 0)
                 n++;
-        notify(userdata, "flood:%d:%s", r, n > 0 ? "sent" : "none");
+        notify(userdata, "flood:%d:%s:%u", r, n > 0 ? "sent" : "none", n);
         return r;
 }
 
@@ -390,6 +390,30 @@ static bool wait_event(TestServer *ts, const char *prefix) {
                 line[n] = 0;
                 n = 0;
                 if (startswith(line, prefix))
+                        return true;
+        }
+}
+
+/* Like wait_event(), and copies the line. */
+static bool wait_event_line(TestServer *ts, const char *prefix, char *ret, size_t size) {
+        size_t n = 0;
+
+        for (;;) {
+                struct pollfd p = { .fd = ts->notify_fd, .events = POLLIN };
+                char ch;
+
+                if (poll(&p, 1, TIMEOUT_MS) <= 0)
+                        return false;
+                if (read(ts->notify_fd, &ch, 1) != 1)
+                        return false;
+                if (ch != '\n') {
+                        if (n < size - 1)
+                                ret[n++] = ch;
+                        continue;
+                }
+                ret[n] = 0;
+                n = 0;
+                if (startswith(ret, prefix))
                         return true;
         }
 }
@@ -1049,18 +1073,42 @@ Test(varlink, cancel_on_server_shutdown) {
         test_server_stop(ts);
 }
 
-Test(varlink, output_limit_closes_a_peer_that_does_not_read) {
+Test(varlink, a_stream_to_a_peer_that_does_not_read_is_dropped_not_queued) {
         _cleanup_server_ TestServer *ts = test_server_start();
         _cleanup_(varlink_client_freep) VarlinkClient *c = connect_client(ts);
         _cleanup_(varlink_client_freep) VarlinkClient *other = connect_client(ts);
-        char expected[64];
+        char expected[64], line[256];
+        const size_t size = 65536;
+        unsigned sent, got = 0;
 
-        cr_assert_eq(varlink_client_send(c, "io.fence.test.Flood", "{\"size\":1048576}", VARLINK_CALL_MORE, NULL, 0), 0);
-        snprintf(expected, sizeof expected, "flood:%d:sent", -ENOBUFS);
-        cr_assert(wait_event(ts, expected));
-        cr_assert(wait_event(ts, "cancel:io.fence.test.Flood"));
-        cr_assert(raw_wait_closed(varlink_client_fd(c)));
-        call_expect(other, "io.fence.test.Echo", "{\"n\":1}", "{\"n\":1}");
+        /* Every sandbox's events stream to its client: a client that stopped
+         * reading (suspended, or on purpose) must not make the server queue
+         * VARLINK_OUTPUT_MAX for it. The stream stops at the backlog limit;
+         * the call and the connection go on. */
+        snprintf(line, sizeof line, "{\"size\":%zu}", size);
+        cr_assert_eq(varlink_client_send(c, "io.fence.test.Flood", line, VARLINK_CALL_MORE, NULL, 0), 0);
+        snprintf(expected, sizeof expected, "flood:%d:sent:", -ENOBUFS);
+        cr_assert(wait_event_line(ts, expected, line, sizeof line));
+        sent = (unsigned) strtoul(line + strlen(expected), NULL, 10);
+        cr_assert_leq(sent * size, VARLINK_STREAM_BACKLOG_MAX + 8 * 1024 * 1024,
+                      "%u replies of %zu bytes were queued", sent, size);
+
+        /* What was queued arrives, then the handler's error ends the call. */
+        for (;;) {
+                VarlinkReply r = {};
+
+                cr_assert_eq(varlink_client_read(c, &r, TIMEOUT_MS), 0);
+                if (!r.continues) {
+                        cr_assert_str_eq(r.error, VARLINK_ERROR_INTERNAL);
+                        varlink_reply_done(&r);
+                        break;
+                }
+                got++;
+                varlink_reply_done(&r);
+        }
+        cr_assert_eq(got, sent);
+        call_expect(c, "io.fence.test.Echo", "{\"n\":1}", "{\"n\":1}");
+        call_expect(other, "io.fence.test.Echo", "{\"n\":2}", "{\"n\":2}");
 }
 
 Test(varlink, connections_per_uid_are_bounded) {
