@@ -173,7 +173,12 @@ def scenario_fat_run(path, megabytes):
     """A Run of `sleep 120` whose call carries MEGABYTES of numbers in an
     unknown parameter; prints the first reply, keeps the sandbox until a line
     arrives on stdin."""
-    junk = "[" + ",".join(["1"] * (int(megabytes) * 1024 * 1024 // 2)) + "]"
+    # Arrays of 128 (yajl grows an array one element at a time, which
+    # costs O(n^2) under ASan's realloc): the same tree per byte as one flat
+    # array of numbers.
+    inner = "[" + ",".join(["1"] * 128) + "]"
+    mid = "[" + ",".join([inner] * 128) + "]"
+    junk = "[" + ",".join([mid] * (int(megabytes) * 1024 * 1024 // len(mid))) + "]"
     params = json.dumps(run_params(argv=["sleep", "120"]))
     text = '{"method":"io.fence.Sandbox.Run","more":true,"parameters":' + params[:-1] + ',"junk":' + junk + "}}"
     s = connect(path)
