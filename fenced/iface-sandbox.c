@@ -183,9 +183,13 @@ static int config_for_run(Manager *m, VarlinkCall *call, yajl_val v, const char 
                         r = config_validate(c, "config", &err);
                 if (r == -ENOMEM)
                         return r;
-                if (r < 0)
-                        return varlink_call_error_strings(call, ERROR_INVALID_CONFIG, "field", "", "message",
-                                                   err ?: "invalid configuration"), 0;
+                if (r < 0) {
+                        _cleanup_free_ char *field = NULL;
+                        const char *what = config_error_field(err, "config", &field);
+
+                        return varlink_call_error_strings(call, ERROR_INVALID_CONFIG, "field", field ?: "config",
+                                                          "message", what ?: err ?: "invalid configuration"), 0;
+                }
         } else {
                 c = config_new();
                 if (!c)

@@ -55,6 +55,31 @@ for depth in 100 200 250; do
         still_serving "a config nested $depth deep"
 done
 
+# --- wrong parameters: the error names the parameter or the config key -------
+R=io.fence.Sandbox.Run
+FDS='"cwdFd":0,"stdinFd":1,"stdoutFd":2,"stderrFd":3'
+hostile call $R '{"argv":"true",'"$FDS"'}'
+like "$OUT" '"io.fence.Sandbox.InvalidArgument".*"parameter": "argv"' "argv of the wrong type: InvalidArgument naming argv"
+hostile call $R '{"argv":["true"],"cwdFd":7,"stdinFd":1,"stdoutFd":2,"stderrFd":3}'
+like "$OUT" '"parameter": "cwdFd"' "an fd index beyond the fds sent: InvalidArgument naming cwdFd"
+hostile call $R '{"argv":["true"],"cwdFd":0,"stdinFd":0,"stdoutFd":2,"stderrFd":3}'
+like "$OUT" '"parameter": "stdinFd"' "one fd index used twice: InvalidArgument naming the second use"
+hostile call $R '{"argv":["true"],"tty":"yes",'"$FDS"'}'
+like "$OUT" '"parameter": "tty"' "tty of the wrong type: InvalidArgument naming tty"
+hostile call $R '{"argv":["pwd"],'"$FDS"'}' more /etc/passwd file
+like "$OUT" '"parameter": "cwdFd".*not a directory|not a directory.*"parameter": "cwdFd"' \
+        "a cwd fd that is no directory: InvalidArgument naming cwdFd"
+hostile call $R '{"argv":["true"],"config":{"filesystem":{"allowWrite":5}},'"$FDS"'}'
+like "$OUT" '"field": "filesystem.allowWrite"' "a config value of the wrong type: InvalidConfig names the key"
+hostile call $R '{"argv":["true"],'"$FDS"'}' oneway
+is "$OUT" "no reply" "a oneway Run gets no reply"
+# Another user's directory, opened O_PATH (needs no permission on it): the
+# sandbox is refused as the caller cannot enter it, nothing runs there.
+hostile call $R '{"argv":["pwd"],'"$FDS"'}' more /root path
+like "$OUT" '"io.fence.Sandbox.SandboxSetupFailed".*/root|/root.*"io.fence.Sandbox.SandboxSetupFailed"' \
+        "an O_PATH cwd the caller cannot enter (/root) is refused, naming it"
+still_serving "wrong parameters"
+
 # --- fds without end ------------------------------------------------------------
 # Every fd of an unfinished message used to be kept until its NUL arrived:
 # one client could fill fenced's fd table, 16 fds per byte.
