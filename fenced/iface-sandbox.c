@@ -414,6 +414,15 @@ out:
         return r < 0 ? r : 0;
 }
 
+/* A sandbox's pid namespace hides every other process from it: fenced must
+ * not hand out its siblings' pids and command lines, nor signal them, to it. */
+static bool caller_is_sandboxed(Manager *m, VarlinkCall *call) {
+        VarlinkConnection *c = varlink_call_connection(call);
+        _cleanup_close_ int pidfd = varlink_connection_peer_pidfd(c);
+
+        return cgroup_peer_is_sandboxed(&m->cgroups, varlink_connection_peer(c)->pid, pidfd);
+}
+
 static SandboxRun *find_run(Manager *m, const char *id, uid_t caller) {
         for (SandboxRun *run = m->runs; run; run = run->next)
                 if (streq(sandbox_id(run->sandbox), id) && (caller == 0 || run->uid == caller))
@@ -430,6 +439,9 @@ static int method_list(VarlinkCall *call, yajl_val p, void *userdata) {
 
         if (!g)
                 return -ENOMEM;
+        if (caller_is_sandboxed(m, call))
+                return varlink_call_error_strings(call, ERROR_PERMISSION_DENIED, "message",
+                                                  "sandboxes cannot list sandboxes", NULL, NULL);
         json_gen_open(g);
         json_gen_key(g, "sandboxes");
         json_gen_array_open(g);
@@ -466,6 +478,9 @@ static int method_kill(VarlinkCall *call, yajl_val p, void *userdata) {
         SandboxRun *run;
         int r;
 
+        if (caller_is_sandboxed(m, call))
+                return varlink_call_error_strings(call, ERROR_PERMISSION_DENIED, "message",
+                                                  "sandboxes cannot signal sandboxes", NULL, NULL);
         if (!id)
                 return invalid_argument(call, "id", "expected a sandbox id (see fencectl ps)");
         r = json_get_int(p, "signal", &sig);

@@ -96,6 +96,26 @@ fctl_capture run -- "$FENCECTL" --socket "$SOCK" run -- true
 isnt "$RC" 0 "fencectl run inside a sandbox is refused"
 like "$ERR" "sandboxes cannot start other sandboxes" "...saying that sandboxes cannot start sandboxes"
 
+# The sandbox's pid namespace hides the user's other processes from it: the
+# daemon must not show it their sandboxes (pids, command lines) or signal them.
+fctl_bg "$TEST_USER" "$T/victim.out" run -- sh -c 'sleep 60' victim-secret-token
+victim=$BG_PID
+wait_until 10 eval '[ -n "$(sandbox_id_of "$TEST_USER" victim-secret-token)" ]'
+victim_id=$(sandbox_id_of "$TEST_USER" victim-secret-token)
+fctl_capture run -- "$FENCECTL" --socket "$SOCK" ps
+unlike "$OUT" "victim-secret-token" "fencectl ps inside a sandbox does not see the user's other sandboxes"
+like "$ERR" "PermissionDenied" "...it is refused"
+fctl_capture run -- "$FENCECTL" --socket "$SOCK" kill -s KILL "$victim_id"
+isnt "$RC" 0 "fencectl kill inside a sandbox is refused"
+sleep 0.2
+if kill -0 "$victim" 2>/dev/null && [ -n "$(sandbox_id_of "$TEST_USER" victim-secret-token)" ]; then
+        pass "...and the other sandbox still runs"
+else
+        fail "...and the other sandbox still runs"
+fi
+kill "$victim" 2>/dev/null
+wait "$victim" 2>/dev/null
+
 # land_pid PID: starts a host process (sleep) with exactly that pid through
 # ns_last_pid; sets LANDED. Other processes on the host may get there first.
 land_pid() {
