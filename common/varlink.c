@@ -466,9 +466,9 @@ VarlinkCall *varlink_call_unref(VarlinkCall *call) {
 }
 
 /* The handler returned without answering and keeps the call (a sandbox's
- * Run, for its whole life): it took what it needed. The parsed message can
- * be hundreds of times its 16 MiB text, and the fds it did not take are the
- * client's: hold on to neither. */
+ * Run, for its whole life): it took what it needed. The parsed message
+ * costs tens of times its text (up to VARLINK_MESSAGE_MAX), and the fds it
+ * did not take are the client's: hold on to neither. */
 static void call_release_message(VarlinkCall *call) {
         char *method;
 
