@@ -517,3 +517,17 @@ int config_validate(const FenceConfig *c, const char *origin, char **ret_error) 
                                      origin);
         return 0;
 }
+
+const char *config_error_field(const char *error, const char *origin, char **ret_field) {
+        const char *p, *end;
+
+        *ret_field = NULL;
+        if (!error || !origin || !(p = startswith(error, origin)) || !(p = startswith(p, ": ")))
+                return NULL;
+        end = strstr(p, ": ");
+        if (!end || end == p || strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.[]-") !=
+                                        (size_t) (end - p))
+                return NULL;
+        *ret_field = strndup(p, (size_t) (end - p));
+        return *ret_field ? end + 2 : NULL;
+}

@@ -176,6 +176,12 @@ int config_parse(const char *text, size_t size, const char *origin, ConfigParseF
  * meant for a merged config, as a parent may supply the other key. */
 int config_validate(const FenceConfig *c, const char *origin, char **ret_error);
 
+/* Splits an error of config_parse()/config_validate() for origin,
+ * "ORIGIN: KEY.PATH: text", into the key path (*ret_field, allocated) and
+ * the text (returned, points into error). NULL and *ret_field NULL when the
+ * error names no key (syntax errors, "too large"). */
+const char *config_error_field(const char *error, const char *origin, char **ret_field);
+
 /* Merges child into base as fence does: lists append without duplicates
  * ("!X" entries in child remove X first), booleans OR, optional booleans
  * (allowLocalOutbound, wslInterop, useDefaults, forceNewSession) and strings,

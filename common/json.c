@@ -72,7 +72,20 @@ void json_gen_raw(yajl_gen g, const char *json) {
         yajl_gen_number(g, json, strlen(json));
 }
 
-void json_gen_value(yajl_gen g, yajl_val v) {
+/* True when v nests more than max containers (itself included); never
+ * descends further than that. */
+static bool json_deeper_than(yajl_val v, unsigned max) {
+        if (!v || !(YAJL_IS_OBJECT(v) || YAJL_IS_ARRAY(v)))
+                return false;
+        if (max == 0)
+                return true;
+        for (size_t i = 0; i < (YAJL_IS_OBJECT(v) ? v->u.object.len : v->u.array.len); i++)
+                if (json_deeper_than(YAJL_IS_OBJECT(v) ? v->u.object.values[i] : v->u.array.values[i], max - 1))
+                        return true;
+        return false;
+}
+
+static void json_gen_value_unchecked(yajl_gen g, yajl_val v) {
         if (!v) {
                 yajl_gen_null(g);
                 return;
@@ -88,14 +101,14 @@ void json_gen_value(yajl_gen g, yajl_val v) {
                 yajl_gen_map_open(g);
                 for (size_t i = 0; i < v->u.object.len; i++) {
                         json_gen_key(g, v->u.object.keys[i]);
-                        json_gen_value(g, v->u.object.values[i]);
+                        json_gen_value_unchecked(g, v->u.object.values[i]);
                 }
                 yajl_gen_map_close(g);
                 break;
         case yajl_t_array:
                 yajl_gen_array_open(g);
                 for (size_t i = 0; i < v->u.array.len; i++)
-                        json_gen_value(g, v->u.array.values[i]);
+                        json_gen_value_unchecked(g, v->u.array.values[i]);
                 yajl_gen_array_close(g);
                 break;
         case yajl_t_true:
@@ -107,6 +120,15 @@ void json_gen_value(yajl_gen g, yajl_val v) {
         default:
                 yajl_gen_null(g);
         }
+}
+
+int json_gen_value(yajl_gen g, yajl_val v) {
+        if (json_deeper_than(v, JSON_GEN_VALUE_DEPTH_MAX)) {
+                yajl_gen_null(g);
+                return -E2BIG;
+        }
+        json_gen_value_unchecked(g, v);
+        return 0;
 }
 
 void json_gen_strv(yajl_gen g, char * const *l) {

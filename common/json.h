@@ -34,8 +34,12 @@ void json_gen_bool(yajl_gen g, bool b);
 void json_gen_null(yajl_gen g);
 /* Inserts already-serialized JSON text verbatim (the caller vouches for it). */
 void json_gen_raw(yajl_gen g, const char *json);
-/* Emits a whole parsed value (deep copy). */
-void json_gen_value(yajl_gen g, yajl_val v);
+/* Emits a whole parsed value (deep copy). yajl_gen cannot nest deeper than
+ * YAJL_MAX_DEPTH and, past it, writes beyond its own state array: a value
+ * nested deeper than JSON_GEN_VALUE_DEPTH_MAX (leaving the rest for the
+ * caller's own containers) is emitted as null and -E2BIG returned. */
+#define JSON_GEN_VALUE_DEPTH_MAX (YAJL_MAX_DEPTH / 2)
+int json_gen_value(yajl_gen g, yajl_val v);
 void json_gen_strv(yajl_gen g, char * const *l);
 
 void json_gen_kv_string(yajl_gen g, const char *key, const char *s);

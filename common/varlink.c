@@ -19,8 +19,10 @@
 /* Minimum free space offered to one recvmsg(). */
 #define READ_CHUNK (64U * 1024U)
 /* yajl builds and frees trees recursively: a message of nothing but '['
- * would overflow the stack, so nesting is checked before parsing. */
-#define JSON_DEPTH_MAX 256U
+ * would overflow the stack, so nesting is checked before parsing. And
+ * whatever a message holds must be re-serializable with yajl_gen (a handler
+ * passing a client's object on, json_gen_value()): no deeper than that. */
+#define JSON_DEPTH_MAX ((unsigned) JSON_GEN_VALUE_DEPTH_MAX)
 #define SERVICE_INTERFACE "org.varlink.service"
 
 /* Served by GetInterfaceDescription("org.varlink.service"). */
@@ -128,8 +130,17 @@ static int reader_make_room(MessageReader *m) {
         return 0;
 }
 
+static size_t reader_n_fds(const MessageReader *m) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < m->n_batches; i++)
+                n += m->batches[i].n_fds;
+        return n;
+}
+
 /* One recvmsg(). Returns bytes read, 0 on EOF, -EAGAIN, -EBADMSG for
- * truncated ancillary data (more fds than a message may carry), -errno. */
+ * truncated ancillary data or a message that already has more fds than it
+ * may carry, -errno. */
 static int reader_read(MessageReader *m, int fd) {
         union {
                 struct cmsghdr h;
@@ -146,6 +157,13 @@ static int reader_read(MessageReader *m, int fd) {
         size_t n_fds = 0;
         ssize_t n;
         int r;
+
+        /* Nobody reads while a whole message is buffered, so every fd held
+         * now belongs to the unfinished one: without this, a peer sending
+         * fds a byte at a time and never the NUL would fill our fd table
+         * long before its message reaches VARLINK_MESSAGE_MAX. */
+        if (reader_n_fds(m) > VARLINK_FDS_MAX)
+                return -EBADMSG;
 
         r = reader_make_room(m);
         if (r < 0)
@@ -360,6 +378,7 @@ struct VarlinkServer {
 
         VarlinkConnection *connections;
         unsigned n_connections;
+        unsigned connections_per_uid_max;
 
         void (*disconnect)(VarlinkServer *s, VarlinkConnection *c, void *userdata);
         void *disconnect_userdata;
@@ -397,7 +416,8 @@ struct VarlinkCall {
 
         yajl_val root;
         yajl_val parameters;
-        const char *method;             /* points into root */
+        const char *method;             /* points into root, or method_owned */
+        char *method_owned;
         bool more, oneway;
         bool finished, cancelled;
 
@@ -440,8 +460,30 @@ VarlinkCall *varlink_call_unref(VarlinkCall *call) {
         close_many(call->fds, call->n_fds);
         free(call->fds);
         yajl_tree_free(call->root);
+        free(call->method_owned);
         free(call);
         return NULL;
+}
+
+/* The handler returned without answering and keeps the call (a sandbox's
+ * Run, for its whole life): it took what it needed. The parsed message
+ * costs tens of times its text (up to VARLINK_MESSAGE_MAX), and the fds it
+ * did not take are the client's: hold on to neither. */
+static void call_release_message(VarlinkCall *call) {
+        char *method;
+
+        close_many(call->fds, call->n_fds);
+        free(call->fds);
+        call->fds = NULL;
+        call->n_fds = 0;
+
+        method = strdup(call->method);
+        if (!method)
+                return;         /* keep it all: costs memory, breaks nothing */
+        call->method = call->method_owned = method;
+        call->parameters = (yajl_val) &empty_object;
+        yajl_tree_free(call->root);
+        call->root = NULL;
 }
 
 /* Builds a call from a message; takes the fds (closed on failure). */
@@ -592,6 +634,8 @@ int varlink_call_reply(VarlinkCall *call, const char *parameters, bool continues
         r = call_can_send(call);
         if (r <= 0)
                 return r;
+        if (continues && call->connection->output_end - call->connection->output_start > VARLINK_STREAM_BACKLOG_MAX)
+                return -ENOBUFS;
         r = call_send(call, NULL, parameters, continues);
         if (r < 0)
                 return r;
@@ -1002,6 +1046,8 @@ static void connection_process(VarlinkConnection *c) {
 
                 c->current = varlink_call_ref(call);
                 server_dispatch(c->server, call);
+                if (!call->finished)
+                        call_release_message(call);
 
                 if (call->oneway)
                         call_finish(call);
@@ -1152,6 +1198,15 @@ static int peer_groups(int fd, gid_t **ret, size_t *ret_n) {
         return -ERANGE;
 }
 
+static unsigned server_uid_connections(VarlinkServer *s, uid_t uid) {
+        unsigned n = 0;
+
+        for (VarlinkConnection *c = s->connections; c; c = c->next)
+                if (c->peer.uid == uid && !c->dead)
+                        n++;
+        return n;
+}
+
 static int connection_new(VarlinkServer *s, int fd) {
         _cleanup_close_ int owned = fd;
         VarlinkConnection *c;
@@ -1166,6 +1221,12 @@ static int connection_new(VarlinkServer *s, int fd) {
 
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->peer, &l) < 0) {
                 r = negative_errno();
+                goto fail;
+        }
+        if (server_uid_connections(s, c->peer.uid) >= s->connections_per_uid_max) {
+                log_debug("uid %u has %u connections open already, closing the new one.",
+                          (unsigned) c->peer.uid, s->connections_per_uid_max);
+                r = -EUSERS;
                 goto fail;
         }
         r = peer_groups(fd, &c->groups, &c->n_groups);
@@ -1209,6 +1270,21 @@ size_t varlink_connection_peer_groups(VarlinkConnection *c, const gid_t **ret) {
         return c->n_groups;
 }
 
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+
+int varlink_connection_peer_pidfd(VarlinkConnection *c) {
+        socklen_t l = sizeof(int);
+        int pidfd = -1;
+
+        /* The socket keeps a reference to the peer's struct pid, not to its
+         * number: asked at any time, this is still the process of connect(). */
+        if (getsockopt(c->fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &l) < 0)
+                return negative_errno();
+        return pidfd;
+}
+
 void *varlink_connection_get_userdata(VarlinkConnection *c) {
         return c->userdata;
 }
@@ -1244,6 +1320,7 @@ int varlink_server_new(VarlinkServer **ret, sd_event *event,
                 if (r < 0)
                         return r;
         }
+        s->connections_per_uid_max = VARLINK_CONNECTIONS_PER_UID_MAX;
         s->vendor = strdup(vendor ?: "");
         s->product = strdup(product ?: "");
         s->version = strdup(version ?: "");
@@ -1311,7 +1388,7 @@ static int server_on_accept(sd_event_source *source, int fd, uint32_t revents, v
                 return 0;
         }
         r = connection_new(s, cfd);
-        if (r < 0)
+        if (r < 0 && r != -EUSERS)      /* over the per-uid limit: logged at debug level */
                 log_warning_errno(r, "Failed to set up a varlink connection: %m");
         return 0;
 }
@@ -1414,6 +1491,10 @@ void varlink_server_set_disconnect_handler(VarlinkServer *s,
 
 unsigned varlink_server_n_connections(VarlinkServer *s) {
         return s->n_connections;
+}
+
+void varlink_server_set_connections_per_uid_max(VarlinkServer *s, unsigned max) {
+        s->connections_per_uid_max = max;
 }
 
 /* ---- client ---------------------------------------------------------------- */

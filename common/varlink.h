@@ -33,7 +33,14 @@
 
 #define VARLINK_MESSAGE_MAX (16U * 1024U * 1024U)
 #define VARLINK_OUTPUT_MAX (64U * 1024U * 1024U)
+/* Streamed replies (continues) are dropped while this much output waits for
+ * the peer: see varlink_call_reply(). */
+#define VARLINK_STREAM_BACKLOG_MAX (1024U * 1024U)
 #define VARLINK_FDS_MAX 16U
+/* Connections one uid may have open at once (the default of
+ * varlink_server_set_connections_per_uid_max()): each costs the server an
+ * fd, and a user must not be able to take all of them. */
+#define VARLINK_CONNECTIONS_PER_UID_MAX 256U
 
 /* Standard errors. */
 #define VARLINK_ERROR_INTERFACE_NOT_FOUND "org.varlink.service.InterfaceNotFound"
@@ -51,7 +58,8 @@ typedef struct VarlinkClient VarlinkClient;
 /* ---- server ---------------------------------------------------------- */
 
 /* A method handler. `parameters` is the call's "parameters" object (an empty
- * object when the call had none) and stays valid until the call is answered.
+ * object when the call had none), valid while the handler runs: a call kept
+ * past it no longer holds its message, nor the fds the handler did not take.
  * The handler either answers before returning (varlink_call_reply/error) or
  * keeps a reference (varlink_call_ref) and answers later from the event loop.
  * Returning < 0 without having answered sends VARLINK_ERROR_INTERNAL. */
@@ -86,6 +94,9 @@ void varlink_server_set_disconnect_handler(VarlinkServer *s,
                                            void (*fn)(VarlinkServer *s, VarlinkConnection *c, void *userdata),
                                            void *userdata);
 unsigned varlink_server_n_connections(VarlinkServer *s);
+/* A connection from a uid that already has max open is closed right after
+ * accept(). */
+void varlink_server_set_connections_per_uid_max(VarlinkServer *s, unsigned max);
 
 /* ---- a call being served --------------------------------------------- */
 
@@ -109,7 +120,11 @@ int varlink_call_take_fd(VarlinkCall *call, size_t index);
 /* Reply with parameters (serialized JSON object text, NULL for {}).
  * continues=true is only allowed when the caller asked for "more"; a reply
  * with continues=false (and any error) ends the call. Replying to a oneway
- * call, or after the end, is a no-op returning 0. -ENOTCONN when the peer is gone. */
+ * call, or after the end, is a no-op returning 0. -ENOTCONN when the peer is gone.
+ * A reply with continues is dropped (-ENOBUFS, the call and the connection
+ * go on) while more than VARLINK_STREAM_BACKLOG_MAX bytes wait for a peer
+ * that does not read: a stream (a sandbox's events) must not make the
+ * server hold VARLINK_OUTPUT_MAX for every stopped client. */
 int varlink_call_reply(VarlinkCall *call, const char *parameters, bool continues);
 int varlink_call_error(VarlinkCall *call, const char *error, const char *parameters);
 /* org.varlink.service.InvalidParameter with {"parameter": name}. */
@@ -129,6 +144,10 @@ void varlink_call_set_cancel_handler(VarlinkCall *call,
 const struct ucred *varlink_connection_peer(VarlinkConnection *c);
 /* Supplementary groups of the peer; *ret points into the connection. */
 size_t varlink_connection_peer_groups(VarlinkConnection *c, const gid_t **ret);
+/* A new pidfd (SO_PEERPIDFD) of the process that connected: unlike the pid
+ * number in SO_PEERCRED it never comes to name another process once that
+ * one is gone. The caller closes it. -ENOPROTOOPT on kernels before 6.5. */
+int varlink_connection_peer_pidfd(VarlinkConnection *c);
 void *varlink_connection_get_userdata(VarlinkConnection *c);
 void varlink_connection_set_userdata(VarlinkConnection *c, void *userdata);
 /* Closes the connection (its pending call is cancelled). */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <time.h>
@@ -301,4 +302,14 @@ bool cgroup_pid_is_sandboxed(CgroupRoot *r, pid_t pid) {
         }
         free(line);
         return found;
+}
+
+bool cgroup_peer_is_sandboxed(CgroupRoot *r, pid_t pid, int pidfd) {
+        if (pidfd < 0 && pidfd != -ENOPROTOOPT)
+                return true;
+        if (cgroup_pid_is_sandboxed(r, pid))
+                return true;
+        /* /proc/<pid> was read above: it was the peer's only if the peer
+         * still lives now (a zombie still holds its pid). */
+        return pidfd >= 0 && pidfd_send_signal(pidfd, 0, NULL, 0) < 0;
 }

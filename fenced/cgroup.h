@@ -51,3 +51,9 @@ int cgroup_id(int cgroup_fd, uint64_t *ret);
 
 /* True when pid lives in a cgroup below fence.slice, i.e. is sandboxed. */
 bool cgroup_pid_is_sandboxed(CgroupRoot *r, pid_t pid);
+/* The same for the peer of a connection: pid as SO_PEERCRED reported it at
+ * connect(), pidfd that very process (varlink_connection_peer_pidfd()).
+ * A pid number may belong to anyone once its process is gone, so a peer
+ * that has exited counts as sandboxed (fail closed), as does any pidfd
+ * error but -ENOPROTOOPT (a kernel without SO_PEERPIDFD: pid only). */
+bool cgroup_peer_is_sandboxed(CgroupRoot *r, pid_t pid, int pidfd);

@@ -11,6 +11,7 @@
 #include "manager.h"
 #include "run-exec.h"
 #include "net-sandbox.h"
+#include "peer-rlimits.h"
 #include "run-network.h"
 #include "strv.h"
 
@@ -182,9 +183,13 @@ static int config_for_run(Manager *m, VarlinkCall *call, yajl_val v, const char 
                         r = config_validate(c, "config", &err);
                 if (r == -ENOMEM)
                         return r;
-                if (r < 0)
-                        return varlink_call_error_strings(call, ERROR_INVALID_CONFIG, "field", "", "message",
-                                                   err ?: "invalid configuration"), 0;
+                if (r < 0) {
+                        _cleanup_free_ char *field = NULL;
+                        const char *what = config_error_field(err, "config", &field);
+
+                        return varlink_call_error_strings(call, ERROR_INVALID_CONFIG, "field", field ?: "config",
+                                                          "message", what ?: err ?: "invalid configuration"), 0;
+                }
         } else {
                 c = config_new();
                 if (!c)
@@ -267,7 +272,8 @@ static int method_run(VarlinkCall *call, yajl_val p, void *userdata) {
 
         if (m->shutting_down)
                 return varlink_call_error_strings(call, ERROR_SETUP_FAILED, "message", "fenced is shutting down", NULL, NULL);
-        if (cgroup_pid_is_sandboxed(&m->cgroups, peer->pid))
+        _cleanup_close_ int peer_pidfd = varlink_connection_peer_pidfd(varlink_call_connection(call));
+        if (cgroup_peer_is_sandboxed(&m->cgroups, peer->pid, peer_pidfd))
                 return varlink_call_error_strings(call, ERROR_PERMISSION_DENIED, "message",
                                            "sandboxes cannot start other sandboxes", NULL, NULL);
         if (!varlink_call_more(call))
@@ -332,6 +338,19 @@ static int method_run(VarlinkCall *call, yajl_val p, void *userdata) {
         if (n_groups)
                 memcpy(spec.groups, groups, n_groups * sizeof(gid_t));
         spec.n_groups = n_groups;
+        spec.rlimits = malloc(sizeof *spec.rlimits);
+        if (!spec.rlimits) {
+                r = -ENOMEM;
+                goto out;
+        }
+        r = peer_rlimits_read(peer->pid, peer_pidfd, spec.rlimits);
+        if (r < 0) {
+                log_debug_errno(r, "Cannot read the resource limits of pid %d: %m", (int) peer->pid);
+                r = varlink_call_error_strings(call, ERROR_PERMISSION_DENIED, "message",
+                                               "cannot read the resource limits of the calling process "
+                                               "(did it exit?)", NULL, NULL);
+                goto out;
+        }
         spec.uid = peer->uid;
         spec.gid = peer->gid;
         spec.seccomp_deny = &m->seccomp_deny;
@@ -395,6 +414,15 @@ out:
         return r < 0 ? r : 0;
 }
 
+/* A sandbox's pid namespace hides every other process from it: fenced must
+ * not hand out its siblings' pids and command lines, nor signal them, to it. */
+static bool caller_is_sandboxed(Manager *m, VarlinkCall *call) {
+        VarlinkConnection *c = varlink_call_connection(call);
+        _cleanup_close_ int pidfd = varlink_connection_peer_pidfd(c);
+
+        return cgroup_peer_is_sandboxed(&m->cgroups, varlink_connection_peer(c)->pid, pidfd);
+}
+
 static SandboxRun *find_run(Manager *m, const char *id, uid_t caller) {
         for (SandboxRun *run = m->runs; run; run = run->next)
                 if (streq(sandbox_id(run->sandbox), id) && (caller == 0 || run->uid == caller))
@@ -411,6 +439,9 @@ static int method_list(VarlinkCall *call, yajl_val p, void *userdata) {
 
         if (!g)
                 return -ENOMEM;
+        if (caller_is_sandboxed(m, call))
+                return varlink_call_error_strings(call, ERROR_PERMISSION_DENIED, "message",
+                                                  "sandboxes cannot list sandboxes", NULL, NULL);
         json_gen_open(g);
         json_gen_key(g, "sandboxes");
         json_gen_array_open(g);
@@ -447,6 +478,9 @@ static int method_kill(VarlinkCall *call, yajl_val p, void *userdata) {
         SandboxRun *run;
         int r;
 
+        if (caller_is_sandboxed(m, call))
+                return varlink_call_error_strings(call, ERROR_PERMISSION_DENIED, "message",
+                                                  "sandboxes cannot signal sandboxes", NULL, NULL);
         if (!id)
                 return invalid_argument(call, "id", "expected a sandbox id (see fencectl ps)");
         r = json_get_int(p, "signal", &sig);

@@ -41,6 +41,7 @@ void sandbox_spec_done(SandboxSpec *s) {
         if (s->join_netns)
                 safe_close(s->netns_fd);
         free(s->resolv_conf);
+        free(s->rlimits);
         *s = (SandboxSpec) { .cwd_fd = -1, .stdio_fds = { -1, -1, -1 } };
 }
 
@@ -156,6 +157,13 @@ _noreturn_ static void exec_command(const SandboxSpec *spec, const FsView *view,
                 r = exec_policy_handoff_listener(setup_fd, spec->exec_notify);
                 if (r < 0)
                         fail(setup_fd, r, "handing the exec policy's seccomp listener to fenced");
+        }
+
+        /* Unprivileged now, so the caller's limits can only lower fenced's. */
+        if (spec->rlimits) {
+                r = peer_rlimits_apply(spec->rlimits);
+                if (r < 0)
+                        fail(setup_fd, r, "applying the caller's resource limits");
         }
 
         send_msg(setup_fd, SETUP_MSG_EXEC, 0, 0, NULL);

@@ -17,6 +17,7 @@
 
 #include "fs-view.h"
 #include "macro.h"
+#include "peer-rlimits.h"
 
 typedef struct SandboxSpec {
         uid_t uid;
@@ -37,6 +38,7 @@ typedef struct SandboxSpec {
         bool join_netns;        /* join netns_fd instead of a fresh, empty network namespace */
         int netns_fd;           /* the filtered namespace (net-sandbox.h), owned */
         char *resolv_conf;      /* its /etc/resolv.conf text, or NULL */
+        PeerRlimits *rlimits;   /* the caller's resource limits for the command, or NULL */
 } SandboxSpec;
 
 void sandbox_spec_done(SandboxSpec *s);

@@ -1253,3 +1253,31 @@ Test(paths, normalize_needs_absolute_dirs) {
         cr_assert_eq(config_normalize_paths(d, "/h", "/"), 0);
         assert_strv(d->filesystem.allow_write, "/", NULL);
 }
+
+/* ---- config_error_field ----------------------------------------------------- */
+
+static void expect_error_field(const char *text, const char *field, const char *rest) {
+        _cleanup_config_ FenceConfig *c = NULL;
+        _cleanup_free_ char *err = NULL, *got = NULL;
+        const char *what;
+
+        cr_assert_lt(config_parse(text, strlen(text), "config", 0, &c, &err), 0, "accepted: %s", text);
+        what = config_error_field(err, "config", &got);
+        if (!field) {
+                cr_assert_null(what, "a field in %s", err);
+                cr_assert_null(got);
+                return;
+        }
+        cr_assert_str_eq(got, field, "error: %s", err);
+        cr_assert_str_eq(what, rest, "error: %s", err);
+}
+
+Test(config, error_field_names_the_key) {
+        expect_error_field("{\"filesystem\":{\"allowWrite\":5}}", "filesystem.allowWrite", "expected array of strings");
+        expect_error_field("{\"network\":{\"allowedDomains\":[1]}}", "network.allowedDomains[0]", "expected string");
+        expect_error_field("{\"nosuchkey\":1}", "nosuchkey",
+                           "unknown key (not part of the fence.json schema; see docs/config.md)");
+        /* No key to name: a syntax error, or not an object at all. */
+        expect_error_field("{\"a\":", NULL, NULL);
+        expect_error_field("[]", NULL, NULL);
+}

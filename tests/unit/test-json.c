@@ -2,6 +2,7 @@
 
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stddef.h>
 
 #include "json.h"
 #include "strv.h"
@@ -91,6 +92,115 @@ Test(json, gen_value_null_pointer_is_null) {
         json_gen_array_close(g);
         text = gen_take(g);
         cr_assert_str_eq(text, "[null]");
+}
+
+/* An allocator that puts a zeroed guard area after every block and checks
+ * the context pointer yajl hands back, to see whether yajl_gen writes past
+ * its state array: into the rest of its struct (the allocator's context,
+ * NULL here, comes right before the end) or beyond. Zero is yajl_gen_start,
+ * a state that yajl_gen overwrites when it reaches it. */
+#define GUARD 1024U
+typedef struct Guarded {
+        size_t size;
+        max_align_t align[];
+} Guarded;
+
+static bool guard_intact(const Guarded *b) {
+        const unsigned char *tail = (const unsigned char *) b->align + b->size;
+
+        for (size_t i = 0; i < GUARD; i++)
+                if (tail[i] != 0)
+                        return false;
+        return true;
+}
+
+static unsigned guard_broken;
+
+static void *guarded_malloc(void *ctx, size_t size) {
+        Guarded *b = calloc(1, sizeof(Guarded) + size + GUARD);
+
+        if (!b)
+                return NULL;
+        b->size = size;
+        return b->align;
+}
+
+static void guarded_free(void *ctx, void *p) {
+        Guarded *b;
+
+        if (ctx)
+                guard_broken++;
+        if (!p)
+                return;
+        b = (Guarded *) ((char *) p - offsetof(Guarded, align));
+        if (!guard_intact(b))
+                guard_broken++;
+        free(b);
+}
+
+static void *guarded_realloc(void *ctx, void *p, size_t size) {
+        Guarded *b = p ? (Guarded *) ((char *) p - offsetof(Guarded, align)) : NULL;
+        void *n = guarded_malloc(ctx, size);
+
+        if (!n)
+                return NULL;
+        if (b) {
+                memcpy(n, p, b->size < size ? b->size : size);
+                guarded_free(ctx, p);
+        }
+        return n;
+}
+
+/* {"a":{"a":...{"a":1}...}}, depth objects. */
+static yajl_val nested_objects(size_t depth) {
+        _cleanup_free_ char *text = malloc(6 * depth + 2);
+        char *p = text;
+
+        cr_assert_not_null(text);
+        for (size_t i = 0; i < depth; i++)
+                p = stpcpy(p, "{\"a\":");
+        *p++ = '1';
+        memset(p, '}', depth);
+        p[depth] = 0;
+        return parse_ok(text);
+}
+
+Test(json, gen_value_too_deep_stays_inside_the_generator) {
+        yajl_alloc_funcs afs = { guarded_malloc, guarded_realloc, guarded_free, NULL };
+        _cleanup_json_ yajl_val deep = nested_objects(YAJL_MAX_DEPTH + 72);
+        _cleanup_free_ char *text = NULL;
+        yajl_gen g;
+
+        /* yajl_gen's state array has YAJL_MAX_DEPTH entries and it keeps
+         * counting past them: a client's config this deep made fenced
+         * write beyond the generator (its print callback and the heap). */
+        guard_broken = 0;
+        g = yajl_gen_alloc(&afs);
+        cr_assert_not_null(g);
+        cr_assert_eq(json_gen_value(g, deep), -E2BIG);
+        yajl_gen_free(g);
+        cr_assert_eq(guard_broken, 0, "yajl_gen wrote past the end of its state array");
+
+        /* Refused as a whole: null in its place, the generator still usable. */
+        g = json_gen_new();
+        json_gen_array_open(g);
+        cr_assert_eq(json_gen_value(g, deep), -E2BIG);
+        json_gen_int(g, 1);
+        json_gen_array_close(g);
+        text = gen_take(g);
+        yajl_gen_free(g);
+        cr_assert_str_eq(text, "[null,1]");
+}
+
+Test(json, gen_value_at_the_depth_limit_roundtrips) {
+        _cleanup_json_ yajl_val v = nested_objects(JSON_GEN_VALUE_DEPTH_MAX), w = NULL;
+        _cleanup_json_gen_ yajl_gen g = json_gen_new();
+        _cleanup_free_ char *text = NULL;
+
+        cr_assert_eq(json_gen_value(g, v), 0);
+        text = gen_take(g);
+        w = parse_ok(text);
+        cr_assert(json_equal(v, w));
 }
 
 Test(json, gen_take_null_generator_is_enomem) {

@@ -5,6 +5,7 @@
  * pipe, so the tests wait for events instead of sleeping. */
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -264,10 +265,10 @@ static int method_flood(VarlinkCall *call, yajl_val parameters, void *userdata) 
         strcpy(text + 9 + size, "\"}");
 
         varlink_call_set_cancel_handler(call, flood_cancelled, userdata);
-        /* The peer reads nothing: the output queue limit must stop this. */
+        /* The peer reads nothing: the stream's backlog limit must stop this. */
         while ((r = varlink_call_reply(call, text, true)) == 0)
                 n++;
-        notify(userdata, "flood:%d:%s", r, n > 0 ? "sent" : "none");
+        notify(userdata, "flood:%d:%s:%u", r, n > 0 ? "sent" : "none", n);
         return r;
 }
 
@@ -304,6 +305,9 @@ static void *server_thread(void *p) {
         return NULL;
 }
 
+/* For the next test_server_start() only; 0: the default. */
+static unsigned next_connections_per_uid_max;
+
 static TestServer *test_server_start(void) {
         TestServer *ts = calloc(1, sizeof *ts);
         int p[2];
@@ -325,6 +329,9 @@ static TestServer *test_server_start(void) {
         cr_assert_eq(varlink_server_new(&ts->server, ts->event, "Fence", "test", "1", "https://example.org"), 0);
         cr_assert_eq(varlink_server_add_interface(ts->server, test_idl, test_methods, &ts->state), 0);
         varlink_server_set_disconnect_handler(ts->server, on_disconnect, &ts->state);
+        if (next_connections_per_uid_max > 0)
+                varlink_server_set_connections_per_uid_max(ts->server, next_connections_per_uid_max);
+        next_connections_per_uid_max = 0;
         cr_assert_eq(varlink_server_listen_unix(ts->server, ts->path, 0600), 0);
 
         cr_assert_eq(pthread_create(&ts->thread, NULL, server_thread, ts), 0);
@@ -383,6 +390,30 @@ static bool wait_event(TestServer *ts, const char *prefix) {
                 line[n] = 0;
                 n = 0;
                 if (startswith(line, prefix))
+                        return true;
+        }
+}
+
+/* Like wait_event(), and copies the line. */
+static bool wait_event_line(TestServer *ts, const char *prefix, char *ret, size_t size) {
+        size_t n = 0;
+
+        for (;;) {
+                struct pollfd p = { .fd = ts->notify_fd, .events = POLLIN };
+                char ch;
+
+                if (poll(&p, 1, TIMEOUT_MS) <= 0)
+                        return false;
+                if (read(ts->notify_fd, &ch, 1) != 1)
+                        return false;
+                if (ch != '\n') {
+                        if (n < size - 1)
+                                ret[n++] = ch;
+                        continue;
+                }
+                ret[n] = 0;
+                n = 0;
+                if (startswith(ret, prefix))
                         return true;
         }
 }
@@ -702,6 +733,27 @@ Test(varlink, fds_belong_to_their_message_when_pipelined) {
         }
 }
 
+Test(varlink, a_kept_call_keeps_no_fds_it_did_not_take) {
+        _cleanup_server_ TestServer *ts = test_server_start();
+        _cleanup_(varlink_client_freep) VarlinkClient *c = connect_client(ts);
+        _cleanup_close_ int rfd = -1, wfd = -1;
+        struct pollfd p;
+        char buf[8];
+        int fds[2];
+
+        /* Hold keeps its call (as Run keeps it for a sandbox's life) and
+         * takes no fd: the server must not keep the client's. */
+        cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
+        rfd = fds[0];
+        wfd = fds[1];
+        cr_assert_eq(varlink_client_send(c, "io.fence.test.Hold", NULL, VARLINK_CALL_MORE, &wfd, 1), 0);
+        cr_assert(wait_event(ts, "hold"));
+        wfd = safe_close(wfd);
+        p = (struct pollfd) { .fd = rfd, .events = POLLIN };
+        cr_assert_eq(poll(&p, 1, TIMEOUT_MS), 1, "the server still holds the pipe's write end");
+        cr_assert_eq(read(rfd, buf, sizeof buf), 0);
+}
+
 Test(varlink, too_many_fds_close_the_connection) {
         _cleanup_server_ TestServer *ts = test_server_start();
         _cleanup_(varlink_client_freep) VarlinkClient *other = connect_client(ts);
@@ -734,6 +786,70 @@ Test(varlink, too_many_fds_close_the_connection) {
 
         /* The client API refuses to send that many. */
         cr_assert_eq(varlink_client_send(other, "io.fence.test.CountFds", NULL, 0, fds, ELEMENTSOF(fds)), -EINVAL);
+}
+
+static unsigned count_open_fds(void) {
+        _cleanup_(closedirp) DIR *d = opendir("/proc/self/fd");
+        unsigned n = 0;
+
+        cr_assert_not_null(d);
+        for (struct dirent *de; (de = readdir(d)); )
+                if (de->d_name[0] != '.')
+                        n++;
+        return n;
+}
+
+Test(varlink, fds_of_an_unfinished_message_are_bounded) {
+        _cleanup_server_ TestServer *ts = test_server_start();
+        _cleanup_(varlink_client_freep) VarlinkClient *other = connect_client(ts);
+        _cleanup_close_ int fd = -1;
+        unsigned before;
+        int fds[VARLINK_FDS_MAX];
+        bool closed = false;
+
+        call_expect(other, "io.fence.test.Echo", "{\"n\":1}", "{\"n\":1}");
+        before = count_open_fds();
+        fd = raw_connect(ts);
+        for (size_t k = 0; k < ELEMENTSOF(fds); k++)
+                fds[k] = STDERR_FILENO;
+        /* Each sendmsg() carries one byte and the most fds a message may
+         * have; the NUL never comes. The server must not keep them all
+         * (a client could fill the daemon's fd table this way). */
+        for (unsigned k = 0; k < 64 && !closed; k++) {
+                union {
+                        struct cmsghdr h;
+                        char buf[CMSG_SPACE(sizeof fds)];
+                } control = {};
+                struct iovec iov = { (void *) (k == 0 ? "{" : " "), 1 };
+                struct msghdr mh = {
+                        .msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = &control,
+                        .msg_controllen = sizeof control,
+                };
+                struct cmsghdr *cmsg = CMSG_FIRSTHDR(&mh);
+
+                cmsg->cmsg_level = SOL_SOCKET;
+                cmsg->cmsg_type = SCM_RIGHTS;
+                cmsg->cmsg_len = CMSG_LEN(sizeof fds);
+                memcpy(CMSG_DATA(cmsg), fds, sizeof fds);
+                if (sendmsg(fd, &mh, MSG_NOSIGNAL) < 0) {
+                        cr_assert(errno == EPIPE || errno == ECONNRESET, "sendmsg: %m");
+                        closed = true;
+                }
+        }
+        cr_assert(raw_wait_closed(fd), "the server kept reading fds for a message that never ends");
+        cr_assert(wait_event(ts, "disconnect:"));
+        fd = safe_close(fd);
+        /* The disconnect handler runs just before the server closes the
+         * connection's socket (and the reader's fds): give it the moment. */
+        unsigned now = count_open_fds();
+        for (unsigned ms = 0; now != before && ms < TIMEOUT_MS; ms++) {
+                usleep(1000);
+                now = count_open_fds();
+        }
+        cr_assert_eq(now, before, "fds left open: %u, before %u", now, before);
+        call_expect(other, "io.fence.test.Echo", "{\"n\":2}", "{\"n\":2}");
 }
 
 static void check_bad_message(const char *data, size_t size) {
@@ -820,6 +936,43 @@ Test(varlink, deep_nesting_closes_without_crashing) {
         memset(data + depth, ']', depth);
         data[2 * depth] = 0;
         check_bad_message(data, 2 * depth + 1);
+}
+
+/* {"method":"io.fence.test.Echo","parameters":{"value":[[...]]}} with the
+ * whole message nested `depth` deep. */
+static char *echo_nested(size_t depth) {
+        const char head[] = "{\"method\":\"io.fence.test.Echo\",\"parameters\":{\"value\":";
+        size_t arrays = depth - 2;
+        char *data = malloc(sizeof head + 2 * arrays + 2), *p;
+
+        cr_assert_not_null(data);
+        p = stpcpy(data, head);
+        memset(p, '[', arrays);
+        memset(p + arrays, ']', arrays);
+        strcpy(p + 2 * arrays, "}}");
+        return data;
+}
+
+Test(varlink, nesting_beyond_what_yajl_gen_can_write_closes) {
+        /* A handler that passes a client's object on (fenced re-serializes
+         * the Run config) must never see more than json_gen_value() takes:
+         * yajl_gen writes past its state array beyond YAJL_MAX_DEPTH. */
+        _cleanup_free_ char *data = echo_nested(JSON_GEN_VALUE_DEPTH_MAX + 1);
+
+        check_bad_message(data, strlen(data) + 1);
+}
+
+Test(varlink, nesting_at_the_limit_is_served) {
+        _cleanup_server_ TestServer *ts = test_server_start();
+        _cleanup_free_ char *data = echo_nested(JSON_GEN_VALUE_DEPTH_MAX);
+        _cleanup_close_ int fd = raw_connect(ts);
+        char buf[256] = {};
+        ssize_t n;
+
+        cr_assert(raw_send(fd, data, strlen(data) + 1));
+        n = recv(fd, buf, sizeof buf - 1, 0);
+        cr_assert_gt(n, 0);
+        cr_assert(startswith(buf, "{\"parameters\":{\"value\":[[["), "reply: %s", buf);
 }
 
 Test(varlink, oversized_message_closes) {
@@ -920,18 +1073,68 @@ Test(varlink, cancel_on_server_shutdown) {
         test_server_stop(ts);
 }
 
-Test(varlink, output_limit_closes_a_peer_that_does_not_read) {
+Test(varlink, a_stream_to_a_peer_that_does_not_read_is_dropped_not_queued) {
         _cleanup_server_ TestServer *ts = test_server_start();
         _cleanup_(varlink_client_freep) VarlinkClient *c = connect_client(ts);
         _cleanup_(varlink_client_freep) VarlinkClient *other = connect_client(ts);
-        char expected[64];
+        char expected[64], line[256];
+        const size_t size = 65536;
+        unsigned sent, got = 0;
 
-        cr_assert_eq(varlink_client_send(c, "io.fence.test.Flood", "{\"size\":1048576}", VARLINK_CALL_MORE, NULL, 0), 0);
-        snprintf(expected, sizeof expected, "flood:%d:sent", -ENOBUFS);
-        cr_assert(wait_event(ts, expected));
-        cr_assert(wait_event(ts, "cancel:io.fence.test.Flood"));
-        cr_assert(raw_wait_closed(varlink_client_fd(c)));
-        call_expect(other, "io.fence.test.Echo", "{\"n\":1}", "{\"n\":1}");
+        /* Every sandbox's events stream to its client: a client that stopped
+         * reading (suspended, or on purpose) must not make the server queue
+         * VARLINK_OUTPUT_MAX for it. The stream stops at the backlog limit;
+         * the call and the connection go on. */
+        snprintf(line, sizeof line, "{\"size\":%zu}", size);
+        cr_assert_eq(varlink_client_send(c, "io.fence.test.Flood", line, VARLINK_CALL_MORE, NULL, 0), 0);
+        snprintf(expected, sizeof expected, "flood:%d:sent:", -ENOBUFS);
+        cr_assert(wait_event_line(ts, expected, line, sizeof line));
+        sent = (unsigned) strtoul(line + strlen(expected), NULL, 10);
+        cr_assert_leq(sent * size, VARLINK_STREAM_BACKLOG_MAX + 8 * 1024 * 1024,
+                      "%u replies of %zu bytes were queued", sent, size);
+
+        /* What was queued arrives, then the handler's error ends the call. */
+        for (;;) {
+                VarlinkReply r = {};
+
+                cr_assert_eq(varlink_client_read(c, &r, TIMEOUT_MS), 0);
+                if (!r.continues) {
+                        cr_assert_str_eq(r.error, VARLINK_ERROR_INTERNAL);
+                        varlink_reply_done(&r);
+                        break;
+                }
+                got++;
+                varlink_reply_done(&r);
+        }
+        cr_assert_eq(got, sent);
+        call_expect(c, "io.fence.test.Echo", "{\"n\":1}", "{\"n\":1}");
+        call_expect(other, "io.fence.test.Echo", "{\"n\":2}", "{\"n\":2}");
+}
+
+Test(varlink, connections_per_uid_are_bounded) {
+        _cleanup_server_ TestServer *ts = NULL;
+        VarlinkClient *c[4] = {};
+        _cleanup_close_ int extra = -1;
+
+        /* Every connection costs the server an fd: one user opening
+         * thousands of idle ones would leave none for anybody else. */
+        next_connections_per_uid_max = 3;
+        ts = test_server_start();
+        for (size_t k = 0; k < 3; k++) {
+                c[k] = connect_client(ts);
+                call_expect(c[k], "io.fence.test.Echo", "{\"n\":1}", "{\"n\":1}");
+        }
+        extra = raw_connect(ts);
+        cr_assert(raw_wait_closed(extra), "a fourth connection of the same uid was kept");
+        extra = safe_close(extra);
+
+        /* A connection that went away makes room again. */
+        c[0] = varlink_client_free(c[0]);
+        cr_assert(wait_event(ts, "disconnect:"));
+        c[3] = connect_client(ts);
+        call_expect(c[3], "io.fence.test.Echo", "{\"n\":2}", "{\"n\":2}");
+        for (size_t k = 0; k < ELEMENTSOF(c); k++)
+                varlink_client_free(c[k]);
 }
 
 Test(varlink, peer_credentials) {
