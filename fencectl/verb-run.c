@@ -235,6 +235,9 @@ static int handle_reply(const RunOptions *o, const VarlinkReply *reply, char *id
                 (void) json_get_int(reply->parameters, "signal", &sig);
                 if (exec_error)
                         log_error("%s", exec_error);
+                if (o->monitor && json_get_int(reply->parameters, "eventsDropped", &v) >= 0 && v > 0)
+                        log_warning("%lld events were not shown: fencectl did not read them fast enough "
+                                    "(fenced's journal entries and events.jsonl have them all)", (long long) v);
                 if (o->debug)
                         log_info("sandbox %s exited: code %lld, signal %lld", id, (long long) code, (long long) sig);
                 if (sig > 0)

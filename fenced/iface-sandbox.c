@@ -136,6 +136,8 @@ static void on_finished(Sandbox *s, const SandboxExit *e, void *userdata) {
                                 json_gen_kv_int(g, "signal", e->signal);
                         if (exec_error)
                                 json_gen_kv_string(g, "execError", exec_error);
+                        if (run->events_dropped > 0)
+                                json_gen_kv_int(g, "eventsDropped", run->events_dropped);
                         json_gen_close(g);
                         if (json_gen_take(g, &params) >= 0)
                                 (void) varlink_call_reply(run->call, params, false);

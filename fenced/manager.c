@@ -139,7 +139,10 @@ void manager_emit(Manager *m, SandboxRun *run, const Event *e) {
                 return;
         if (asprintf(&params, "{\"state\":\"event\",\"event\":%s}", json) < 0)
                 return;
-        (void) varlink_call_reply(run->call, params, true);
+        /* A client that does not keep up loses stream replies (never the
+         * journal's or the log's copy); it is told how many at the end. */
+        if (varlink_call_reply(run->call, params, true) == -ENOBUFS)
+                run->events_dropped++;
 }
 
 static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {

@@ -34,6 +34,7 @@ typedef struct SandboxRun {
         uid_t uid;
         char *user;
         bool monitor;
+        unsigned events_dropped;        /* monitor events the client did not read in time */
         struct RunExec *exec;   /* command policy (run-exec.h) */
         NetSandbox *net;        /* the filtered network, NULL without one */
         struct SandboxRun *prev, *next;

@@ -188,6 +188,50 @@ def scenario_fat_run(path, megabytes):
     sys.stdin.readline()
 
 
+def scenario_slow_monitor(path, script, done):
+    """Run sh SCRIPT with monitor (argv policy denying "git push", cwd
+    writable), read nothing until the file DONE appears (the script's last
+    act), then everything: prints "received N dropped M exit C" with N the
+    exec/denied events that arrived and M the final reply's eventsDropped."""
+    s = connect(path)
+    cfg = {"command": {"deny": ["git push"], "runtimeExecPolicy": "argv"},
+           "filesystem": {"allowWrite": ["."]}}
+    send(s, {"method": "io.fence.Sandbox.Run", "more": True,
+             "parameters": run_params(argv=["/bin/sh", script], env=["PATH=/usr/bin:/bin"],
+                                      monitor=True, config=cfg)}, std_fds())
+    first = read_reply(s)
+    if not first or first.get("error") or first.get("parameters", {}).get("state") != "started":
+        report(first)
+        return
+    deadline = time.monotonic() + 300
+    while not os.path.exists(done):
+        if time.monotonic() > deadline:
+            print("timeout")
+            return
+        time.sleep(0.2)
+    s.settimeout(60)
+    buf, received = b"", 0
+    while True:
+        while b"\0" not in buf:
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                print("closed after %d events" % received)
+                return
+            buf += chunk
+        msg, buf = buf[:buf.index(b"\0")], buf[buf.index(b"\0") + 1:]
+        reply = json.loads(msg)
+        p = reply.get("parameters", {})
+        if reply.get("error"):
+            print("error %s" % reply["error"])
+            return
+        if p.get("state") == "event":
+            ev = p.get("event", {})
+            received += ev.get("source") == "exec" and ev.get("action") == "denied"
+        elif p.get("state") == "exited":
+            print("received %d dropped %d exit %d" % (received, p.get("eventsDropped", 0), p.get("exitCode", -1)))
+            return
+
+
 def main():
     path, name, args = sys.argv[1], sys.argv[2], sys.argv[3:]
     globals()["scenario_" + name.replace("-", "_")](path, *args)

@@ -218,6 +218,28 @@ for i in 1 2 3; do
 done
 wait "${fat_pids[@]}"
 
+# --- a monitoring client that does not read -----------------------------------
+# Its stream is dropped above a backlog instead of queued without bound; the
+# final reply says how many events it lost, and nothing else is lost.
+mkdir -p "$T/work/slow"
+cat >"$T/work/slow/deny-loop.sh" <<'SH'
+i=0
+while [ $i -lt 5000 ]; do git push 2>/dev/null; i=$((i + 1)); done
+: >"$(dirname "$0")/done"
+SH
+chown -R "$TEST_USER" "$T/work/slow"
+hostile slow-monitor slow/deny-loop.sh slow/done
+if [[ $OUT =~ ^received\ ([0-9]+)\ dropped\ ([0-9]+)\ exit\ ([0-9]+)$ ]]; then
+        received=${BASH_REMATCH[1]} dropped=${BASH_REMATCH[2]}
+        is "${BASH_REMATCH[3]}" 0 "a monitored sandbox whose client does not read runs to its end"
+        cmp_num "$dropped" -gt 0 "...its client is told how many events it lost ($dropped)"
+        cmp_num "$((received + dropped))" -ge 5000 "...and the events it got plus those lost cover every denied exec, at least 5000 ($received + $dropped)"
+        cmp_num "$received" -gt 0 "...of which the ones queued before the backlog filled did arrive ($received)"
+else
+        fail "a monitored sandbox whose client does not read runs to its end" "got: $OUT"
+fi
+still_serving "a client that does not read its events"
+
 # --- the caller's resource limits --------------------------------------------
 # The sandbox is fenced's child: it used to run under fenced's (root's)
 # limits, so a user held to small hard limits got past them through it.
