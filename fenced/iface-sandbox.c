@@ -290,6 +290,16 @@ static int method_run(VarlinkCall *call, yajl_val p, void *userdata) {
         r = json_get_strv(p, "ports", &ports);
         if (r == -EINVAL)
                 return invalid_argument(call, "ports", "expected an array of \"[ADDR:]PORT\" strings");
+        for (size_t i = 0; ports && ports[i]; i++) {
+                struct sockaddr_storage ss;
+                _cleanup_free_ char *msg = NULL;
+
+                if (net_expose_parse(ports[i], &ss) >= 0)
+                        continue;
+                if (asprintf(&msg, "%s: expected PORT or ADDR:PORT with a literal IP address", ports[i]) < 0)
+                        return -ENOMEM;
+                return invalid_argument(call, "ports", msg);
+        }
         r = json_get_bool(p, "monitor", &monitor);
         if (r == -EINVAL)
                 return invalid_argument(call, "monitor", "expected a boolean");

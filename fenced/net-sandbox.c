@@ -46,8 +46,7 @@ bool net_sandbox_wanted(const NetSandboxOptions *o) {
                local_out_ports(o->config) > 0;
 }
 
-/* "PORT", "ADDR:PORT", "[V6]:PORT". */
-static int expose_parse(const char *s, struct sockaddr_storage *ret) {
+int net_expose_parse(const char *s, struct sockaddr_storage *ret) {
         const char *colon = strrchr(s, ':');
         char host[INET6_ADDRSTRLEN + 2];
         char *end;
@@ -102,7 +101,7 @@ static int open_expose(NetSandbox *ns, NetListener *l, const char *spec, uid_t u
         struct sockaddr_storage ss;
         int one = 1, r;
 
-        if (expose_parse(spec, &ss) < 0) {
+        if (net_expose_parse(spec, &ss) < 0) {
                 if (ret_error && asprintf(ret_error, "-p %s: expected PORT or ADDR:PORT with a literal IP address", spec) < 0)
                         *ret_error = NULL;
                 return -EINVAL;

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
@@ -45,6 +46,10 @@ bool net_sandbox_wanted(const NetSandboxOptions *o);
 
 /* Builds the namespace, listeners and rules. On failure *ret_error (when
  * given) names the key, -p value or step at fault. */
+/* A `-p` value: "PORT" (the host's 127.0.0.1), "ADDR:PORT" or "[V6]:PORT"
+ * with ADDR a literal IP address. 0 or -EINVAL. */
+int net_expose_parse(const char *spec, struct sockaddr_storage *ret);
+
 int net_sandbox_new(sd_event *event, const NetSandboxOptions *o, net_event_t emit, void *userdata,
                     NetSandbox **ret, char **ret_error);
 NetSandbox *net_sandbox_free(NetSandbox *ns);

@@ -64,6 +64,9 @@ hostile call $R '{"argv":["true"],"cwdFd":7,"stdinFd":1,"stdoutFd":2,"stderrFd":
 like "$OUT" '"parameter": "cwdFd"' "an fd index beyond the fds sent: InvalidArgument naming cwdFd"
 hostile call $R '{"argv":["true"],"cwdFd":0,"stdinFd":0,"stdoutFd":2,"stderrFd":3}'
 like "$OUT" '"parameter": "stdinFd"' "one fd index used twice: InvalidArgument naming the second use"
+hostile call $R '{"argv":["true"],"ports":["8080","host.test:80"],'"$FDS"'}'
+like "$OUT" '"io.fence.Sandbox.InvalidArgument".*host.test:80.*literal IP.*"parameter": "ports"' \
+        "a -p value that is no [ADDR:]PORT: InvalidArgument naming ports and the value"
 hostile call $R '{"argv":["true"],"tty":"yes",'"$FDS"'}'
 like "$OUT" '"parameter": "tty"' "tty of the wrong type: InvalidArgument naming tty"
 hostile call $R '{"argv":["pwd"],'"$FDS"'}' more /etc/passwd file
