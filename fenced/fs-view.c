@@ -457,7 +457,7 @@ static int add_essential(FsView *v, const char *home, char **ret_error) {
 }
 
 int fs_view_prepare(const FsPolicy *p, const char *cwd, uid_t uid, gid_t gid, const char *cache_dir,
-                    FsView **ret, char **ret_error) {
+                    const struct FsProtectWatch *watch, FsView **ret, char **ret_error) {
         _cleanup_free_ char *bound = NULL;
         FsView *v;
         int r;
@@ -507,7 +507,7 @@ int fs_view_prepare(const FsPolicy *p, const char *cwd, uid_t uid, gid_t gid, co
                 r = 0;
                 goto out;
         }
-        r = fs_protect_collect(cwd, p->home, p->allow_git_config, NULL, cache_dir, &v->protect, &bound);
+        r = fs_protect_collect_watched(cwd, p->home, p->allow_git_config, NULL, cache_dir, watch, &v->protect, &bound);
         if (r < 0) {
                 r = set_error(ret_error, r, "looking for the mandatory protected files below %s: %s", cwd,
                               bound ?: strerror(-r));

@@ -15,6 +15,7 @@
 #include <linux/filter.h>
 #include <sys/types.h>
 
+#include "fs-protect-cache.h"
 #include "fs-view.h"
 #include "macro.h"
 
@@ -37,6 +38,7 @@ typedef struct SandboxSpec {
         bool join_netns;        /* join netns_fd instead of a fresh, empty network namespace */
         int netns_fd;           /* the filtered namespace (net-sandbox.h), owned */
         char *resolv_conf;      /* its /etc/resolv.conf text, or NULL */
+        FsProtectWatch protect_watch;   /* fenced's watch of the cwd tree (fd borrowed; -1: none) */
 } SandboxSpec;
 
 void sandbox_spec_done(SandboxSpec *s);
