@@ -126,6 +126,15 @@ static char *entry_name(const FsProtectCacheKey *key) {
         return s;
 }
 
+char *fs_protect_cache_entry_path(const char *dir, const FsProtectCacheKey *key) {
+        _cleanup_free_ char *name = entry_name(key);
+        char *p;
+
+        if (!name || asprintf(&p, "%s/%s", dir, name) < 0)
+                return NULL;
+        return p;
+}
+
 /* ---- serialisation ---- */
 
 typedef struct Buf {

@@ -104,6 +104,11 @@ typedef struct FsProtectWatch {
         int fd;
         uint64_t epoch;
         FsProtectCacheKey key;
+        /* The stored walk as fenced last read it (NULL: none): the child, a
+         * copy of fenced, takes it over instead of reading the file again.
+         * An older copy than the file is harmless: trusted only at its own
+         * epoch, like the file. */
+        FsProtectCache *preloaded;
 } FsProtectWatch;
 
 /* What a watch reports: entries created, removed or renamed in a marked
@@ -113,6 +118,8 @@ typedef struct FsProtectWatch {
         (FAN_CREATE | FAN_DELETE | FAN_MOVED_FROM | FAN_MOVED_TO | FAN_ATTRIB | FAN_DELETE_SELF | \
          FAN_MOVE_SELF | FAN_ONDIR)
 
+/* The file of key's entry below dir. */
+char *fs_protect_cache_entry_path(const char *dir, const FsProtectCacheKey *key);
 /* *ret gets the entry for key: empty on a miss. -ENOMEM only. */
 int fs_protect_cache_load(const char *dir, const FsProtectCacheKey *key, FsProtectCache *ret);
 /* The loaded record of path, or NULL. */

@@ -7,6 +7,8 @@
 
 typedef struct Watch {
         FsProtectCacheKey key;
+        FsProtectCache cache;   /* the stored walk, as last read */
+        struct stat cache_st;   /* of its file then; st_ino 0: not read */
         int fd;
         uint64_t epoch;
         uint64_t last_used;
@@ -16,6 +18,7 @@ typedef struct Watch {
 
 struct FsProtectWatches {
         sd_event *event;
+        char *cache_dir;
         Watch *watches[FS_PROTECT_CACHE_MAX];
         uint64_t next_epoch;    /* epochs handed out so far; 0 is "none" */
         uint64_t clock;         /* for least recently used */
@@ -26,14 +29,19 @@ static void watch_free(Watch *w) {
                 return;
         sd_event_source_disable_unref(w->source);
         safe_close(w->fd);
+        fs_protect_cache_done(&w->cache);
         free(w);
 }
 
-int fs_protect_watches_new(sd_event *e, FsProtectWatches **ret) {
+int fs_protect_watches_new(sd_event *e, const char *state_dir, FsProtectWatches **ret) {
         FsProtectWatches *w = calloc(1, sizeof *w);
 
         if (!w)
                 return -ENOMEM;
+        if (asprintf(&w->cache_dir, "%s/" FS_PROTECT_CACHE_DIR, state_dir) < 0) {
+                free(w);
+                return -ENOMEM;
+        }
         w->event = sd_event_ref(e);
         *ret = w;
         return 0;
@@ -45,6 +53,7 @@ FsProtectWatches *fs_protect_watches_free(FsProtectWatches *w) {
         for (size_t i = 0; i < ELEMENTSOF(w->watches); i++)
                 watch_free(w->watches[i]);
         sd_event_unref(w->event);
+        free(w->cache_dir);
         free(w);
         return NULL;
 }
@@ -99,6 +108,32 @@ static Watch *watch_new(FsProtectWatches *owner, const FsProtectCacheKey *key) {
         return w;
 }
 
+/* Reads the stored walk of w again when its file changed (fenced's own
+ * root-only file, written by sandbox children before their command ran);
+ * a small one stays in memory for the next launches. Returns > 0 when
+ * w->cache holds it. */
+#define PRELOAD_MAX_SIZE (1024 * 1024)
+static int watch_preload(FsProtectWatches *ws, Watch *w) {
+        _cleanup_free_ char *path = fs_protect_cache_entry_path(ws->cache_dir, &w->key);
+        struct stat st;
+
+        if (!path || stat(path, &st) < 0 || st.st_size > PRELOAD_MAX_SIZE) {
+                fs_protect_cache_done(&w->cache);
+                w->cache_st = (struct stat) {};
+                return 0;
+        }
+        if (st.st_ino == w->cache_st.st_ino && st.st_size == w->cache_st.st_size &&
+            st.st_mtim.tv_sec == w->cache_st.st_mtim.tv_sec && st.st_mtim.tv_nsec == w->cache_st.st_mtim.tv_nsec &&
+            w->cache.n_dirs > 0)
+                return 1;
+        fs_protect_cache_done(&w->cache);
+        w->cache_st = (struct stat) {};
+        if (fs_protect_cache_load(ws->cache_dir, &w->key, &w->cache) < 0 || w->cache.n_dirs == 0)
+                return 0;
+        w->cache_st = st;
+        return 1;
+}
+
 void fs_protect_watch_get(FsProtectWatches *ws, uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups,
                           int cwd_fd, bool allow_git_config, FsProtectWatch *ret) {
         FsProtectCacheKey key;
@@ -135,4 +170,6 @@ void fs_protect_watch_get(FsProtectWatches *ws, uid_t uid, gid_t gid, const gid_
         watch_drain(w);
         w->last_used = ++ws->clock;
         *ret = (FsProtectWatch) { .fd = w->fd, .epoch = w->epoch, .key = key };
+        if (watch_preload(ws, w) > 0)
+                ret->preloaded = &w->cache;
 }

@@ -34,14 +34,17 @@
 
 typedef struct FsProtectWatches FsProtectWatches;
 
-int fs_protect_watches_new(sd_event *e, FsProtectWatches **ret);
+/* state_dir: fenced's, holding the walk cache (fs-protect-cache.h). */
+int fs_protect_watches_new(sd_event *e, const char *state_dir, FsProtectWatches **ret);
 FsProtectWatches *fs_protect_watches_free(FsProtectWatches *w);
 DEFINE_TRIVIAL_CLEANUP_FUNC(FsProtectWatches *, fs_protect_watches_free);
 
 /* The watch for a launch by uid/gid/groups in the directory cwd_fd with the
  * walk options of fs_view_prepare() (default limits; allow_git_config):
  * *ret gets its fd (owned by w; the sandbox child inherits it), its current
- * epoch and its key. Created when missing. Any failure leaves *ret without
+ * epoch, its key, and the stored walk as fenced read it (up to 1 MiB; read
+ * again only when its file changed), which the child, a copy of fenced,
+ * takes over instead of reading the file. Created when missing. Any failure leaves *ret without
  * a watch (fd -1): the walk then works as before, by stamps. */
 void fs_protect_watch_get(FsProtectWatches *w, uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups,
                           int cwd_fd, bool allow_git_config, FsProtectWatch *ret);

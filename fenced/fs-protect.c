@@ -991,9 +991,15 @@ static int walk_cached(Collector *c, int cwd_fd, const char *base, const char *c
         fs_protect_cache_key(&key, st.st_dev, st.st_ino, c->allow_git_config,
                              (const uint64_t[3]) { c->lim.max_depth, c->lim.max_matches, c->lim.max_visited });
         (void) clock_gettime(CLOCK_REALTIME, &started);
-        k = fs_protect_cache_load(cache_dir, &key, &in);
-        if (k < 0)
-                return k;
+        if (watch && watch->preloaded && memcmp(&watch->preloaded->key, &key, sizeof key) == 0) {
+                /* This process is a copy of fenced: the copy is ours. */
+                in = *watch->preloaded;
+                *watch->preloaded = (FsProtectCache) {};
+        } else {
+                k = fs_protect_cache_load(cache_dir, &key, &in);
+                if (k < 0)
+                        return k;
+        }
         out.key = key;
         /* A watch of another entry (the cwd moved since fenced looked) is
          * of no use here. */

@@ -245,7 +245,7 @@ int manager_start(Manager *m) {
         r = fs_protect_cache_prepare(m->options.state_dir);
         if (r < 0)
                 return r;
-        r = fs_protect_watches_new(m->event, &m->protect_watches);
+        r = fs_protect_watches_new(m->event, m->options.state_dir, &m->protect_watches);
         if (r < 0)
                 return r;
         r = placeholder_sweep(m->options.state_dir, m->cgroups.slice);
