@@ -609,6 +609,7 @@ static int walk(Collector *c, int dfd, const char *base, unsigned depth, FsProte
         _cleanup_free_ char *subdirs = NULL;
         size_t subdirs_len = 0, e0 = c->list->n_existing, m0 = c->list->n_missing, g0 = strv_length(c->gitlinks);
         FsProtectDir *hit = NULL, *stale = NULL;
+        const char *iter;       /* the subdirectories' names */
         bool gitdir = false, changed = false;
         int k;
 
@@ -670,6 +671,7 @@ static int walk(Collector *c, int dfd, const char *base, unsigned depth, FsProte
                 }
         }
 
+        iter = subdirs;
         if (c->watch_fd >= 0) {
                 /* What the stored walk says of this directory is only
                  * vouched for if it was marked before it was read. */
@@ -684,8 +686,14 @@ static int walk(Collector *c, int dfd, const char *base, unsigned depth, FsProte
                 rec.path = strdup(c->path);
                 if (!rec.path)
                         return -ENOMEM;
-                /* The object store is never walked (below): not kept either. */
-                for (size_t off = 0; off < subdirs_len;) {
+                /* The object store is never walked (below): not kept either.
+                 * A record from the cache holds none already. */
+                if (hit) {
+                        /* Owned by the new cache, which outlives this walk. */
+                        iter = rec.subdirs = TAKE_PTR(subdirs);
+                        rec.subdirs_len = subdirs_len;
+                }
+                for (size_t off = 0; !hit && off < subdirs_len;) {
                         const char *name = subdirs + off;
                         size_t l = strlen(name) + 1;
 
@@ -714,7 +722,7 @@ static int walk(Collector *c, int dfd, const char *base, unsigned depth, FsProte
         }
 
         for (size_t off = 0; off < subdirs_len;) {
-                const char *name = subdirs + off;
+                const char *name = iter + off;
                 size_t old;
 
                 off += strlen(name) + 1;
