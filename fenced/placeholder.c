@@ -640,14 +640,13 @@ static bool have_records(const char *state_dir) {
         return false;
 }
 
-int placeholder_sweep_async(sd_event *e, const char *state_dir, const char *cgroup_slice) {
+/* Forks the sweep process; with go_fd >= 0 it first waits until that fd
+ * can be read (a byte or EOF). */
+static int fork_sweep(sd_event *e, const char *state_dir, const char *cgroup_slice, int go_fd, pid_t *ret_pid,
+                      int *ret_pidfd) {
         sd_event_source *src = NULL;
         pid_t parent = getpid(), pid;
         int pidfd, r;
-
-        /* Most sandboxes make no placeholder: no process for them. */
-        if (!have_records(state_dir))
-                return 0;
 
         pid = fork();
         if (pid < 0)
@@ -656,24 +655,94 @@ int placeholder_sweep_async(sd_event *e, const char *state_dir, const char *cgro
                 /* The next start of fenced sweeps what this one could not. */
                 if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
                         _exit(EXIT_FAILURE);
-                (void) prctl(PR_SET_NAME, "fenced-sweep");
+                if (go_fd >= 0) {
+                        char c;
+
+                        (void) prctl(PR_SET_NAME, "fenced-sweepwait");
+                        /* Nothing of fenced's but the go signal. */
+                        if (dup2(go_fd, 3) < 0 || close_range(4, ~0U, 0) < 0)
+                                _exit(EXIT_FAILURE);
+                        while (read(3, &c, 1) < 0 && errno == EINTR)
+                                ;
+                } else
+                        (void) prctl(PR_SET_NAME, "fenced-sweep");
                 _exit(placeholder_sweep(state_dir, cgroup_slice) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
         }
-
         pidfd = (int) pidfd_open(pid, 0);
         if (pidfd < 0) {
                 r = -errno;
+                if (go_fd >= 0)
+                        (void) kill(pid, SIGKILL);      /* it would wait for its go forever */
                 (void) waitpid(pid, NULL, 0);
                 return r;
         }
+        if (ret_pidfd) {
+                *ret_pidfd = fcntl(pidfd, F_DUPFD_CLOEXEC, 3);
+                if (*ret_pidfd < 0) {
+                        r = -errno;
+                        (void) kill(pid, SIGKILL);
+                        (void) waitid(P_PIDFD, (id_t) pidfd, &(siginfo_t) {}, WEXITED);
+                        safe_close(pidfd);
+                        return r;
+                }
+        }
         r = sd_event_add_io(e, &src, pidfd, EPOLLIN, reap_sweeper, NULL);
         if (r < 0) {
+                if (go_fd >= 0)
+                        (void) kill(pid, SIGKILL);
                 (void) waitid(P_PIDFD, (id_t) pidfd, &(siginfo_t) {}, WEXITED);
                 safe_close(pidfd);
+                if (ret_pidfd)
+                        *ret_pidfd = safe_close(*ret_pidfd);
                 return r;
         }
+        if (ret_pid)
+                *ret_pid = pid;
         (void) sd_event_source_set_io_fd_own(src, true);
         (void) sd_event_source_set_floating(src, true);
         sd_event_source_unref(src);
         return 0;
+}
+
+int placeholder_sweep_async(sd_event *e, const char *state_dir, const char *cgroup_slice) {
+        /* Most sandboxes make no placeholder: no process for them. */
+        if (!have_records(state_dir))
+                return 0;
+        return fork_sweep(e, state_dir, cgroup_slice, -1, NULL, NULL);
+}
+
+int placeholder_sweep_prepare(sd_event *e, const char *state_dir, const char *cgroup_slice, int *ret_fd,
+                              pid_t *ret_pid, int *ret_pidfd) {
+        int pipefd[2], r;
+
+        *ret_fd = *ret_pidfd = -1;
+        if (!have_records(state_dir))
+                return 0;
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return -errno;
+        r = fork_sweep(e, state_dir, cgroup_slice, pipefd[0], ret_pid, ret_pidfd);
+        safe_close(pipefd[0]);
+        if (r < 0) {
+                safe_close(pipefd[1]);
+                return r;
+        }
+        *ret_fd = pipefd[1];
+        return 1;
+}
+
+int placeholder_sweep_release(int fd, pid_t pid, int pidfd) {
+        char comm[64];
+        _cleanup_close_ int c = -1;
+
+        /* Renamed by fenced itself, before it returns: whoever waits for
+         * "fenced-sweep" to be gone cannot miss it. Only while the pidfd
+         * says it was not reaped: the pid is its own then (fenced's loop,
+         * this thread, reaps it). */
+        if (pidfd_send_signal(pidfd, 0, NULL, 0) < 0)
+                return -ESRCH;
+        snprintf(comm, sizeof comm, "/proc/%d/comm", (int) pid);
+        c = open(comm, O_WRONLY | O_CLOEXEC);
+        if (c < 0 || write(c, "fenced-sweep", strlen("fenced-sweep")) < 0)
+                log_debug_errno(errno, "Cannot rename the sweep process %d: %m", (int) pid);
+        return RET_NERRNO(write(fd, "", 1));
 }
