@@ -1199,7 +1199,7 @@ static bool dir_is_writable(const char *dir) {
 int fs_protect_pin_ancestors(const char *path) {
         _cleanup_strv_free_ char **ancestors = NULL;
         _cleanup_free_ char *p = strdup(path);
-        int k;
+        int k, pinned = 0;
 
         if (!p)
                 return -ENOMEM;
@@ -1234,8 +1234,9 @@ int fs_protect_pin_ancestors(const char *path) {
                 k = bind_self(fd, false);
                 if (k < 0)
                         return log_error_errno(k, "Failed to pin %s: %m", a);
+                pinned++;
         }
-        return 0;
+        return pinned;
 }
 
 /* Opens path again, without following a final symlink, and checks it is
@@ -1269,10 +1270,13 @@ static int protect_fd(int fd, const char *spelled) {
         k = fs_protect_pin_ancestors(path);
         if (k < 0)
                 return k;
-        again = reopen_same(path, &st);
-        if (again < 0)
-                return again;
-        k = bind_self(again, true);
+        /* Nothing pinned above it: fd still shows the visible inode. */
+        if (k > 0) {
+                again = reopen_same(path, &st);
+                if (again < 0)
+                        return again;
+        }
+        k = bind_self(again >= 0 ? again : fd, true);
         if (k < 0)
                 return log_error_errno(k, "Failed to make %s read-only: %m", path);
         return 0;

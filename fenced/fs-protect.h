@@ -164,5 +164,7 @@ int fs_protect_apply(FsProtectList *l, FsProtectCreatedFn created, void *userdat
 /* Self-binds every ancestor of path (absolute, canonical) below the nearest
  * mount point whose parent directory is writable for the fsuid in this view:
  * a mount point cannot be renamed or removed (EBUSY), so the path keeps its
- * place for this sandbox and the next one. Shallowest first. */
+ * place for this sandbox and the next one. Shallowest first. Returns how
+ * many were pinned (an fd opened before below a pinned one now shows the
+ * covered mount), or -errno. */
 int fs_protect_pin_ancestors(const char *path);

@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <sys/fsuid.h>
 #include <sys/pidfd.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -664,6 +665,12 @@ static int fork_sweep(sd_event *e, const char *state_dir, const char *cgroup_sli
                                 _exit(EXIT_FAILURE);
                         while (read(3, &c, 1) < 0 && errno == EINTR)
                                 ;
+                        /* Named before fenced goes on (it waits for the
+                         * answer): whoever waits for no fenced-sweep to be
+                         * left after fenced replied cannot miss this one. */
+                        (void) prctl(PR_SET_NAME, "fenced-sweep");
+                        (void) !write(3, "", 1);
+                        (void) close(3);
                 } else
                         (void) prctl(PR_SET_NAME, "fenced-sweep");
                 _exit(placeholder_sweep(state_dir, cgroup_slice) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
@@ -712,15 +719,15 @@ int placeholder_sweep_async(sd_event *e, const char *state_dir, const char *cgro
 }
 
 int placeholder_sweep_prepare(sd_event *e, const char *state_dir, const char *cgroup_slice, int *ret_fd,
-                              pid_t *ret_pid, int *ret_pidfd) {
+                              int *ret_pidfd) {
         int pipefd[2], r;
 
         *ret_fd = *ret_pidfd = -1;
         if (!have_records(state_dir))
                 return 0;
-        if (pipe2(pipefd, O_CLOEXEC) < 0)
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pipefd) < 0)
                 return -errno;
-        r = fork_sweep(e, state_dir, cgroup_slice, pipefd[0], ret_pid, ret_pidfd);
+        r = fork_sweep(e, state_dir, cgroup_slice, pipefd[0], NULL, ret_pidfd);
         safe_close(pipefd[0]);
         if (r < 0) {
                 safe_close(pipefd[1]);
@@ -730,19 +737,22 @@ int placeholder_sweep_prepare(sd_event *e, const char *state_dir, const char *cg
         return 1;
 }
 
-int placeholder_sweep_release(int fd, pid_t pid, int pidfd) {
-        char comm[64];
-        _cleanup_close_ int c = -1;
+int placeholder_sweep_release(int fd, int pidfd) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        char c;
+        int r;
 
-        /* Renamed by fenced itself, before it returns: whoever waits for
-         * "fenced-sweep" to be gone cannot miss it. Only while the pidfd
-         * says it was not reaped: the pid is its own then (fenced's loop,
-         * this thread, reaps it). */
         if (pidfd_send_signal(pidfd, 0, NULL, 0) < 0)
                 return -ESRCH;
-        snprintf(comm, sizeof comm, "/proc/%d/comm", (int) pid);
-        c = open(comm, O_WRONLY | O_CLOEXEC);
-        if (c < 0 || write(c, "fenced-sweep", strlen("fenced-sweep")) < 0)
-                log_debug_errno(errno, "Cannot rename the sweep process %d: %m", (int) pid);
-        return RET_NERRNO(write(fd, "", 1));
+        if (send(fd, "", 1, MSG_NOSIGNAL) < 0)
+                return -errno;
+        /* Its answer says it is named fenced-sweep now; it is waiting on
+         * the other CPU, so this takes a wake-up, not a fork. Bounded: a
+         * stopped process cannot stall fenced. */
+        do
+                r = poll(&p, 1, PLACEHOLDER_RELEASE_TIMEOUT_MS);
+        while (r < 0 && errno == EINTR);
+        if (r <= 0 || recv(fd, &c, 1, MSG_DONTWAIT) != 1)
+                log_debug("The sweep process did not confirm its start; it sweeps all the same.");
+        return 0;
 }

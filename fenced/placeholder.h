@@ -51,6 +51,7 @@
 
 #define PLACEHOLDER_DIR "placeholders"
 #define PLACEHOLDER_REMOVE_TIMEOUT_MS 2000
+#define PLACEHOLDER_RELEASE_TIMEOUT_MS 100
 
 typedef struct PlaceholderLog PlaceholderLog;
 
@@ -84,13 +85,14 @@ int placeholder_sweep_async(sd_event *e, const char *state_dir, const char *cgro
 /* The same process forked ahead of time (while a sandbox runs), so that
  * the end of the sandbox only has to release it, before fenced replies:
  * placeholder_sweep_prepare() forks it, waiting and named
- * "fenced-sweepwait"; placeholder_sweep_release() names it "fenced-sweep"
- * (a caller that sees no fenced-sweep any more knows the sweep is over, as
- * with placeholder_sweep_async()) and lets it sweep. Closing *ret_fd
- * without releasing lets it sweep too. Returns 1 with *ret_fd (the go
- * signal), *ret_pid and *ret_pidfd (owned by the caller), or 0 and -1 in
- * *ret_fd when there is no record: nothing to prepare. */
+ * "fenced-sweepwait"; placeholder_sweep_release() lets it sweep and waits
+ * (at most PLACEHOLDER_RELEASE_TIMEOUT_MS) until it answers that it named
+ * itself "fenced-sweep" (a caller that sees no fenced-sweep any more after
+ * fenced replied knows the sweep is over, as with placeholder_sweep_async()).
+ * Closing *ret_fd without releasing lets it sweep too. Returns 1 with
+ * *ret_fd (the go signal) and *ret_pidfd (owned by the caller), or 0 and -1
+ * in *ret_fd when there is no record: nothing to prepare. */
 int placeholder_sweep_prepare(sd_event *e, const char *state_dir, const char *cgroup_slice, int *ret_fd,
-                              pid_t *ret_pid, int *ret_pidfd);
+                              int *ret_pidfd);
 /* -ESRCH when it is gone already: sweep otherwise. */
-int placeholder_sweep_release(int fd, pid_t pid, int pidfd);
+int placeholder_sweep_release(int fd, int pidfd);

@@ -33,7 +33,6 @@ struct Sandbox {
         pid_t command_pid;
         int setup_fd;
         int sweep_fd;           /* releases the sweep process forked ahead (placeholder.h), or -1 */
-        pid_t sweep_pid;
         int sweep_pidfd;
 
         sd_event_source *pidfd_source;
@@ -92,7 +91,7 @@ static void handle_msg(Sandbox *s, const SetupMsg *m, const struct ucred *cred, 
                  * sweep of its placeholders, with no fork before the reply. */
                 if (s->state_dir && s->sweep_fd < 0 &&
                     placeholder_sweep_prepare(s->event, s->state_dir, s->cgroups->slice, &s->sweep_fd,
-                                              &s->sweep_pid, &s->sweep_pidfd) < 0)
+                                              &s->sweep_pidfd) < 0)
                         s->sweep_fd = -1;
                 break;
         case SETUP_MSG_EXEC_FAILED:
@@ -179,7 +178,7 @@ static void finish(Sandbox *s) {
         if (r < 0 && r != -ENOENT)
                 log_warning_errno(r, "Failed to remove the cgroup of sandbox %s: %m", s->id);
         if (s->sweep_fd >= 0)
-                r = placeholder_sweep_release(s->sweep_fd, s->sweep_pid, s->sweep_pidfd);
+                r = placeholder_sweep_release(s->sweep_fd, s->sweep_pidfd);
         else
                 r = -ESRCH;
         s->sweep_fd = safe_close(s->sweep_fd);
