@@ -20,6 +20,11 @@
  * stored (git's "racy" rule) and is listed again next time; that includes
  * the cwd itself when placeholders were made there just before.
  *
+ * With fenced's fanotify watch of the tree (fs-protect-watch.h), an entry
+ * also records the watch's epoch when its walk began: directories that
+ * walk marked before reading them are then used without a stat, as long as
+ * the watch is still at that epoch (no event since).
+ *
  * Entries: <dir>/<uid>-<dev>-<ino>-<flags>, keyed by the caller's identity
  * (uid, gid, groups), the cwd and the options, root-only (the sandbox child
  * switches to root's file access for the file and back). A cache is only an

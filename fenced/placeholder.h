@@ -30,7 +30,8 @@
  * that check and the unlink.
  *
  * Sweeps after a sandbox ended run in a child process of fenced
- * (placeholder_sweep_async()), not in its event loop. The removal itself
+ * (placeholder_sweep_async(), or placeholder_sweep_prepare() forked ahead
+ * while the sandbox runs), not in its event loop. The removal itself
  * runs in a short-lived process that takes the recorded
  * caller's identity first, so fenced never touches a user's directory with
  * root's rights; fenced waits for it at most PLACEHOLDER_REMOVE_TIMEOUT_MS
