@@ -1446,6 +1446,7 @@ static int cmp_depth(const void *a, const void *b) {
 
 /* Blocks the creation of a missing name: a placeholder where its parent is
  * writable in this view. */
+#define PROTECT_MISSING_ATTEMPTS 3U
 static int protect_missing(const FsProtectMissing *m, FsProtectCreatedFn created, void *userdata, int *made) {
         _cleanup_free_ char *placeholder = NULL;
         _cleanup_close_ int fd = -1;
@@ -1457,15 +1458,22 @@ static int protect_missing(const FsProtectMissing *m, FsProtectCreatedFn created
         placeholder = path_join(m->parent, m->name);
         if (!placeholder)
                 return -ENOMEM;
-        fd = make_placeholder(m, created, userdata, made);
-        if (fd == -EROFS || fd == -EACCES || fd == -EPERM)
-                return 0;       /* not writable after all: nothing can be created */
-        if (fd == -EEXIST) {
+        /* Another sandbox's placeholder of the same name may be in the
+         * middle of its removal (its sweep runs while the next sandbox in
+         * the project is set up): there, then gone. A few rounds settle it. */
+        for (unsigned attempt = 0;; attempt++) {
+                fd = make_placeholder(m, created, userdata, made);
+                if (fd != -EEXIST)
+                        break;
                 /* Made meanwhile (by the caller outside): protect it as it is. */
                 k = protect_path(placeholder);
-                return k == -ENOENT ? log_error_errno(ESTALE, "%s keeps appearing and vanishing; try again.",
-                                                      placeholder) : k;
+                if (k != -ENOENT)
+                        return k;
+                if (attempt >= PROTECT_MISSING_ATTEMPTS)
+                        return log_error_errno(ESTALE, "%s keeps appearing and vanishing; try again.", placeholder);
         }
+        if (fd == -EROFS || fd == -EACCES || fd == -EPERM)
+                return 0;       /* not writable after all: nothing can be created */
         if (fd < 0)
                 return log_error_errno(fd, "Cannot block the creation of %s (placeholder: %m).", placeholder);
         return protect_fd(fd, placeholder);
