@@ -718,12 +718,16 @@ int placeholder_sweep_async(sd_event *e, const char *state_dir, const char *cgro
         return fork_sweep(e, state_dir, cgroup_slice, -1, NULL, NULL);
 }
 
-int placeholder_sweep_prepare(sd_event *e, const char *state_dir, const char *cgroup_slice, int *ret_fd,
-                              int *ret_pidfd) {
+int placeholder_sweep_prepare(sd_event *e, const char *state_dir, const char *cgroup_slice, const char *sandbox_id,
+                              int *ret_fd, int *ret_pidfd) {
+        _cleanup_free_ char *record = NULL;
         int pipefd[2], r;
 
         *ret_fd = *ret_pidfd = -1;
-        if (!have_records(state_dir))
+        /* Only for a sandbox that made placeholders (its record exists). */
+        if (!valid_id(sandbox_id) || asprintf(&record, "%s/" PLACEHOLDER_DIR "/%s", state_dir, sandbox_id) < 0)
+                return -EINVAL;
+        if (access(record, F_OK) < 0)
                 return 0;
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pipefd) < 0)
                 return -errno;

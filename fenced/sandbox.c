@@ -90,7 +90,7 @@ static void handle_msg(Sandbox *s, const SetupMsg *m, const struct ucred *cred, 
                 /* While the command runs: its end then only releases the
                  * sweep of its placeholders, with no fork before the reply. */
                 if (s->state_dir && s->sweep_fd < 0 &&
-                    placeholder_sweep_prepare(s->event, s->state_dir, s->cgroups->slice, &s->sweep_fd,
+                    placeholder_sweep_prepare(s->event, s->state_dir, s->cgroups->slice, s->id, &s->sweep_fd,
                                               &s->sweep_pidfd) < 0)
                         s->sweep_fd = -1;
                 break;
