@@ -116,6 +116,10 @@ typedef struct FsProtectWatch {
         FsProtectCache *preloaded;
 } FsProtectWatch;
 
+/* Marks one walk adds at most (each keeps its directory's inode in memory);
+ * beyond, the walk is checked by stamps, as without a watch. */
+#define FS_PROTECT_WATCH_MAX_MARKS 20000U
+
 /* What a watch reports: entries created, removed or renamed in a marked
  * directory (subdirectories included), its own attributes, its own removal
  * or rename. */

@@ -112,7 +112,7 @@ static Watch *watch_new(FsProtectWatches *owner, const FsProtectCacheKey *key) {
  * root-only file, written by sandbox children before their command ran);
  * a small one stays in memory for the next launches. Returns > 0 when
  * w->cache holds it. */
-#define PRELOAD_MAX_SIZE (1024 * 1024)
+#define PRELOAD_MAX_SIZE (256 * 1024)
 static int watch_preload(FsProtectWatches *ws, Watch *w) {
         _cleanup_free_ char *path = fs_protect_cache_entry_path(ws->cache_dir, &w->key);
         struct stat st;

@@ -42,7 +42,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(FsProtectWatches *, fs_protect_watches_free);
 /* The watch for a launch by uid/gid/groups in the directory cwd_fd with the
  * walk options of fs_view_prepare() (default limits; allow_git_config):
  * *ret gets its fd (owned by w; the sandbox child inherits it), its current
- * epoch, its key, and the stored walk as fenced read it (up to 1 MiB; read
+ * epoch, its key, and the stored walk as fenced read it (up to 256 KiB; read
  * again only when its file changed), which the child, a copy of fenced,
  * takes over instead of reading the file. Created when missing. Any failure leaves *ret without
  * a watch (fd -1): the walk then works as before, by stamps. */

@@ -59,6 +59,7 @@ typedef struct Collector {
         int watch_fd;                   /* fanotify group marking the directories, or -1 */
         bool trusted;                   /* cache_in's marked directories are unchanged */
         bool watch_incomplete;          /* a directory kept in cache_out is not marked */
+        size_t marks;                   /* marks this walk added */
 } Collector;
 
 /* Hitting a bound: logged, and kept for the caller's error message. */
@@ -585,9 +586,15 @@ static bool dir_volatile(const Collector *c, const FsProtectDir *d, unsigned dep
 static bool watch_mark(Collector *c, int dfd, const char *name) {
         if (c->watch_fd < 0)
                 return false;
+        /* Each mark keeps its inode in memory: a huge tree is checked by
+         * stamps instead. */
+        if (c->marks >= FS_PROTECT_WATCH_MAX_MARKS)
+                return false;
         if (fanotify_mark(c->watch_fd, FAN_MARK_ADD | FAN_MARK_DONT_FOLLOW | FAN_MARK_ONLYDIR,
-                          FS_PROTECT_WATCH_MASK, dfd, name) >= 0)
+                          FS_PROTECT_WATCH_MASK, dfd, name) >= 0) {
+                c->marks++;
                 return true;
+        }
         if (!errno_is_skip(errno) && errno != ENOTDIR)
                 log_debug_errno(errno, "Cannot watch %s, its walk is checked by stamps only: %m", c->path);
         return false;
