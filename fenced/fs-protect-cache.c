@@ -12,7 +12,7 @@
 #include "strv.h"
 
 #define CACHE_MAGIC UINT32_C(0x43504646)       /* "FFPC" */
-#define CACHE_VERSION UINT32_C(1)
+#define CACHE_VERSION UINT32_C(2)
 
 void fs_protect_stamp_from_stat(FsProtectStamp *s, const struct stat *st) {
         *s = (FsProtectStamp) {
@@ -74,22 +74,43 @@ FsProtectDir *fs_protect_cache_find(FsProtectCache *c, const char *path) {
         return bsearch(&key, c->dirs, c->n_dirs, sizeof *c->dirs, cmp_dir);
 }
 
+static int cmp_gid(const void *a, const void *b) {
+        gid_t x = *(const gid_t *) a, y = *(const gid_t *) b;
+
+        return x < y ? -1 : x > y;
+}
+
 void fs_protect_cache_key(FsProtectCacheKey *key, uint64_t cwd_dev, uint64_t cwd_ino, uint64_t flags,
                           const uint64_t limits[3]) {
         gid_t groups[256];
         int n = getgroups(ELEMENTSOF(groups), groups);
+
+        /* setfsuid(-1) reads the current value without changing it. */
+        fs_protect_cache_key_for(key, (uid_t) setfsuid((uid_t) -1), (gid_t) setfsgid((gid_t) -1), groups,
+                                 n < 0 ? 0 : (size_t) n, cwd_dev, cwd_ino, flags, limits);
+        if (n < 0)
+                key->groups_hash = 0;
+}
+
+void fs_protect_cache_key_for(FsProtectCacheKey *key, uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups,
+                              uint64_t cwd_dev, uint64_t cwd_ino, uint64_t flags, const uint64_t limits[3]) {
+        gid_t sorted[256];
+        size_t n = n_groups < ELEMENTSOF(sorted) ? n_groups : ELEMENTSOF(sorted);
         uint64_t h = UINT64_C(1469598103934665603);
 
         /* Zeroed first: the key is compared byte for byte, padding included. */
         memset(key, 0, sizeof *key);
-        /* setfsuid(-1) reads the current value without changing it. */
-        key->uid = (uint32_t) setfsuid((uid_t) -1);
-        key->gid = (uint32_t) setfsgid((gid_t) -1);
-        for (int i = 0; i < n; i++) {
-                h ^= (uint64_t) groups[i];
+        key->uid = (uint32_t) uid;
+        key->gid = (uint32_t) gid;
+        /* The kernel keeps supplementary groups sorted (getgroups() order). */
+        if (n > 0)
+                memcpy(sorted, groups, n * sizeof *sorted);
+        qsort(sorted, n, sizeof *sorted, cmp_gid);
+        for (size_t i = 0; i < n; i++) {
+                h ^= (uint64_t) sorted[i];
                 h *= UINT64_C(1099511628211);
         }
-        key->groups_hash = n < 0 ? 0 : h ^ (uint64_t) n;
+        key->groups_hash = h ^ (uint64_t) n;
         key->cwd_dev = cwd_dev;
         key->cwd_ino = cwd_ino;
         key->flags = flags;
@@ -103,6 +124,15 @@ static char *entry_name(const FsProtectCacheKey *key) {
                      key->flags) < 0)
                 return NULL;
         return s;
+}
+
+char *fs_protect_cache_entry_path(const char *dir, const FsProtectCacheKey *key) {
+        _cleanup_free_ char *name = entry_name(key);
+        char *p;
+
+        if (!name || asprintf(&p, "%s/%s", dir, name) < 0)
+                return NULL;
+        return p;
 }
 
 /* ---- serialisation ---- */
@@ -278,6 +308,7 @@ static int parse(const uint8_t *data, size_t size, const FsProtectCacheKey *key,
         GET(&r, magic);
         GET(&r, version);
         GET(&r, k);
+        GET(&r, c.epoch);
         GET(&r, n_dirs);
         if (r.bad || magic != CACHE_MAGIC || version != CACHE_VERSION || memcmp(&k, key, sizeof k) != 0 ||
             !count_ok(&r, n_dirs))
@@ -320,6 +351,7 @@ static int serialize(const FsProtectCache *c, const struct timespec *started, Bu
         PUT(b, magic);
         PUT(b, version);
         PUT(b, c->key);
+        PUT(b, c->epoch);
         n_at = b->len;
         PUT(b, n_dirs);
         for (size_t i = 0; i < c->n_dirs; i++) {

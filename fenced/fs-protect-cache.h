@@ -20,6 +20,11 @@
  * stored (git's "racy" rule) and is listed again next time; that includes
  * the cwd itself when placeholders were made there just before.
  *
+ * With fenced's fanotify watch of the tree (fs-protect-watch.h), an entry
+ * also records the watch's epoch when its walk began: directories that
+ * walk marked before reading them are then used without a stat, as long as
+ * the watch is still at that epoch (no event since).
+ *
  * Entries: <dir>/<uid>-<dev>-<ino>-<flags>, keyed by the caller's identity
  * (uid, gid, groups), the cwd and the options, root-only (the sandbox child
  * switches to root's file access for the file and back). A cache is only an
@@ -33,6 +38,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/fanotify.h>
 #include <time.h>
 
 #include "fs-protect.h"
@@ -73,6 +79,7 @@ typedef struct FsProtectCacheKey {
 
 typedef struct FsProtectCache {
         FsProtectCacheKey key;
+        uint64_t epoch;         /* of the watch when the walk that wrote it began; 0: none */
         FsProtectDir *dirs;     /* sorted by path after load */
         size_t n_dirs, cap_dirs;
 } FsProtectCache;
@@ -87,7 +94,41 @@ void fs_protect_cache_done(FsProtectCache *c);
 /* Fills key from the calling process (fsuid, fsgid, groups). */
 void fs_protect_cache_key(FsProtectCacheKey *key, uint64_t cwd_dev, uint64_t cwd_ino, uint64_t flags,
                           const uint64_t limits[3]);
+/* The same from explicit credentials (groups in any order), as fenced
+ * computes it for a launch before the sandbox child exists. */
+void fs_protect_cache_key_for(FsProtectCacheKey *key, uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups,
+                              uint64_t cwd_dev, uint64_t cwd_ino, uint64_t flags, const uint64_t limits[3]);
 
+/* A fanotify watch on the directories of one cache entry (fs-protect-watch.h),
+ * handed to the walk: fd, the group (or -1); epoch, its value when the
+ * sandbox was forked (never 0, never reused by one fenced); key, the entry
+ * it watches. A stored walk whose epoch equals the watch's found every
+ * directory it did not list again marked before it was read, and no event
+ * arrived since: those directories are used without a stat. */
+typedef struct FsProtectWatch {
+        int fd;
+        uint64_t epoch;
+        FsProtectCacheKey key;
+        /* The stored walk as fenced last read it (NULL: none): the child, a
+         * copy of fenced, takes it over instead of reading the file again.
+         * An older copy than the file is harmless: trusted only at its own
+         * epoch, like the file. */
+        FsProtectCache *preloaded;
+} FsProtectWatch;
+
+/* Marks one walk adds at most (each keeps its directory's inode in memory);
+ * beyond, the walk is checked by stamps, as without a watch. */
+#define FS_PROTECT_WATCH_MAX_MARKS 20000U
+
+/* What a watch reports: entries created, removed or renamed in a marked
+ * directory (subdirectories included), its own attributes, its own removal
+ * or rename. */
+#define FS_PROTECT_WATCH_MASK \
+        (FAN_CREATE | FAN_DELETE | FAN_MOVED_FROM | FAN_MOVED_TO | FAN_ATTRIB | FAN_DELETE_SELF | \
+         FAN_MOVE_SELF | FAN_ONDIR)
+
+/* The file of key's entry below dir. */
+char *fs_protect_cache_entry_path(const char *dir, const FsProtectCacheKey *key);
 /* *ret gets the entry for key: empty on a miss. -ENOMEM only. */
 int fs_protect_cache_load(const char *dir, const FsProtectCacheKey *key, FsProtectCache *ret);
 /* The loaded record of path, or NULL. */

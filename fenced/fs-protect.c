@@ -2,11 +2,13 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <stdarg.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 
 #include "fs-protect-cache.h"
 #include "fs-protect.h"
@@ -40,6 +42,7 @@ typedef struct Collector {
         bool allow_git_config;
         FsGlobLimits lim;
         const char *cwd;
+        const char *home;       /* may be NULL */
         size_t visited;
         char *dents;            /* getdents64 buffer, shared by all levels */
 
@@ -53,6 +56,10 @@ typedef struct Collector {
         struct timespec started;        /* when this walk began */
         size_t cache_hits;
         bool cache_changed;             /* cache_out differs from cache_in */
+        int watch_fd;                   /* fanotify group marking the directories, or -1 */
+        bool trusted;                   /* cache_in's marked directories are unchanged */
+        bool watch_incomplete;          /* a directory kept in cache_out is not marked */
+        size_t marks;                   /* marks this walk added */
 } Collector;
 
 /* Hitting a bound: logged, and kept for the caller's error message. */
@@ -553,22 +560,70 @@ static bool same_findings(const FsProtectDir *a, const FsProtectDir *b) {
 
 static int walk_subdir(Collector *c, int dfd, const char *name, unsigned depth);
 
+/* Directories where placeholders come and go at every launch, and the
+ * placeholder directories themselves (fenced removes them after the
+ * sandbox, possibly while the next walk lists them): the cwd, the home,
+ * .claude, the protected directory names (.vscode, .idea, hooks, commands
+ * and agents below .claude), and any directory missing a protected name (a
+ * git directory without hooks). Never marked by the watch, whose events
+ * would otherwise end its trust at every launch; their stamps are checked
+ * instead, as without a watch. */
+static bool parent_is_claude(const char *path) {
+        const char *slash = strrchr(path, '/');
+
+        return slash && slash - path >= 8 && strncmp(slash - 8, "/.claude", 8) == 0;
+}
+
+static bool dir_volatile(const Collector *c, const FsProtectDir *d, unsigned depth, const char *base) {
+        return depth == 0 || streq(base, ".claude") || streq(base, "hooks") || is_dangerous_dir(base) ||
+               (is_claude_dir(base) && parent_is_claude(c->path)) || (c->home && streq(c->path, c->home)) ||
+               (d && d->n_missing > 0);
+}
+
+/* Marks the directory name of dfd in the watch, before it is stamped or
+ * read: a change from then on is an event, one before shows in the stamp
+ * or the listing. Returns whether it is marked. */
+static bool watch_mark(Collector *c, int dfd, const char *name) {
+        if (c->watch_fd < 0)
+                return false;
+        /* Each mark keeps its inode in memory: a huge tree is checked by
+         * stamps instead. */
+        if (c->marks >= FS_PROTECT_WATCH_MAX_MARKS)
+                return false;
+        if (fanotify_mark(c->watch_fd, FAN_MARK_ADD | FAN_MARK_DONT_FOLLOW | FAN_MARK_ONLYDIR,
+                          FS_PROTECT_WATCH_MASK, dfd, name) >= 0) {
+                c->marks++;
+                return true;
+        }
+        if (!errno_is_skip(errno) && errno != ENOTDIR)
+                log_debug_errno(errno, "Cannot watch %s, its walk is checked by stamps only: %m", c->path);
+        return false;
+}
+
+static void watch_unmark(Collector *c, int dfd, const char *name) {
+        (void) fanotify_mark(c->watch_fd, FAN_MARK_REMOVE | FAN_MARK_DONT_FOLLOW | FAN_MARK_ONLYDIR,
+                             FS_PROTECT_WATCH_MASK, dfd, name);
+}
+
 /* dfd: the directory c->path, or -1 when the caller found it unchanged
- * already (leaf: its stamp matched the cached record `leaf` that has no
- * subdirectories; then nothing below needs an fd). */
-static int walk(Collector *c, int dfd, const char *base, unsigned depth, FsProtectDir *leaf,
-                const FsProtectStamp *leaf_stamp) {
+ * already (known: its cached record, whose stamp matched, or which the
+ * watch vouches for; then nothing in it needs an fd). marked: whether
+ * the watch marked it before it was stamped or read; parent_fd/base name it
+ * for unmarking. */
+static int walk(Collector *c, int dfd, const char *base, unsigned depth, FsProtectDir *known,
+                const FsProtectStamp *known_stamp, bool marked, int parent_fd) {
         _cleanup_(fs_protect_dir_done) FsProtectDir rec = {};
         _cleanup_free_ char *subdirs = NULL;
         size_t subdirs_len = 0, e0 = c->list->n_existing, m0 = c->list->n_missing, g0 = strv_length(c->gitlinks);
         FsProtectDir *hit = NULL, *stale = NULL;
+        const char *iter;       /* the subdirectories' names */
         bool gitdir = false, changed = false;
         int k;
 
-        if (leaf) {
-                assert(dfd < 0 && leaf->subdirs_len == 0);
-                rec.stamp = *leaf_stamp;
-                hit = leaf;
+        if (known) {
+                assert(dfd < 0);
+                rec.stamp = *known_stamp;
+                hit = known;
         } else if (c->cache_out) {
                 struct stat st;
 
@@ -623,12 +678,29 @@ static int walk(Collector *c, int dfd, const char *base, unsigned depth, FsProte
                 }
         }
 
+        iter = subdirs;
+        if (c->watch_fd >= 0) {
+                /* What the stored walk says of this directory is only
+                 * vouched for if it was marked before it was read. */
+                if (dir_volatile(c, &rec, depth, base)) {
+                        if (marked)
+                                watch_unmark(c, parent_fd, base);
+                } else if (!marked)
+                        c->watch_incomplete = true;
+        }
+
         if (c->cache_out) {
                 rec.path = strdup(c->path);
                 if (!rec.path)
                         return -ENOMEM;
-                /* The object store is never walked (below): not kept either. */
-                for (size_t off = 0; off < subdirs_len;) {
+                /* The object store is never walked (below): not kept either.
+                 * A record from the cache holds none already. */
+                if (hit) {
+                        /* Owned by the new cache, which outlives this walk. */
+                        iter = rec.subdirs = TAKE_PTR(subdirs);
+                        rec.subdirs_len = subdirs_len;
+                }
+                for (size_t off = 0; !hit && off < subdirs_len;) {
                         const char *name = subdirs + off;
                         size_t l = strlen(name) + 1;
 
@@ -657,7 +729,7 @@ static int walk(Collector *c, int dfd, const char *base, unsigned depth, FsProte
         }
 
         for (size_t off = 0; off < subdirs_len;) {
-                const char *name = subdirs + off;
+                const char *name = iter + off;
                 size_t old;
 
                 off += strlen(name) + 1;
@@ -685,23 +757,56 @@ static int walk(Collector *c, int dfd, const char *base, unsigned depth, FsProte
         return 0;
 }
 
-/* The subdirectory name of dfd (c->path already names it). */
+/* The parent directory of c->path, opened without following symlinks: for a
+ * directory whose parent was taken from the cache without an fd. */
+static int open_parent(Collector *c) {
+        struct open_how how = {
+                .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+                .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+        };
+        char *slash = strrchr(c->path, '/');
+        int fd;
+
+        if (!slash || slash == c->path)
+                return -EINVAL;
+        *slash = 0;
+        fd = (int) syscall(SYS_openat2, AT_FDCWD, c->path, &how, sizeof how);
+        *slash = '/';
+        return fd < 0 ? -errno : fd;
+}
+
+/* The subdirectory name of dfd (c->path already names it); dfd is -1 when
+ * the parent was taken from the cache without an fd. */
 static int walk_subdir(Collector *c, int dfd, const char *name, unsigned depth) {
-        _cleanup_close_ int fd = -1;
+        _cleanup_close_ int fd = -1, parent_fd = -1;
+        FsProtectDir *d = c->cache_in ? fs_protect_cache_find(c->cache_in, c->path) : NULL;
+        bool marked = false;
+
+        /* Marked before the stored walk read it, and no event since. */
+        if (c->trusted && d && !dir_volatile(c, d, depth, name))
+                return walk(c, -1, name, depth, d, &d->stamp, true, -1);
+
+        if (dfd < 0) {
+                parent_fd = open_parent(c);
+                if (parent_fd < 0)
+                        return errno_is_skip(-parent_fd) ? 0 :
+                                log_error_errno(parent_fd, "Failed to open the parent of %s: %m", c->path);
+                dfd = parent_fd;
+        }
+        if (!(d && dir_volatile(c, d, depth, name)))
+                marked = watch_mark(c, dfd, name);
 
         /* A cached directory without subdirectories needs no fd at all
          * when its stamp still matches: one fstatat() instead of open,
          * fstat and close (most directories of a big tree are leaves). */
-        if (c->cache_in) {
-                FsProtectDir *d = fs_protect_cache_find(c->cache_in, c->path);
+        if (d && d->subdirs_len == 0) {
                 FsProtectStamp stamp;
                 struct stat st;
 
-                if (d && d->subdirs_len == 0 && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0 &&
-                    S_ISDIR(st.st_mode)) {
+                if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISDIR(st.st_mode)) {
                         fs_protect_stamp_from_stat(&stamp, &st);
                         if (stamp_equal(&d->stamp, &stamp))
-                                return walk(c, -1, name, depth, d, &stamp);
+                                return walk(c, -1, name, depth, d, &stamp, marked, dfd);
                 }
         }
 
@@ -715,7 +820,7 @@ static int walk_subdir(Collector *c, int dfd, const char *name, unsigned depth) 
                         return 0;
                 return log_error_errno(errno, "Failed to open %s: %m", c->path);
         }
-        return walk(c, fd, name, depth, NULL, NULL);
+        return walk(c, fd, name, depth, NULL, NULL, marked, dfd);
 }
 
 /* The names whose absence at the top of the cwd matters: a tool looks there. */
@@ -884,8 +989,9 @@ static void list_normalize(FsProtectList *l) {
 }
 
 /* The walk of the cwd tree, with what the cache says of unchanged
- * directories. */
-static int walk_cached(Collector *c, int cwd_fd, const char *base, const char *cache_dir) {
+ * directories, and what the watch says of the marked ones. */
+static int walk_cached(Collector *c, int cwd_fd, const char *base, const char *cache_dir,
+                       const FsProtectWatch *watch) {
         _cleanup_(fs_protect_cache_done) FsProtectCache in = {}, out = {};
         FsProtectCacheKey key;
         struct timespec started;
@@ -893,27 +999,43 @@ static int walk_cached(Collector *c, int cwd_fd, const char *base, const char *c
         int k;
 
         if (!cache_dir)
-                return walk(c, cwd_fd, base, 0, NULL, NULL);
+                return walk(c, cwd_fd, base, 0, NULL, NULL, false, -1);
 
         if (fstat(cwd_fd, &st) < 0)
                 return -errno;
         fs_protect_cache_key(&key, st.st_dev, st.st_ino, c->allow_git_config,
                              (const uint64_t[3]) { c->lim.max_depth, c->lim.max_matches, c->lim.max_visited });
         (void) clock_gettime(CLOCK_REALTIME, &started);
-        k = fs_protect_cache_load(cache_dir, &key, &in);
-        if (k < 0)
-                return k;
+        if (watch && watch->preloaded && memcmp(&watch->preloaded->key, &key, sizeof key) == 0) {
+                /* This process is a copy of fenced: the copy is ours. */
+                in = *watch->preloaded;
+                *watch->preloaded = (FsProtectCache) {};
+        } else {
+                k = fs_protect_cache_load(cache_dir, &key, &in);
+                if (k < 0)
+                        return k;
+        }
         out.key = key;
+        /* A watch of another entry (the cwd moved since fenced looked) is
+         * of no use here. */
+        if (watch && watch->fd >= 0 && watch->epoch != 0 && memcmp(&watch->key, &key, sizeof key) == 0) {
+                c->watch_fd = watch->fd;
+                c->trusted = in.epoch == watch->epoch;
+                out.epoch = watch->epoch;
+        }
         c->cache_in = &in;
         c->cache_out = &out;
         c->started = started;
-        k = walk(c, cwd_fd, base, 0, NULL, NULL);
+        k = walk(c, cwd_fd, base, 0, NULL, NULL, false, -1);
         c->cache_in = c->cache_out = NULL;
         if (k < 0)
                 return k;
+        if (c->watch_incomplete)
+                out.epoch = 0;  /* stamps alone next time */
+
         /* Every stored directory was found unchanged, none is new: the
          * stored entry says it all already. */
-        if (!c->cache_changed && c->cache_hits == in.n_dirs)
+        if (!c->cache_changed && c->cache_hits == in.n_dirs && out.epoch == in.epoch)
                 return 0;
         k = fs_protect_cache_save(cache_dir, &out, &started);
         if (k < 0)
@@ -930,12 +1052,27 @@ int fs_protect_collect(
                 FsProtectList *ret,
                 char **ret_error) {
 
+        return fs_protect_collect_watched(cwd, home, allow_git_config, limits, cache_dir, NULL, ret, ret_error);
+}
+
+int fs_protect_collect_watched(
+                const char *cwd,
+                const char *home,
+                bool allow_git_config,
+                const FsGlobLimits *limits,
+                const char *cache_dir,
+                const FsProtectWatch *watch,
+                FsProtectList *ret,
+                char **ret_error) {
+
         _cleanup_close_ int cwd_fd = -1;
         FsProtectList list = {};
         Collector c = {
                 .list = &list,
                 .allow_git_config = allow_git_config,
                 .cwd = cwd,
+                .home = home,
+                .watch_fd = -1,
                 .lim = {
                         .max_depth = FS_PROTECT_MAX_DEPTH_DEFAULT,
                         .max_matches = FS_PROTECT_MAX_MATCHES_DEFAULT,
@@ -974,7 +1111,7 @@ int fs_protect_collect(
                 c.path[--c.path_len] = 0;
 
         base = strrchr(c.path, '/');
-        k = walk_cached(&c, cwd_fd, base ? base + 1 : c.path, cache_dir);
+        k = walk_cached(&c, cwd_fd, base ? base + 1 : c.path, cache_dir, watch);
         if (k < 0)
                 goto finish;
 
@@ -1069,7 +1206,7 @@ static bool dir_is_writable(const char *dir) {
 int fs_protect_pin_ancestors(const char *path) {
         _cleanup_strv_free_ char **ancestors = NULL;
         _cleanup_free_ char *p = strdup(path);
-        int k;
+        int k, pinned = 0;
 
         if (!p)
                 return -ENOMEM;
@@ -1104,8 +1241,9 @@ int fs_protect_pin_ancestors(const char *path) {
                 k = bind_self(fd, false);
                 if (k < 0)
                         return log_error_errno(k, "Failed to pin %s: %m", a);
+                pinned++;
         }
-        return 0;
+        return pinned;
 }
 
 /* Opens path again, without following a final symlink, and checks it is
@@ -1139,10 +1277,13 @@ static int protect_fd(int fd, const char *spelled) {
         k = fs_protect_pin_ancestors(path);
         if (k < 0)
                 return k;
-        again = reopen_same(path, &st);
-        if (again < 0)
-                return again;
-        k = bind_self(again, true);
+        /* Nothing pinned above it: fd still shows the visible inode. */
+        if (k > 0) {
+                again = reopen_same(path, &st);
+                if (again < 0)
+                        return again;
+        }
+        k = bind_self(again >= 0 ? again : fd, true);
         if (k < 0)
                 return log_error_errno(k, "Failed to make %s read-only: %m", path);
         return 0;
@@ -1312,6 +1453,7 @@ static int cmp_depth(const void *a, const void *b) {
 
 /* Blocks the creation of a missing name: a placeholder where its parent is
  * writable in this view. */
+#define PROTECT_MISSING_ATTEMPTS 3U
 static int protect_missing(const FsProtectMissing *m, FsProtectCreatedFn created, void *userdata, int *made) {
         _cleanup_free_ char *placeholder = NULL;
         _cleanup_close_ int fd = -1;
@@ -1323,15 +1465,22 @@ static int protect_missing(const FsProtectMissing *m, FsProtectCreatedFn created
         placeholder = path_join(m->parent, m->name);
         if (!placeholder)
                 return -ENOMEM;
-        fd = make_placeholder(m, created, userdata, made);
-        if (fd == -EROFS || fd == -EACCES || fd == -EPERM)
-                return 0;       /* not writable after all: nothing can be created */
-        if (fd == -EEXIST) {
+        /* Another sandbox's placeholder of the same name may be in the
+         * middle of its removal (its sweep runs while the next sandbox in
+         * the project is set up): there, then gone. A few rounds settle it. */
+        for (unsigned attempt = 0;; attempt++) {
+                fd = make_placeholder(m, created, userdata, made);
+                if (fd != -EEXIST)
+                        break;
                 /* Made meanwhile (by the caller outside): protect it as it is. */
                 k = protect_path(placeholder);
-                return k == -ENOENT ? log_error_errno(ESTALE, "%s keeps appearing and vanishing; try again.",
-                                                      placeholder) : k;
+                if (k != -ENOENT)
+                        return k;
+                if (attempt >= PROTECT_MISSING_ATTEMPTS)
+                        return log_error_errno(ESTALE, "%s keeps appearing and vanishing; try again.", placeholder);
         }
+        if (fd == -EROFS || fd == -EACCES || fd == -EPERM)
+                return 0;       /* not writable after all: nothing can be created */
         if (fd < 0)
                 return log_error_errno(fd, "Cannot block the creation of %s (placeholder: %m).", placeholder);
         return protect_fd(fd, placeholder);

@@ -122,6 +122,21 @@ int fs_protect_collect(
                 FsProtectList *ret,
                 char **ret_error);
 
+/* The same, with a fanotify watch on the tree's directories (fenced's, see
+ * fs-protect-cache.h and fs-protect-watch.h; NULL: none): directories the
+ * watch vouches for are taken from the cache without a stat, and every
+ * directory read is marked first. */
+struct FsProtectWatch;
+int fs_protect_collect_watched(
+                const char *cwd,
+                const char *home,
+                bool allow_git_config,
+                const FsGlobLimits *limits,
+                const char *cache_dir,
+                const struct FsProtectWatch *watch,
+                FsProtectList *ret,
+                char **ret_error);
+
 /* A placeholder fs_protect_apply() made: `name` (one component) in the
  * directory `parent` (canonical path, identified by parent_dev/ino). */
 typedef struct FsProtectCreated {
@@ -149,5 +164,7 @@ int fs_protect_apply(FsProtectList *l, FsProtectCreatedFn created, void *userdat
 /* Self-binds every ancestor of path (absolute, canonical) below the nearest
  * mount point whose parent directory is writable for the fsuid in this view:
  * a mount point cannot be renamed or removed (EBUSY), so the path keeps its
- * place for this sandbox and the next one. Shallowest first. */
+ * place for this sandbox and the next one. Shallowest first. Returns how
+ * many were pinned (an fd opened before below a pinned one now shows the
+ * covered mount), or -errno. */
 int fs_protect_pin_ancestors(const char *path);

@@ -195,18 +195,52 @@ static int clone_tree(int fd, bool read_only) {
         return tree;
 }
 
+/* Whether path is absolute with no empty, "." or ".." component and no
+ * trailing slash: resolved without symlinks, it is its own real path. */
+static bool path_is_canonical(const char *path) {
+        if (path[0] != '/')
+                return false;
+        if (streq(path, "/"))
+                return true;
+        for (const char *c = path; *c == '/'; ) {
+                size_t l = strcspn(c + 1, "/");
+
+                if (l == 0 || (l == 1 && c[1] == '.') || (l == 2 && c[1] == '.' && c[2] == '.'))
+                        return false;
+                c += 1 + l;
+        }
+        return true;
+}
+
 /* Resolves one path as the caller (fsuid already switched). */
 static int open_as_caller(const char *path, int *ret_fd, char **ret_real, bool *ret_dir) {
+        struct open_how how = {
+                .flags = O_PATH | O_CLOEXEC,
+                .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+        };
         _cleanup_close_ int fd = -1;
+        bool plain = false;
         struct stat st;
         int r;
 
-        fd = open(path, O_PATH | O_CLOEXEC);
+        /* Most paths have no symlink: then the path is the real one, and
+         * asking the kernel for it (readlink of /proc/self/fd) is spared. */
+        if (path_is_canonical(path)) {
+                fd = (int) syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+                if (fd < 0 && errno != ELOOP)
+                        return negative_errno();
+                plain = fd >= 0;
+        }
+        if (fd < 0)
+                fd = open(path, O_PATH | O_CLOEXEC);
         if (fd < 0)
                 return negative_errno();
         if (fstat(fd, &st) < 0)
                 return negative_errno();
-        r = fd_path(fd, ret_real);
+        if (plain)
+                r = (*ret_real = strdup(path)) ? 0 : -ENOMEM;
+        else
+                r = fd_path(fd, ret_real);
         if (r < 0)
                 return r;
         *ret_dir = S_ISDIR(st.st_mode);
@@ -457,7 +491,7 @@ static int add_essential(FsView *v, const char *home, char **ret_error) {
 }
 
 int fs_view_prepare(const FsPolicy *p, const char *cwd, uid_t uid, gid_t gid, const char *cache_dir,
-                    FsView **ret, char **ret_error) {
+                    const struct FsProtectWatch *watch, FsView **ret, char **ret_error) {
         _cleanup_free_ char *bound = NULL;
         FsView *v;
         int r;
@@ -507,7 +541,7 @@ int fs_view_prepare(const FsPolicy *p, const char *cwd, uid_t uid, gid_t gid, co
                 r = 0;
                 goto out;
         }
-        r = fs_protect_collect(cwd, p->home, p->allow_git_config, NULL, cache_dir, &v->protect, &bound);
+        r = fs_protect_collect_watched(cwd, p->home, p->allow_git_config, NULL, cache_dir, watch, &v->protect, &bound);
         if (r < 0) {
                 r = set_error(ret_error, r, "looking for the mandatory protected files below %s: %s", cwd,
                               bound ?: strerror(-r));
@@ -738,6 +772,29 @@ finish:
         return r;
 }
 
+/* Whether rule i adds nothing: a writable rule (every right the ABI knows)
+ * on the same path or an ancestor grants it already, Landlock's rights
+ * being unions along the hierarchy. allowWrite [".", "./src"] then costs
+ * one rule, and every path lookup in the sandbox checks one rule fewer.
+ * Above RULES_DEDUP_MAX rules the check is skipped (it is quadratic). */
+#define RULES_DEDUP_MAX 1024U
+static bool rule_redundant(const FsView *v, size_t i) {
+        const char *p = v->rules[i].path;
+
+        if (v->n_rules > RULES_DEDUP_MAX)
+                return false;
+        for (size_t j = 0; j < v->n_rules; j++) {
+                const char *a = v->rules[j].path;
+                size_t l = strlen(a);
+
+                if (j == i || v->rules[j].tier != LANDLOCK_TIER_WRITE || strncmp(a, p, l) != 0)
+                        continue;
+                if (p[l] == 0 ? (v->rules[i].tier != LANDLOCK_TIER_WRITE || j < i) : (p[l] == '/' || streq(a, "/")))
+                        return true;
+        }
+        return false;
+}
+
 int fs_view_landlock(const FsView *v, char **ret_error) {
         _cleanup_(landlock_ruleset_freep) LandlockRuleset *rs = NULL;
         int abi = landlock_abi(), r;
@@ -767,6 +824,8 @@ int fs_view_landlock(const FsView *v, char **ret_error) {
                 (void) landlock_ruleset_add_path_at(rs, AT_FDCWD, "/proc", LANDLOCK_TIER_SYSTEM);
 
         for (size_t i = 0; v && i < v->n_rules; i++) {
+                if (rule_redundant(v, i))
+                        continue;
                 r = landlock_ruleset_add_path_at(rs, AT_FDCWD, v->rules[i].path, v->rules[i].tier);
                 if (r < 0 && r != -ENOENT && r != -EACCES)
                         return set_error(ret_error, r, "Landlock rule for %s: %s", v->rules[i].path, strerror(-r));

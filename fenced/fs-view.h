@@ -56,11 +56,14 @@ int fs_policy_copy(FsPolicy *dst, const FsPolicy *src);
 typedef struct FsView FsView;
 
 /* Step 1. cwd: the caller's cwd (host path). cache_dir (may be NULL): where
- * the protection walk of the cwd tree is remembered (fs-protect-cache.h). On failure *ret_error gets a
+ * the protection walk of the cwd tree is remembered (fs-protect-cache.h);
+ * watch (may be NULL): fenced's fanotify watch of that tree
+ * (fs-protect-watch.h). On failure *ret_error gets a
  * message naming the key and path (e.g. "filesystem.allowWrite: /src/...: too
  * many matches ..."). */
+struct FsProtectWatch;
 int fs_view_prepare(const FsPolicy *p, const char *cwd, uid_t uid, gid_t gid, const char *cache_dir,
-                    FsView **ret, char **ret_error);
+                    const struct FsProtectWatch *watch, FsView **ret, char **ret_error);
 /* Whether the view starts empty (defaultDenyRead). */
 bool fs_view_default_deny_read(const FsView *v);
 /* Step 2 (root is the view now; uid/gid for fsuid-bound work). created (may

@@ -7,6 +7,7 @@
 #include "json.h"
 #include "landlock.h"
 #include "seccomp-deny.h"
+#include "fs-protect-watch.h"
 #include "log.h"
 #include "manager.h"
 #include "run-exec.h"
@@ -262,7 +263,8 @@ static int method_run(VarlinkCall *call, yajl_val p, void *userdata) {
         size_t n_groups;
         _cleanup_strv_free_ char **argv = NULL, **env_in = NULL, **ports = NULL;
         _cleanup_free_ char *user = NULL, *net_error = NULL;
-        SandboxSpec spec = { .cwd_fd = -1, .stdio_fds = { -1, -1, -1 }, .hide_dir = m->options.state_dir };
+        SandboxSpec spec = { .cwd_fd = -1, .stdio_fds = { -1, -1, -1 }, .hide_dir = m->options.state_dir,
+                             .protect_watch.fd = -1 };
         SandboxRun *run = NULL;
         _cleanup_config_ FenceConfig *cfg = NULL;
         char fdpath[64], target[4096];
@@ -375,6 +377,10 @@ static int method_run(VarlinkCall *call, yajl_val p, void *userdata) {
         r = fs_policy_from_config(cfg, &spec.fs);
         if (r < 0)
                 goto out;
+        /* The protection walk of the cwd tree happens where something is writable. */
+        if (spec.fs.allow_write)
+                fs_protect_watch_get(m->protect_watches, spec.uid, spec.gid, spec.groups, spec.n_groups, spec.cwd_fd,
+                                     spec.fs.allow_git_config, &spec.protect_watch);
         spec.argv = TAKE_PTR(argv);
         r = build_env(env_in, &spec.env);
         if (r < 0)

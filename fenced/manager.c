@@ -7,6 +7,7 @@
 #include "exec-policy.h"
 #include "exec-supervisor.h"
 #include "fs-protect-cache.h"
+#include "fs-protect-watch.h"
 #include "json.h"
 #include "log.h"
 #include "manager.h"
@@ -69,6 +70,7 @@ Manager *manager_free(Manager *m) {
         seccomp_prog_done(&m->seccomp_deny);
         seccomp_prog_done(&m->exec_notify);
         exec_mask_cache_free(m->exec_masks);
+        fs_protect_watches_free(m->protect_watches);
         config_free(m->floor);
         sd_event_unref(m->event);
         free(m);
@@ -244,6 +246,9 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return r;
         r = fs_protect_cache_prepare(m->options.state_dir);
+        if (r < 0)
+                return r;
+        r = fs_protect_watches_new(m->event, m->options.state_dir, &m->protect_watches);
         if (r < 0)
                 return r;
         r = placeholder_sweep(m->options.state_dir, m->cgroups.slice);

@@ -51,6 +51,7 @@ struct Manager {
         struct sock_fprog seccomp_deny; /* the syscall deny filter, compiled once */
         struct sock_fprog exec_notify;  /* the argv exec policy's notify filter, compiled once */
         struct ExecMaskCache *exec_masks; /* path-mode masks found in the system directories */
+        struct FsProtectWatches *protect_watches; /* fanotify watches of the protection walks */
 
         SandboxRun *runs;
         unsigned n_runs;

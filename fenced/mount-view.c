@@ -204,7 +204,8 @@ int mount_view_build(const MountViewSpec *spec, FsView **ret_view, char **ret_er
 
                 if (spec->hide_dir && asprintf(&cache_dir, "%s/" FS_PROTECT_CACHE_DIR, spec->hide_dir) < 0)
                         return -ENOMEM;
-                r = fs_view_prepare(spec->policy, spec->cwd_path, spec->uid, spec->gid, cache_dir, &view, ret_error);
+                r = fs_view_prepare(spec->policy, spec->cwd_path, spec->uid, spec->gid, cache_dir, spec->protect_watch,
+                                    &view, ret_error);
                 if (r < 0)
                         return r;
         }

@@ -29,6 +29,7 @@ typedef struct MountViewSpec {
         const char *resolv_conf;        /* text bound over /etc/resolv.conf; NULL: the host's */
         FsProtectCreatedFn placeholder_created; /* records placeholders; may be NULL */
         void *placeholder_userdata;
+        const struct FsProtectWatch *protect_watch;    /* fenced's watch of the cwd tree; may be NULL */
 } MountViewSpec;
 
 /* On failure *ret_error gets a message naming the step or the config key

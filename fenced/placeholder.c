@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <sys/fsuid.h>
 #include <sys/pidfd.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -640,14 +641,13 @@ static bool have_records(const char *state_dir) {
         return false;
 }
 
-int placeholder_sweep_async(sd_event *e, const char *state_dir, const char *cgroup_slice) {
+/* Forks the sweep process; with go_fd >= 0 it first waits until that fd
+ * can be read (a byte or EOF). */
+static int fork_sweep(sd_event *e, const char *state_dir, const char *cgroup_slice, int go_fd, pid_t *ret_pid,
+                      int *ret_pidfd) {
         sd_event_source *src = NULL;
         pid_t parent = getpid(), pid;
         int pidfd, r;
-
-        /* Most sandboxes make no placeholder: no process for them. */
-        if (!have_records(state_dir))
-                return 0;
 
         pid = fork();
         if (pid < 0)
@@ -656,24 +656,107 @@ int placeholder_sweep_async(sd_event *e, const char *state_dir, const char *cgro
                 /* The next start of fenced sweeps what this one could not. */
                 if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
                         _exit(EXIT_FAILURE);
-                (void) prctl(PR_SET_NAME, "fenced-sweep");
+                if (go_fd >= 0) {
+                        char c;
+
+                        (void) prctl(PR_SET_NAME, "fenced-sweepwait");
+                        /* Nothing of fenced's but the go signal. */
+                        if (dup2(go_fd, 3) < 0 || close_range(4, ~0U, 0) < 0)
+                                _exit(EXIT_FAILURE);
+                        while (read(3, &c, 1) < 0 && errno == EINTR)
+                                ;
+                        /* Named before fenced goes on (it waits for the
+                         * answer): whoever waits for no fenced-sweep to be
+                         * left after fenced replied cannot miss this one. */
+                        (void) prctl(PR_SET_NAME, "fenced-sweep");
+                        (void) !write(3, "", 1);
+                        (void) close(3);
+                } else
+                        (void) prctl(PR_SET_NAME, "fenced-sweep");
                 _exit(placeholder_sweep(state_dir, cgroup_slice) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
         }
-
         pidfd = (int) pidfd_open(pid, 0);
         if (pidfd < 0) {
                 r = -errno;
+                if (go_fd >= 0)
+                        (void) kill(pid, SIGKILL);      /* it would wait for its go forever */
                 (void) waitpid(pid, NULL, 0);
                 return r;
         }
+        if (ret_pidfd) {
+                *ret_pidfd = fcntl(pidfd, F_DUPFD_CLOEXEC, 3);
+                if (*ret_pidfd < 0) {
+                        r = -errno;
+                        (void) kill(pid, SIGKILL);
+                        (void) waitid(P_PIDFD, (id_t) pidfd, &(siginfo_t) {}, WEXITED);
+                        safe_close(pidfd);
+                        return r;
+                }
+        }
         r = sd_event_add_io(e, &src, pidfd, EPOLLIN, reap_sweeper, NULL);
         if (r < 0) {
+                if (go_fd >= 0)
+                        (void) kill(pid, SIGKILL);
                 (void) waitid(P_PIDFD, (id_t) pidfd, &(siginfo_t) {}, WEXITED);
                 safe_close(pidfd);
+                if (ret_pidfd)
+                        *ret_pidfd = safe_close(*ret_pidfd);
                 return r;
         }
+        if (ret_pid)
+                *ret_pid = pid;
         (void) sd_event_source_set_io_fd_own(src, true);
         (void) sd_event_source_set_floating(src, true);
         sd_event_source_unref(src);
+        return 0;
+}
+
+int placeholder_sweep_async(sd_event *e, const char *state_dir, const char *cgroup_slice) {
+        /* Most sandboxes make no placeholder: no process for them. */
+        if (!have_records(state_dir))
+                return 0;
+        return fork_sweep(e, state_dir, cgroup_slice, -1, NULL, NULL);
+}
+
+int placeholder_sweep_prepare(sd_event *e, const char *state_dir, const char *cgroup_slice, const char *sandbox_id,
+                              int *ret_fd, int *ret_pidfd) {
+        _cleanup_free_ char *record = NULL;
+        int pipefd[2], r;
+
+        *ret_fd = *ret_pidfd = -1;
+        /* Only for a sandbox that made placeholders (its record exists). */
+        if (!valid_id(sandbox_id) || asprintf(&record, "%s/" PLACEHOLDER_DIR "/%s", state_dir, sandbox_id) < 0)
+                return -EINVAL;
+        if (access(record, F_OK) < 0)
+                return 0;
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pipefd) < 0)
+                return -errno;
+        r = fork_sweep(e, state_dir, cgroup_slice, pipefd[0], NULL, ret_pidfd);
+        safe_close(pipefd[0]);
+        if (r < 0) {
+                safe_close(pipefd[1]);
+                return r;
+        }
+        *ret_fd = pipefd[1];
+        return 1;
+}
+
+int placeholder_sweep_release(int fd, int pidfd) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        char c;
+        int r;
+
+        if (pidfd_send_signal(pidfd, 0, NULL, 0) < 0)
+                return -ESRCH;
+        if (send(fd, "", 1, MSG_NOSIGNAL) < 0)
+                return -errno;
+        /* Its answer says it is named fenced-sweep now; it is waiting on
+         * the other CPU, so this takes a wake-up, not a fork. Bounded: a
+         * stopped process cannot stall fenced. */
+        do
+                r = poll(&p, 1, PLACEHOLDER_RELEASE_TIMEOUT_MS);
+        while (r < 0 && errno == EINTR);
+        if (r <= 0 || recv(fd, &c, 1, MSG_DONTWAIT) != 1)
+                log_debug("The sweep process did not confirm its start; it sweeps all the same.");
         return 0;
 }

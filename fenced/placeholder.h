@@ -30,7 +30,8 @@
  * that check and the unlink.
  *
  * Sweeps after a sandbox ended run in a child process of fenced
- * (placeholder_sweep_async()), not in its event loop. The removal itself
+ * (placeholder_sweep_async(), or placeholder_sweep_prepare() forked ahead
+ * while the sandbox runs), not in its event loop. The removal itself
  * runs in a short-lived process that takes the recorded
  * caller's identity first, so fenced never touches a user's directory with
  * root's rights; fenced waits for it at most PLACEHOLDER_REMOVE_TIMEOUT_MS
@@ -51,6 +52,7 @@
 
 #define PLACEHOLDER_DIR "placeholders"
 #define PLACEHOLDER_REMOVE_TIMEOUT_MS 2000
+#define PLACEHOLDER_RELEASE_TIMEOUT_MS 100
 
 typedef struct PlaceholderLog PlaceholderLog;
 
@@ -80,3 +82,20 @@ int placeholder_sweep(const char *state_dir, const char *cgroup_slice);
  * placeholders directory; one that fails leaves the records to the next.
  * Without any record (most sandboxes make no placeholder) nothing starts. */
 int placeholder_sweep_async(sd_event *e, const char *state_dir, const char *cgroup_slice);
+
+/* The same process forked ahead of time (while sandbox_id runs, when it
+ * made placeholders), so that the end of the sandbox only has to release
+ * it, before fenced replies: placeholder_sweep_prepare() forks it, waiting
+ * and named
+ * "fenced-sweepwait"; placeholder_sweep_release() lets it sweep and waits
+ * (at most PLACEHOLDER_RELEASE_TIMEOUT_MS) until it answers that it named
+ * itself "fenced-sweep" (a caller that sees no fenced-sweep any more after
+ * fenced replied knows the sweep is over, as with placeholder_sweep_async()).
+ * Closing *ret_fd without releasing lets it sweep too. Returns 1 with
+ * *ret_fd (the go signal) and *ret_pidfd (owned by the caller), or 0 and -1
+ * in *ret_fd when the sandbox has no record: nothing to prepare (its end
+ * then calls placeholder_sweep_async(), which sweeps others' records). */
+int placeholder_sweep_prepare(sd_event *e, const char *state_dir, const char *cgroup_slice, const char *sandbox_id,
+                              int *ret_fd, int *ret_pidfd);
+/* -ESRCH when it is gone already: sweep otherwise. */
+int placeholder_sweep_release(int fd, int pidfd);

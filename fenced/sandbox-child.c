@@ -42,7 +42,7 @@ void sandbox_spec_done(SandboxSpec *s) {
                 safe_close(s->netns_fd);
         free(s->resolv_conf);
         free(s->rlimits);
-        *s = (SandboxSpec) { .cwd_fd = -1, .stdio_fds = { -1, -1, -1 } };
+        *s = (SandboxSpec) { .cwd_fd = -1, .stdio_fds = { -1, -1, -1 }, .protect_watch.fd = -1 };
 }
 
 static void send_msg(int fd, SetupMsgType type, int error, int status, const char *text) {
@@ -79,7 +79,8 @@ static int cmp_int(const void *a, const void *b) {
  * listening socket, the event log, other sandboxes' sockets and pidfds)
  * except the ones this sandbox needs. */
 static int close_inherited_fds(const SandboxSpec *spec, int setup_fd) {
-        int keep[] = { setup_fd, spec->cwd_fd, spec->stdio_fds[0], spec->stdio_fds[1], spec->stdio_fds[2] };
+        int keep[] = { setup_fd, spec->cwd_fd, spec->stdio_fds[0], spec->stdio_fds[1], spec->stdio_fds[2],
+                       spec->protect_watch.fd };
         unsigned from = 3;
 
         qsort(keep, ELEMENTSOF(keep), sizeof keep[0], cmp_int);
@@ -231,6 +232,7 @@ void sandbox_child_main(const SandboxSpec *spec, int setup_fd) {
                 .policy = &spec->fs,
                 .tty_fd = spec->tty ? spec->stdio_fds[0] : -1,
                 .resolv_conf = spec->resolv_conf,
+                .protect_watch = spec->protect_watch.fd >= 0 ? &spec->protect_watch : NULL,
         };
         FsView *view = NULL;
         PlaceholderLog *placeholders = NULL;
@@ -283,6 +285,9 @@ void sandbox_child_main(const SandboxSpec *spec, int setup_fd) {
         if (r < 0)
                 fail(setup_fd, r, error ?: "building the filesystem view");
         placeholders = placeholder_log_free(placeholders);
+        /* fenced's, not for the sandbox's init to keep. */
+        if (spec->protect_watch.fd >= 0)
+                (void) close(spec->protect_watch.fd);
 
         r = loopback_up();
         if (r < 0)

@@ -15,6 +15,7 @@
 #include <linux/filter.h>
 #include <sys/types.h>
 
+#include "fs-protect-cache.h"
 #include "fs-view.h"
 #include "macro.h"
 #include "peer-rlimits.h"
@@ -39,6 +40,7 @@ typedef struct SandboxSpec {
         int netns_fd;           /* the filtered namespace (net-sandbox.h), owned */
         char *resolv_conf;      /* its /etc/resolv.conf text, or NULL */
         PeerRlimits *rlimits;   /* the caller's resource limits for the command, or NULL */
+        FsProtectWatch protect_watch;   /* fenced's watch of the cwd tree (fd borrowed; -1: none) */
 } SandboxSpec;
 
 void sandbox_spec_done(SandboxSpec *s);

@@ -32,6 +32,8 @@ struct Sandbox {
         pid_t init_pid;
         pid_t command_pid;
         int setup_fd;
+        int sweep_fd;           /* releases the sweep process forked ahead (placeholder.h), or -1 */
+        int sweep_pidfd;
 
         sd_event_source *pidfd_source;
         sd_event_source *setup_source;
@@ -85,6 +87,12 @@ static void handle_msg(Sandbox *s, const SetupMsg *m, const struct ucred *cred, 
                 s->command_pid = cred->pid;
                 if (s->cb.started)
                         s->cb.started(s, s->userdata);
+                /* While the command runs: its end then only releases the
+                 * sweep of its placeholders, with no fork before the reply. */
+                if (s->state_dir && s->sweep_fd < 0 &&
+                    placeholder_sweep_prepare(s->event, s->state_dir, s->cgroups->slice, s->id, &s->sweep_fd,
+                                              &s->sweep_pidfd) < 0)
+                        s->sweep_fd = -1;
                 break;
         case SETUP_MSG_EXEC_FAILED:
                 s->exit.exec_error = m->error ? m->error : ENOENT;
@@ -169,7 +177,13 @@ static void finish(Sandbox *s) {
         r = cgroup_remove(s->cgroups, s->id);
         if (r < 0 && r != -ENOENT)
                 log_warning_errno(r, "Failed to remove the cgroup of sandbox %s: %m", s->id);
-        if (s->state_dir) {
+        if (s->sweep_fd >= 0)
+                r = placeholder_sweep_release(s->sweep_fd, s->sweep_pidfd);
+        else
+                r = -ESRCH;
+        s->sweep_fd = safe_close(s->sweep_fd);
+        s->sweep_pidfd = safe_close(s->sweep_pidfd);
+        if (r < 0 && s->state_dir) {
                 r = placeholder_sweep_async(s->event, s->state_dir, s->cgroups->slice);
                 if (r < 0)
                         log_warning_errno(r, "Failed to start the placeholder sweep for sandbox %s: %m", s->id);
@@ -293,6 +307,8 @@ int sandbox_spawn(sd_event *event, CgroupRoot *cgroups, SandboxSpec *spec,
                 .cgroup_events_fd = -1,
                 .pidfd = -1,
                 .setup_fd = -1,
+                .sweep_fd = -1,
+                .sweep_pidfd = -1,
                 .cb = *cb,
                 .userdata = userdata,
                 .started_usec = now_realtime_usec(),
@@ -386,6 +402,8 @@ Sandbox *sandbox_free(Sandbox *s) {
         sd_event_source_disable_unref(s->cgroup_source);
         safe_close(s->pidfd);
         safe_close(s->setup_fd);
+        safe_close(s->sweep_fd);        /* an unreleased sweep process sweeps at EOF */
+        safe_close(s->sweep_pidfd);
         safe_close(s->cgroup_fd);
         safe_close(s->cgroup_events_fd);
         strv_free(s->argv);

@@ -384,6 +384,79 @@ fctl_capture run -- sh -c 'echo evil >>.git/hooks/pre-commit'
 isnt "$RC" 0 "...but the hooks stay read-only"
 is "$(sum "$CASE/.git/hooks/pre-commit")" "$before" "...and the hook is unchanged"
 
+# --- the protection walk's watch: changes between launches ------------------
+# fenced marks the directories of a walked tree with fanotify; a launch in an
+# unchanged tree takes them from the walk cache without a stat. Each case
+# below first makes sure the watch holds a mark on the directory that then
+# changes on the host (so the launch after the change would have trusted the
+# cache), then checks that the change is protected all the same.
+newcase watch
+put fence.json '{ "filesystem": { "allowWrite": ["."] } }'
+as_user mkdir -p "$CASE/sub/deep" "$CASE/sub/other"
+put sub/repo/.git/config "[core] bare = false"
+put sub/repo/.git/hooks/pre-commit "#!/bin/sh"
+put sub/other/old.mcp "x"
+
+# Whether one of fenced's fanotify groups marks the inode of PATH
+# (/proc/PID/fdinfo/FD: "fanotify ino:<hex> ...").
+watched() {
+        local ino
+        ino=$(printf '%x' "$(stat -c %i "$1")")
+        # -q: a match wins over an fd that vanished while grep read the list.
+        grep -qs "^fanotify ino:$ino " /proc/"$FENCED_PID"/fdinfo/*
+}
+# The walk cache keeps only directories whose last change is older than
+# 100 ms (fs-protect-cache.h): wait until the tree's are, then launch twice
+# (the first launch may still list and mark them) until DIR is marked.
+watch_settled() {
+        local dir=$1 i
+        wait_until 5 eval '[ -z "$(find "$CASE" -newerct "@$(date -d "0.3 seconds ago" +%s.%N)" -print -quit)" ]'
+        for i in 1 2 3; do
+                fctl_capture run -- true
+                sweeps_done
+                watched "$dir" && return 0
+        done
+        return 1
+}
+check "the watch marks the cached directory sub/deep" watch_settled "$CASE/sub/deep"
+put sub/deep/.git/config "[core] bare = false"
+put sub/deep/.git/hooks/pre-commit "#!/bin/sh"
+before=$(sum "$CASE/sub/deep/.git/hooks/pre-commit")
+fctl_capture run -- sh -c 'echo evil >>sub/deep/.git/hooks/pre-commit'
+isnt "$RC" 0 "a .git/hooks made on the host in a watched directory: appending to its hook fails"
+is "$(sum "$CASE/sub/deep/.git/hooks/pre-commit")" "$before" "...and the hook is unchanged"
+fctl_capture run -- sh -c 'echo evil >sub/deep/.git/hooks/post-checkout'
+isnt "$RC" 0 "...and adding a hook fails"
+check "...and no post-checkout hook exists" test ! -e "$CASE/sub/deep/.git/hooks/post-checkout"
+
+check "the watch marks sub/other" watch_settled "$CASE/sub/other"
+put sub/other/.mcp.json '{}'
+fctl_capture run -- sh -c 'echo evil >>sub/other/.mcp.json'
+isnt "$RC" 0 "a protected file made on the host in a watched directory: appending fails"
+is "$(cat "$CASE/sub/other/.mcp.json")" "{}" "...and it is unchanged"
+
+check "the watch marks sub/repo/.git" watch_settled "$CASE/sub/repo/.git"
+as_user mv "$CASE/sub/repo" "$CASE/sub/moved"
+before=$(sum "$CASE/sub/moved/.git/hooks/pre-commit")
+fctl_capture run -- sh -c 'echo evil >>sub/moved/.git/hooks/pre-commit'
+isnt "$RC" 0 "a repository renamed on the host: appending to its hook at the new path fails"
+is "$(sum "$CASE/sub/moved/.git/hooks/pre-commit")" "$before" "...and the hook is unchanged"
+
+check "the watch marks sub/other again" watch_settled "$CASE/sub/other"
+as_user rm "$CASE/sub/other/.mcp.json"
+fctl_capture run -- sh -c 'echo ok >sub/other/new.txt'
+is "$RC" 0 "a protected file removed on the host: the next launch works"
+sweeps_done
+check "...and leaves no .mcp.json behind" test ! -e "$CASE/sub/other/.mcp.json"
+
+check "the watch marks sub/deep/.git again" watch_settled "$CASE/sub/deep/.git"
+as_user chmod 0700 "$CASE/sub/deep/.git/hooks"
+as_user rm -r "$CASE/sub/deep/.git/hooks"
+fctl_capture run -- sh -c 'mkdir -p sub/deep/.git/hooks; echo evil >sub/deep/.git/hooks/pre-commit'
+isnt "$RC" 0 "hooks removed on the host in a watched git directory: recreating a hook fails"
+sweeps_done
+check "...and no pre-commit hook exists" test ! -e "$CASE/sub/deep/.git/hooks/pre-commit"
+
 # --- extends ----------------------------------------------------------------
 newcase extends
 put cfg/parent.json '{ "filesystem": { "allowWrite": ["./a"], "denyRead": ["./c", "./a/s.txt"] } }'
