@@ -369,32 +369,7 @@ static void test_server_stopp(TestServer **ts) {
 /* ---- helpers for the test side --------------------------------------------- */
 
 /* Waits for a line starting with prefix from the server thread, skipping
- * others. */
-static bool wait_event(TestServer *ts, const char *prefix) {
-        char line[256];
-        size_t n = 0;
-
-        for (;;) {
-                struct pollfd p = { .fd = ts->notify_fd, .events = POLLIN };
-                char ch;
-
-                if (poll(&p, 1, TIMEOUT_MS) <= 0)
-                        return false;
-                if (read(ts->notify_fd, &ch, 1) != 1)
-                        return false;
-                if (ch != '\n') {
-                        if (n < sizeof line - 1)
-                                line[n++] = ch;
-                        continue;
-                }
-                line[n] = 0;
-                n = 0;
-                if (startswith(line, prefix))
-                        return true;
-        }
-}
-
-/* Like wait_event(), and copies the line. */
+ * others, and copies it to ret. */
 static bool wait_event_line(TestServer *ts, const char *prefix, char *ret, size_t size) {
         size_t n = 0;
 
@@ -416,6 +391,12 @@ static bool wait_event_line(TestServer *ts, const char *prefix, char *ret, size_
                 if (startswith(ret, prefix))
                         return true;
         }
+}
+
+static bool wait_event(TestServer *ts, const char *prefix) {
+        char line[256];
+
+        return wait_event_line(ts, prefix, line, sizeof line);
 }
 
 static VarlinkClient *connect_client(TestServer *ts) {
