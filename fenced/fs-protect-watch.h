@@ -44,7 +44,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(FsProtectWatches *, fs_protect_watches_free);
  * *ret gets its fd (owned by w; the sandbox child inherits it), its current
  * epoch, its key, and the stored walk as fenced read it (up to 256 KiB; read
  * again only when its file changed), which the child, a copy of fenced,
- * takes over instead of reading the file. Created when missing. Any failure leaves *ret without
- * a watch (fd -1): the walk then works as before, by stamps. */
+ * takes over instead of reading the file. Created when missing. Any failure
+ * leaves *ret without a watch (fd -1): the walk then works as before, by
+ * stamps. */
 void fs_protect_watch_get(FsProtectWatches *w, uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups,
                           int cwd_fd, bool allow_git_config, FsProtectWatch *ret);
