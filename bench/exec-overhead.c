@@ -48,6 +48,7 @@
 #include "command-policy.h"
 #include "exec-supervisor.h"
 #include "seccomp-deny.h"
+#include "seccomp-util.h"
 
 #define HAS(setups, m) (((setups) >> (m)) & 1u)
 
@@ -179,14 +180,6 @@ static int on_samples(sd_event_source *src, int fd, uint32_t revents, void *user
         }
         return 0;
 }
-
-/* Linux 6.6; not in Debian 12's headers. */
-#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
-#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
-#endif
-#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
-#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
-#endif
 
 /* The bare listener: every exec continues, nothing is read. */
 static pid_t start_bare_listener(int listener) {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#include "log.h"
 #include "macro.h"
 
 int read_small_file_at(int dir_fd, const char *name, size_t max_size, bool root_only,
@@ -37,5 +38,17 @@ int read_small_file_at(int dir_fd, const char *name, size_t max_size, bool root_
         }
         *ret = TAKE_PTR(buf);
         *ret_size = off;
+        return 0;
+}
+
+int private_dir_make(const char *path) {
+        struct stat st;
+
+        if (mkdir(path, 0700) < 0 && errno != EEXIST)
+                return log_error_errno(errno, "Failed to create %s: %m", path);
+        if (lstat(path, &st) < 0)
+                return -errno;
+        if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 077))
+                return log_error_errno(EPERM, "%s must be a directory owned by root with mode 0700.", path);
         return 0;
 }

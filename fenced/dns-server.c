@@ -209,14 +209,8 @@ int dns_server_on_tcp(NetListener *l, int fd, const struct sockaddr_storage *pee
         NetConn *c;
         int r;
 
-        r = net_conn_new(l->ns, NET_CONN_DNS_TCP, l->family, fd, &c);
+        r = net_conn_new(l, NET_CONN_DNS_TCP, fd, peer, &c);
         if (r < 0)
                 return r;
-        c->peer = *peer;
-        r = sd_event_add_io(l->ns->event, &c->client_src, fd, EPOLLIN, on_tcp_io, c);
-        if (r >= 0)
-                r = net_conn_set_timeout(c, NET_HANDSHAKE_TIMEOUT_USEC);
-        if (r < 0)
-                net_conn_free(c);
-        return r;
+        return net_conn_start_handshake(c, EPOLLIN, on_tcp_io);
 }

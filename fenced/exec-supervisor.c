@@ -858,14 +858,6 @@ static int helper_handle(Helper *h) {
         return 0;
 }
 
-/* Linux 6.6; not in Debian 12's headers. */
-#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
-#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
-#endif
-#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
-#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
-#endif
-
 static int helper_init(Helper *h) {
         struct seccomp_notif_sizes sizes = {};
         uint32_t arches[2] = { seccomp_arch_native() };

@@ -504,16 +504,13 @@ int fs_protect_cache_save(const char *dir, const FsProtectCache *c, const struct
 int fs_protect_cache_prepare(const char *state_dir) {
         _cleanup_free_ char *dir = NULL;
         _cleanup_closedir_ DIR *d = NULL;
-        struct stat st;
+        int r;
 
         if (asprintf(&dir, "%s/" FS_PROTECT_CACHE_DIR, state_dir) < 0)
                 return -ENOMEM;
-        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-                return log_error_errno(errno, "Failed to create %s: %m", dir);
-        if (lstat(dir, &st) < 0)
-                return -errno;
-        if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 077))
-                return log_error_errno(EPERM, "%s must be a directory owned by root with mode 0700.", dir);
+        r = private_dir_make(dir);
+        if (r < 0)
+                return r;
         /* A cache from an older fenced may have another layout: start empty. */
         d = opendir(dir);
         if (!d)

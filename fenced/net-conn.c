@@ -28,7 +28,8 @@ bool net_addr_is_local(int family, const uint8_t *a) {
         return memcmp(a, mapped, 12) == 0 && (a[12] == 127 || a[12] == 0);
 }
 
-int net_conn_new(NetSandbox *ns, NetConnKind kind, int family, int client_fd, NetConn **ret) {
+int net_conn_new(NetListener *l, NetConnKind kind, int client_fd, const struct sockaddr_storage *peer, NetConn **ret) {
+        NetSandbox *ns = l->ns;
         NetConn *c;
 
         if (ns->n_conns >= NET_MAX_CONNS) {
@@ -43,7 +44,8 @@ int net_conn_new(NetSandbox *ns, NetConnKind kind, int family, int client_fd, Ne
         *c = (NetConn) {
                 .ns = ns,
                 .kind = kind,
-                .family = family,
+                .family = l->family,
+                .peer = *peer,
                 .client_fd = client_fd,
                 .server_fd = -1,
                 .connect_netns = -1,
@@ -113,6 +115,17 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         }
         net_conn_reset(c);
         return 0;
+}
+
+int net_conn_start_handshake(NetConn *c, uint32_t events, sd_event_io_handler_t handler) {
+        int r;
+
+        r = sd_event_add_io(c->ns->event, &c->client_src, c->client_fd, events, handler, c);
+        if (r >= 0)
+                r = net_conn_set_timeout(c, NET_HANDSHAKE_TIMEOUT_USEC);
+        if (r < 0)
+                net_conn_free(c);
+        return r;
 }
 
 int net_conn_set_timeout(NetConn *c, uint64_t usec) {
@@ -469,10 +482,9 @@ int net_local_on_accept(NetListener *l, int fd, const struct sockaddr_storage *p
         NetConn *c;
         int r;
 
-        r = net_conn_new(l->ns, NET_CONN_TRANSPARENT, l->family, fd, &c);
+        r = net_conn_new(l, NET_CONN_TRANSPARENT, fd, peer, &c);
         if (r < 0)
                 return r;
-        c->peer = *peer;
         c->to_loopback = true;
         if (l->kind == NET_LISTEN_EXPOSE)
                 c->connect_netns = l->ns->netns_fd;

@@ -156,7 +156,12 @@ struct NetConn {
 /* --- net-conn.c --- */
 /* Loopback or unspecified (IPv4, IPv6, v4-mapped). */
 bool net_addr_is_local(int family, const uint8_t *addr);
-int net_conn_new(NetSandbox *ns, NetConnKind kind, int family, int client_fd, NetConn **ret);
+/* A connection the listener l accepted: client_fd from peer, in l's family.
+ * Takes client_fd (closed on failure); -EMFILE beyond NET_MAX_CONNS. */
+int net_conn_new(NetListener *l, NetConnKind kind, int client_fd, const struct sockaddr_storage *peer, NetConn **ret);
+/* Waits for the client's first bytes (handler on events of client_fd) for
+ * at most NET_HANDSHAKE_TIMEOUT_USEC; frees c on failure. */
+int net_conn_start_handshake(NetConn *c, uint32_t events, sd_event_io_handler_t handler);
 void net_conn_free(NetConn *c);
 /* Closes the client with a TCP reset, then frees c. */
 void net_conn_reset(NetConn *c);

@@ -200,17 +200,10 @@ int placeholder_log_append(const FsProtectCreated *c, void *userdata) {
 
 int placeholder_dir_prepare(const char *state_dir) {
         _cleanup_free_ char *dir = NULL;
-        struct stat st;
 
         if (asprintf(&dir, "%s/" PLACEHOLDER_DIR, state_dir) < 0)
                 return -ENOMEM;
-        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-                return log_error_errno(errno, "Failed to create %s: %m", dir);
-        if (lstat(dir, &st) < 0)
-                return -errno;
-        if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 077))
-                return log_error_errno(EPERM, "%s must be a directory owned by root with mode 0700.", dir);
-        return 0;
+        return private_dir_make(dir);
 }
 
 /* ---- removal ---- */

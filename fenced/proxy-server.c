@@ -161,17 +161,11 @@ int proxy_server_on_http(NetListener *l, int fd, const struct sockaddr_storage *
         NetConn *c;
         int r;
 
-        r = net_conn_new(l->ns, NET_CONN_HTTP, l->family, fd, &c);
+        r = net_conn_new(l, NET_CONN_HTTP, fd, peer, &c);
         if (r < 0)
                 return r;
-        c->peer = *peer;
         c->state = HTTP_HEAD;
-        r = sd_event_add_io(l->ns->event, &c->client_src, fd, EPOLLIN | EPOLLET, on_http_client, c);
-        if (r >= 0)
-                r = net_conn_set_timeout(c, NET_HANDSHAKE_TIMEOUT_USEC);
-        if (r < 0)
-                net_conn_free(c);
-        return r;
+        return net_conn_start_handshake(c, EPOLLIN | EPOLLET, on_http_client);
 }
 
 /* --- SOCKS5 --- */
@@ -273,15 +267,9 @@ int proxy_server_on_socks(NetListener *l, int fd, const struct sockaddr_storage 
         NetConn *c;
         int r;
 
-        r = net_conn_new(l->ns, NET_CONN_SOCKS, l->family, fd, &c);
+        r = net_conn_new(l, NET_CONN_SOCKS, fd, peer, &c);
         if (r < 0)
                 return r;
-        c->peer = *peer;
         c->state = SOCKS_GREETING;
-        r = sd_event_add_io(l->ns->event, &c->client_src, fd, EPOLLIN | EPOLLET, on_socks_client, c);
-        if (r >= 0)
-                r = net_conn_set_timeout(c, NET_HANDSHAKE_TIMEOUT_USEC);
-        if (r < 0)
-                net_conn_free(c);
-        return r;
+        return net_conn_start_handshake(c, EPOLLIN | EPOLLET, on_socks_client);
 }

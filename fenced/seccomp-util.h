@@ -13,9 +13,18 @@
 #pragma once
 
 #include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
 
 #include "macro.h"
+
+/* The listener's flags ioctl: Linux 6.6, not in Debian 12's headers. */
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
 
 /* A context that allows by default, with the architectures above. */
 int seccomp_ctx_new(scmp_filter_ctx *ret);

@@ -138,10 +138,9 @@ int tcp_capture_on_accept(NetListener *l, int fd, const struct sockaddr_storage 
         NetConn *c;
         int r;
 
-        r = net_conn_new(l->ns, NET_CONN_TRANSPARENT, l->family, fd, &c);
+        r = net_conn_new(l, NET_CONN_TRANSPARENT, fd, peer, &c);
         if (r < 0)
                 return r;
-        c->peer = *peer;
 
         r = netfilter_original_dst(fd, &dst);
         if (r < 0) {
