@@ -18,6 +18,8 @@
 
 /* Minimum free space offered to one recvmsg(). */
 #define READ_CHUNK (64U * 1024U)
+/* A read buffer larger than this is freed once it is empty. */
+#define READ_SHRINK (1024U * 1024U)
 /* yajl builds and frees trees recursively: a message of nothing but '['
  * would overflow the stack, so nesting is checked before parsing. And
  * whatever a message holds must be re-serializable with yajl_gen (a handler
@@ -102,10 +104,24 @@ static void reader_done(MessageReader *m) {
         *m = (MessageReader) {};
 }
 
+/* Frees a big buffer once everything in it has been taken (invalidates the
+ * text reader_next() handed out), so that a connection does not keep for
+ * its whole life, and count against its uid's input budget, the room one
+ * big message needed. */
+static void reader_shrink(MessageReader *m) {
+        if (m->start != m->end || m->alloc <= READ_SHRINK)
+                return;
+        free(m->buf);
+        m->buf = NULL;
+        m->base += m->start;
+        m->start = m->end = m->alloc = 0;
+}
+
 static int reader_make_room(MessageReader *m) {
         size_t want, cap = VARLINK_MESSAGE_MAX + 1 + READ_CHUNK;
         char *p;
 
+        reader_shrink(m);
         if (m->start > 0) {
                 memmove(m->buf, m->buf + m->start, m->end - m->start);
                 m->base += m->start;
@@ -287,12 +303,14 @@ static int reader_next(MessageReader *m, char **ret_text, size_t *ret_len,
 }
 
 /* Checks what yajl would accept but we must not: nesting deeper than
- * JSON_DEPTH_MAX, and "\u0000" in strings, which yajl_tree would hand out
- * as a C string cut short at that point (a path "a\u0000b" would read as
- * "a"). */
+ * JSON_DEPTH_MAX, more than VARLINK_VALUES_MAX values (a tree costs about
+ * 80 bytes per value: 16 MiB of "0," would take 600 MiB and a second to
+ * build), and "\u0000" in strings, which yajl_tree would hand out as a C
+ * string cut short at that point (a path "a\u0000b" would read as "a"). */
 static bool message_is_safe(const char *text, size_t len) {
         bool in_string = false, escaped = false;
         unsigned depth = 0;
+        size_t n_values = 1;
 
         for (size_t i = 0; i < len; i++) {
                 char ch = text[i];
@@ -313,6 +331,8 @@ static bool message_is_safe(const char *text, size_t len) {
                                 return false;
                 } else if ((ch == ']' || ch == '}') && depth > 0)
                         depth--;
+                else if ((ch == ',' || ch == ':') && ++n_values > VARLINK_VALUES_MAX)
+                        return false;
         }
         return true;
 }
@@ -1035,8 +1055,10 @@ static void connection_process(VarlinkConnection *c) {
                 r = reader_next(&c->input, &text, &len, &fds, &n_fds);
                 if (r == 0)
                         break;
-                if (r > 0)
+                if (r > 0) {
                         r = call_new(c, text, len, fds, n_fds, &call);
+                        reader_shrink(&c->input);
+                }
                 if (r < 0) {
                         log_debug_errno(r, "Closing connection from pid %d after a malformed message: %m",
                                         (int) c->peer.pid);
@@ -1064,6 +1086,16 @@ static bool connection_can_read(VarlinkConnection *c) {
         return !c->dead && !c->read_eof && !reader_has_message(&c->input);
 }
 
+/* Bytes of read buffer held for a uid's connections. */
+static size_t server_uid_input(VarlinkServer *s, uid_t uid) {
+        size_t n = 0;
+
+        for (VarlinkConnection *c = s->connections; c; c = c->next)
+                if (c->peer.uid == uid && !c->dead)
+                        n += c->input.alloc;
+        return n;
+}
+
 static void connection_read(VarlinkConnection *c) {
         int r;
 
@@ -1083,6 +1115,11 @@ static void connection_read(VarlinkConnection *c) {
                 }
         } else if (!reader_has_message(&c->input) && c->input.scanned > VARLINK_MESSAGE_MAX) {
                 log_debug("Closing connection from pid %d: message too long.", (int) c->peer.pid);
+                c->dead = true;
+        } else if (c->input.alloc > READ_CHUNK &&
+                   server_uid_input(c->server, c->peer.uid) > VARLINK_INPUT_PER_UID_MAX) {
+                log_info("uid %u holds more than %u MiB of unfinished messages: closing its connection from pid %d.",
+                         (unsigned) c->peer.uid, VARLINK_INPUT_PER_UID_MAX >> 20, (int) c->peer.pid);
                 c->dead = true;
         }
 }
@@ -1596,6 +1633,7 @@ int varlink_client_send(VarlinkClient *c, const char *method, const char *parame
                         unsigned flags, const int *fds, size_t n_fds) {
         _cleanup_json_gen_ yajl_gen g = NULL;
         _cleanup_free_ char *text = NULL;
+        size_t len;
         int r;
 
         if (!method || (flags & ~(unsigned) (VARLINK_CALL_MORE | VARLINK_CALL_ONEWAY)) ||
@@ -1618,8 +1656,12 @@ int varlink_client_send(VarlinkClient *c, const char *method, const char *parame
         r = json_gen_take(g, &text);
         if (r < 0)
                 return r;
+        /* What the server would drop unanswered: say so here instead. */
+        len = strlen(text);
+        if (len > VARLINK_MESSAGE_MAX || !message_is_safe(text, len))
+                return -EMSGSIZE;
 
-        return send_all(c->fd, text, strlen(text) + 1, fds, n_fds);
+        return send_all(c->fd, text, len + 1, fds, n_fds);
 }
 
 void varlink_reply_done(VarlinkReply *r) {

@@ -10,8 +10,10 @@
  *
  * Server: non-blocking, driven by an sd_event loop. One call per connection
  * is dispatched at a time; later messages wait until it is answered. A
- * malformed, oversized (> VARLINK_MESSAGE_MAX) or half-sent message, or an
- * output queue over VARLINK_OUTPUT_MAX, closes that connection only.
+ * malformed, oversized (> VARLINK_MESSAGE_MAX or > VARLINK_VALUES_MAX values)
+ * or half-sent message, a read that takes its uid's buffered input past
+ * VARLINK_INPUT_PER_UID_MAX, or an output queue over VARLINK_OUTPUT_MAX,
+ * closes that connection only.
  * org.varlink.service (GetInfo, GetInterfaceDescription) is built in, as are
  * the standard errors for unknown interfaces and methods.
  *
@@ -37,6 +39,12 @@
  * the peer: see varlink_call_reply(). */
 #define VARLINK_STREAM_BACKLOG_MAX (1024U * 1024U)
 #define VARLINK_FDS_MAX 16U
+/* Values (array elements, object members) in one message: what parsing it
+ * may cost the server is bounded by this, not by its length. */
+#define VARLINK_VALUES_MAX (256U * 1024U)
+/* Unfinished input a server holds for one uid across all its connections;
+ * the connection whose read goes past it is closed. */
+#define VARLINK_INPUT_PER_UID_MAX (64U * 1024U * 1024U)
 /* Connections one uid may have open at once (the default of
  * varlink_server_set_connections_per_uid_max()): each costs the server an
  * fd, and a user must not be able to take all of them. */
@@ -180,7 +188,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(VarlinkClient *, varlink_client_free);
 int varlink_client_fd(VarlinkClient *c);
 
 /* Sends a call: method fully qualified, parameters JSON object text or NULL,
- * flags VARLINK_CALL_*, fds sent with it (not closed; the caller keeps them). */
+ * flags VARLINK_CALL_*, fds sent with it (not closed; the caller keeps them).
+ * -EMSGSIZE for a call the server would refuse unread (too long, too many
+ * values or nested too deep). */
 int varlink_client_send(VarlinkClient *c, const char *method, const char *parameters,
                         unsigned flags, const int *fds, size_t n_fds);
 /* Reads the next reply. timeout_ms < 0 waits forever; 0 returns -EAGAIN when

@@ -388,6 +388,13 @@ int verb_run(Fencectl *ctl, int argc, char *argv[]) {
         for (int i = 0; i < 3; i++)
                 if (fds[i + 1] != i && fds[i + 1] != pty.slave)
                         safe_close(fds[i + 1]);
+        if (r == -EMSGSIZE) {
+                log_error("the request is too large for fenced (at most %u MiB and %u values: "
+                          "arguments, environment and config together)",
+                          VARLINK_MESSAGE_MAX >> 20, VARLINK_VALUES_MAX);
+                status = EXIT_CANNOT_RUN;
+                goto out;
+        }
         if (r < 0) {
                 log_error_errno(r, "cannot send the request to fenced: %m");
                 status = EXIT_CANNOT_RUN;

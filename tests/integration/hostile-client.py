@@ -169,22 +169,62 @@ def scenario_hold_connections(path, count):
     print("closed %d" % closed, flush=True)
 
 
-def scenario_fat_run(path, megabytes):
-    """A Run of `sleep 120` whose call carries MEGABYTES of numbers in an
-    unknown parameter; prints the first reply, keeps the sandbox until a line
-    arrives on stdin."""
-    # Arrays of 128 (yajl grows an array one element at a time, which
-    # costs O(n^2) under ASan's realloc): the same tree per byte as one flat
-    # array of numbers.
+def nested_numbers(n):
+    """About N numbers as arrays of 128 (yajl grows an array one element at
+    a time, which costs O(n^2) under ASan's realloc): the same tree per value
+    as one flat array."""
     inner = "[" + ",".join(["1"] * 128) + "]"
     mid = "[" + ",".join([inner] * 128) + "]"
-    junk = "[" + ",".join([mid] * (int(megabytes) * 1024 * 1024 // len(mid))) + "]"
+    return "[" + ",".join([mid] * max(1, n // (129 * 128))) + "]"
+
+
+def scenario_fat_run(path, megabytes):
+    """A Run of `sleep 120` whose call carries 240,000 numbers and a string
+    of MEGABYTES MiB in unknown parameters; prints the first reply, keeps the
+    sandbox until a line arrives on stdin."""
     params = json.dumps(run_params(argv=["sleep", "120"]))
-    text = '{"method":"io.fence.Sandbox.Run","more":true,"parameters":' + params[:-1] + ',"junk":' + junk + "}}"
+    junk = nested_numbers(240000)
+    text = ('{"method":"io.fence.Sandbox.Run","more":true,"parameters":' + params[:-1] +
+            ',"junk":' + junk + ',"blob":"' + "x" * (int(megabytes) << 20) + '"}}')
     s = connect(path)
     s.sendmsg([text.encode() + b"\0"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", std_fds()))])
     report(read_reply(s, 60))
     sys.stdout.flush()
+    sys.stdin.readline()
+
+
+def scenario_many_values(path, count):
+    """GetFeatures with about COUNT numbers in an unknown parameter; prints
+    the reply, or "closed"."""
+    s = connect(path)
+    text = '{"method":"io.fence.Sandbox.GetFeatures","parameters":{"junk":' + nested_numbers(int(count)) + "}}"
+    s.sendall(text.encode() + b"\0")
+    report(read_reply(s, 60))
+
+
+def scenario_partial_flood(path, count, megabytes):
+    """COUNT connections each send MEGABYTES MiB of a message that never
+    ends; prints "closed N" with N the connections fenced dropped, keeps the
+    others until a line arrives on stdin."""
+    import select
+    chunk = b'{"method":"io.fence.Sandbox.GetFeatures","parameters":{"s":"' + b"a" * ((int(megabytes) << 20) - 64)
+    held, closed = [], 0
+    for _ in range(int(count)):
+        s = connect(path)
+        try:
+            s.sendall(chunk)
+            held.append(s)
+        except (BrokenPipeError, ConnectionResetError):
+            closed += 1
+    time.sleep(0.5)
+    for s in held:
+        r, _, _ = select.select([s], [], [], 0)
+        try:
+            if r and not s.recv(1, socket.MSG_PEEK):
+                closed += 1
+        except ConnectionResetError:
+            closed += 1
+    print("closed %d" % closed, flush=True)
     sys.stdin.readline()
 
 

@@ -196,7 +196,7 @@ still_serving "a user holding 400 connections"
 
 # --- a kept call keeps nothing of its message ---------------------------------
 # A Run is kept for the sandbox's whole life. It used to keep its parsed
-# message too: 4 MiB of numbers are ~90 MiB of yajl tree, so a user could
+# message too: 240,000 numbers are ~19 MiB of yajl tree, so a user could
 # pin gigabytes of root's memory with a few sleeping sandboxes.
 fenced_rss_kb() {
         awk '$1 == "VmRSS:" { print $2 }' "/proc/$FENCED_PID/status"
@@ -217,12 +217,67 @@ done
 rss3=$(fenced_rss_kb)
 diag "fenced VmRSS: ${rss0} kB before, ${rss1} kB with one fat Run kept, ${rss3} kB with three"
 cmp_num $((rss3 - rss0)) -lt $((2 * (rss1 - rss0) + 16384)) \
-        "three kept Runs with 4 MiB of junk each cost fenced no more memory than one"
+        "three kept Runs with 4 MiB and 240,000 values of junk each cost fenced no more memory than one"
 for i in 1 2 3; do
         echo done >&$((20 + i))
         eval "exec $((20 + i))>&-"
 done
 wait "${fat_pids[@]}"
+
+# --- what parsing one message may cost ----------------------------------------
+# A tree costs ~80 bytes per value: 16 MiB of "1," would be 600 MiB of root's
+# memory and a second of its event loop. Values are counted before parsing.
+hostile many-values 200000
+like "$OUT" '"error"' "a call with 200,000 values is parsed and answered"
+hostile many-values 300000
+is "$OUT" closed "a call with 300,000 values (over VARLINK_VALUES_MAX) closes that connection unparsed"
+still_serving "a call with 300,000 values"
+# fencectl knows the limit: an exec with 300,000 arguments (possible with a
+# bigger stack limit) is refused with a message, not a dropped connection.
+big_stack_run() {
+        ulimit -s 32768 || return 99
+        LAST_CMD="fencectl run -- sh -c 'echo \$#' a a a ... (300,000 arguments)"
+        fctl_user run -- sh -c 'echo $#' $(yes a | head -n 300000)
+}
+capture big_stack_run
+if [ "$RC" = 99 ]; then
+        skip "cannot raise the stack limit to 32 MiB" "fencectl refuses a request over VARLINK_VALUES_MAX"
+else
+        is "$RC" 125 "fencectl run with 300,000 arguments exits 125"
+        like "$ERR" "request is too large for fenced .*262144 values" "...saying the request is too large and what the limit is"
+fi
+
+# --- unfinished messages: a budget per uid ------------------------------------
+# Each connection may hold a 16 MiB message in the making; 256 connections
+# of one user would be 4 GiB of root's memory. Past 64 MiB per uid the
+# connection that reads more is closed.
+rm -f "$T/flood.in"
+mkfifo "$T/flood.in"
+exec 8<>"$T/flood.in"
+rss0=$(fenced_rss_kb)
+(cd "$T/work" && exec setpriv --reuid="$TEST_USER" --regid="$TEST_USER" --init-groups -- \
+        env -i PATH="$USER_PATH" /usr/bin/python3 "$HOSTILE" "$SOCK" partial-flood 10 12) \
+        <"$T/flood.in" >"$T/flood.out" 2>"$T/flood.err" &
+flood_pid=$!
+if wait_until 120 grep -q '^closed' "$T/flood.out"; then
+        rss=$(fenced_rss_kb)
+        diag "fenced VmRSS: ${rss0} kB before, ${rss} kB with 10 unfinished 12 MiB messages sent; $(cat "$T/flood.out")"
+        closed=$(sed -n 's/^closed //p' "$T/flood.out")
+        cmp_num "$closed" -ge 4 "10 unfinished messages of 12 MiB (120 MiB) from one user: fenced closed at least 4 connections"
+        if grep -q libasan "/proc/$FENCED_PID/maps"; then
+                skip "ASan's quarantine keeps freed memory resident" "...and holds less than 80 MiB more for them"
+        else
+                cmp_num $((rss - rss0)) -lt $((80 * 1024)) "...and holds less than 80 MiB more for them"
+        fi
+        capture fctl_user2 version
+        like "$OUT" '^fenced [0-9]' "...and another user is still served meanwhile"
+else
+        fail "the client sending unfinished messages got going" "$(cat "$T/flood.out" "$T/flood.err")"
+fi
+echo release >&8
+wait "$flood_pid"
+exec 8>&-
+still_serving "a user's 120 MiB of unfinished messages"
 
 # --- a monitoring client that does not read -----------------------------------
 # Its stream is dropped above a backlog instead of queued without bound; the
