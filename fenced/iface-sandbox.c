@@ -15,6 +15,7 @@
 #include "peer-rlimits.h"
 #include "run-network.h"
 #include "strv.h"
+#include "unix-socket-masks.h"
 
 extern const char io_fence_sandbox_varlink[];
 
@@ -377,6 +378,13 @@ static int method_run(VarlinkCall *call, yajl_val p, void *userdata) {
         r = fs_policy_from_config(cfg, &spec.fs);
         if (r < 0)
                 goto out;
+        if (cfg->network.allow_all_unix_sockets != TRISTATE_TRUE) {
+                r = unix_socket_masks(cfg->network.allow_unix_sockets, spec.uid, &spec.fs.deny_read);
+                if (r < 0) {
+                        log_warning_errno(r, "Cannot list the host's Unix sockets: %m");
+                        goto out;
+                }
+        }
         /* The protection walk of the cwd tree happens where something is writable. */
         if (spec.fs.allow_write)
                 fs_protect_watch_get(m->protect_watches, spec.uid, spec.gid, spec.groups, spec.n_groups, spec.cwd_fd,

@@ -68,8 +68,8 @@ void run_network_started(SandboxRun *run) {
 }
 
 const char *run_network_unsupported(const FenceConfig *c, const char **ret_message) {
-        /* Everything of network.* is enforced (allowUnixSockets: by the
-         * filesystem view). */
+        /* Everything of network.* is enforced (allowUnixSockets: by masks
+         * in the filesystem view, unix-socket-masks.h). */
         (void) c;
         (void) ret_message;
         return NULL;

@@ -14,6 +14,11 @@ install -m 0755 "$(dirname "${BASH_SOURCE[0]}")/hostile-client.py" "$HOSTILE"
 # allocator anyway.
 unset MALLOC_PERTURB_
 fenced_start
+# Sandboxes below reach fenced's socket to show that fenced refuses them
+# itself: by default it is masked in their view (network.allowUnixSockets,
+# test-unix-sockets.sh). Found by config discovery from $T/work.
+printf '{"network":{"allowUnixSockets":["%s"]}}\n' "$SOCK" >"$T/work/fence.json"
+chown "$TEST_USER" "$T/work/fence.json"
 
 # hostile SCENARIO [ARG...]: the raw client as the test user; sets OUT/ERR/RC.
 hostile() {

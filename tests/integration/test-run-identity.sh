@@ -164,8 +164,14 @@ FCTL_ENV=(ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0)
 # A copy: the checkout may lie below /tmp, which the sandbox replaces.
 cp "$FENCECTL" "$T/fencectl.copy" && chmod 0755 "$T/fencectl.copy"
 fctl_capture run -- "$T/fencectl.copy" --socket "$SOCK" run true
-FCTL_ENV=()
 is "$RC" 125 "a sandbox cannot start another sandbox (exit 125)"
+like "$ERR" "cannot reach fenced at $SOCK: Permission denied" "...it cannot even reach fenced's socket (masked: network.allowUnixSockets)"
+# Allowed to reach it, fenced itself refuses.
+printf '{"network":{"allowUnixSockets":["%s"]}}\n' "$SOCK" >"$T/work/reach-fenced.json"
+chown "$TEST_USER" "$T/work/reach-fenced.json"
+fctl_capture run -s reach-fenced.json -- "$T/fencectl.copy" --socket "$SOCK" run true
+FCTL_ENV=()
+is "$RC" 125 "a sandbox allowed to reach fenced's socket still cannot start another sandbox (exit 125)"
 like "$ERR" "sandbox" "...with a message saying why"
 
 finish

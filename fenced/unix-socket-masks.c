@@ -1,0 +1,138 @@
+/* unix-socket-masks.c — see unix-socket-masks.h. */
+
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "macro.h"
+#include "strv.h"
+#include "unix-socket-masks.h"
+
+/* /proc/net/unix: "Num RefCount Protocol Flags Type St Inode Path". */
+#define SO_ACCEPTCON_FLAG 0x10000UL     /* __SO_ACCEPTCON: listen() was called */
+#define TYPE_DGRAM 2UL
+
+int unix_sockets_parse(FILE *f, char ***ret) {
+        _cleanup_strv_free_ char **paths = NULL;
+        _cleanup_free_ char *line = NULL;
+        size_t size = 0;
+        ssize_t n;
+        bool header = true;
+
+        while ((n = getline(&line, &size, f)) >= 0) {
+                unsigned long flags, type;
+                int path_at = -1;
+
+                if (header) {
+                        header = false;
+                        continue;
+                }
+                if (n > 0 && line[n - 1] == '\n')
+                        line[--n] = '\0';
+                if (sscanf(line, "%*s %*s %*s %lx %lx %*s %*s %n", &flags, &type, &path_at) < 2 || path_at < 0)
+                        continue;
+                /* No path: unbound; '@': abstract, per network namespace. */
+                if (line[path_at] != '/')
+                        continue;
+                if (!(flags & SO_ACCEPTCON_FLAG) && type != TYPE_DGRAM)
+                        continue;
+                if (strv_contains(paths, line + path_at))
+                        continue;
+                if (strv_extend(&paths, line + path_at) < 0)
+                        return -ENOMEM;
+        }
+        if (ferror(f))
+                return -EIO;
+        if (!paths && !(paths = calloc(1, sizeof(char *))))
+                return -ENOMEM;
+        *ret = TAKE_PTR(paths);
+        return 0;
+}
+
+int unix_socket_allowed(const char *path, char * const *allow) {
+        for (char * const *a = allow; a && *a; a++) {
+                size_t l = strlen(*a);
+
+                while (l > 1 && (*a)[l - 1] == '/')
+                        l--;
+                if (strncmp(path, *a, l) == 0 && (path[l] == '\0' || path[l] == '/' || l == 1))
+                        return true;
+        }
+        return false;
+}
+
+/* A path as a fs-glob pattern that matches only itself (most need no
+ * escape, and a literal pattern is resolved without a walk). */
+static char *glob_escape(const char *s) {
+        char *e = malloc(strlen(s) * 2 + 1), *p = e;
+
+        if (!e)
+                return NULL;
+        for (; *s; s++) {
+                if (strchr("*?[\\", *s))
+                        *p++ = '\\';
+                *p++ = *s;
+        }
+        *p = '\0';
+        return e;
+}
+
+int unix_socket_masks(char * const *allow, uid_t uid, char ***deny_read) {
+        _cleanup_strv_free_ char **paths = NULL, **allow_real = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
+        int r;
+
+        /* An entry may name a socket or directory through a symlink: its
+         * real path counts too. (Resolved as root, but only ever used to
+         * leave out a mask: the caller's own permissions still apply.) */
+        for (char * const *a = allow; a && *a; a++) {
+                char real[PATH_MAX];
+
+                if (realpath(*a, real) && strv_extend(&allow_real, real) < 0)
+                        return -ENOMEM;
+        }
+
+        f = fopen("/proc/net/unix", "re");
+        if (!f)
+                return -errno;
+        r = unix_sockets_parse(f, &paths);
+        if (r < 0)
+                return r;
+
+        for (char **p = paths; *p; p++) {
+                char real[PATH_MAX];
+                struct stat st;
+                char *pattern;
+
+                /* Gone, replaced, or behind a directory that moved: nothing
+                 * to mask at this name. */
+                if (!realpath(*p, real) || stat(real, &st) < 0 || !S_ISSOCK(st.st_mode))
+                        continue;
+                /* connect() needs write permission on the inode: what the
+                 * caller could never open needs no mask. Group-writable
+                 * counts whatever the caller's groups (a mask too many is
+                 * harmless). */
+                if (!((st.st_uid == uid && (st.st_mode & S_IWUSR)) || (st.st_mode & (S_IWGRP | S_IWOTH))))
+                        continue;
+                /* The sandbox's /tmp and /dev/shm are its own. */
+                if (startswith(real, "/tmp/") || startswith(real, "/dev/shm/"))
+                        continue;
+                if (unix_socket_allowed(real, allow) || unix_socket_allowed(*p, allow) ||
+                    unix_socket_allowed(real, allow_real))
+                        continue;
+                pattern = glob_escape(real);
+                if (!pattern)
+                        return -ENOMEM;
+                if (strv_contains(*deny_read, pattern)) {
+                        free(pattern);
+                        continue;
+                }
+                r = strv_consume(deny_read, pattern);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}

@@ -1,0 +1,31 @@
+/* unix-socket-masks.h — network.allowUnixSockets, enforced by the filesystem
+ * view.
+ *
+ * A sandbox has a network namespace of its own, so the host's abstract Unix
+ * sockets are out of its reach. Pathname sockets are files, but connect()
+ * and sendto() need only write permission on the socket's inode, which a
+ * read-only mount does not take away, and Landlock (ABI 7) has no access
+ * right for them. So the sockets that listen in the host's network namespace
+ * when the sandbox starts (/proc/net/unix as fenced sees it: stream and
+ * seqpacket listeners, bound datagram sockets) and that the caller could
+ * write to are masked like denyRead files, unless they are at or below an
+ * allowUnixSockets entry (fence's subpath rule) or allowAllUnixSockets is
+ * set. A socket bound after the sandbox started is not masked
+ * (docs/security.md).
+ */
+#pragma once
+
+#include <stdio.h>
+#include <sys/types.h>
+
+/* The paths of the connectable pathname sockets listed in f (the format of
+ * /proc/net/unix), de-duplicated, in *ret (NULL-terminated, may be empty). */
+int unix_sockets_parse(FILE *f, char ***ret);
+
+/* Whether path is at or below one of the absolute, normalised entries. */
+int unix_socket_allowed(const char *path, char * const *allow);
+
+/* Appends to *deny_read (as glob-escaped patterns) the real paths of the
+ * host's listening sockets that uid could connect to and allow does not
+ * cover. */
+int unix_socket_masks(char * const *allow, uid_t uid, char ***deny_read);
