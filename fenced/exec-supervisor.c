@@ -835,7 +835,12 @@ static int helper_handle(Helper *h) {
                 /* ENOENT: the process went away between poll and receive. */
                 return errno == EINTR || errno == ENOENT ? 0 : -errno;
 
+        /* A read that never returns must not hold the exec for ever. The
+         * default action of SIGALRM ends the helper: the one signal kind a
+         * killable wait in process_vm_readv() or on FUSE gives way to. */
+        alarm(EXEC_SUPERVISOR_JUDGE_TIMEOUT_S);
         r = helper_judge(h, h->req, &v);
+        alarm(0);
         if (r == -ESTALE)
                 return 0;
         if (r < 0) {
@@ -1154,11 +1159,16 @@ static int on_helper_exit(sd_event_source *src, int fd, uint32_t revents, void *
                 goto finish;            /* not yet */
         else if (si.si_code == CLD_EXITED)
                 error = -si.si_status;
+        else if (si.si_status == SIGALRM)
+                error = -ETIMEDOUT;     /* an exec it could not judge in time */
         else
                 error = -ECONNRESET;    /* killed */
         s->reaped = true;
         s->exit_source = sd_event_source_disable_unref(s->exit_source);
-        if (error == -ECONNRESET)
+        if (error == -ETIMEDOUT)
+                log_warning("exec supervisor %d could not judge an exec within %u s; the sandbox cannot exec any more.",
+                            (int) s->pid, EXEC_SUPERVISOR_JUDGE_TIMEOUT_S);
+        else if (error == -ECONNRESET)
                 log_warning("exec supervisor %d was killed by signal %d; the sandbox cannot exec any more.",
                             (int) s->pid, si.si_status);
         else if (error < 0)

@@ -10,8 +10,11 @@
  * fenced) that owns the listener and answers the notifications; denials
  * come back to the event loop, where the callback runs. Reading another
  * process's memory or resolving a path may block (a page or a directory on
- * FUSE or NFS served by the user); it blocks only that sandbox's helper,
- * never fenced's loop and so never other users' sandboxes.
+ * FUSE or NFS served by the user, a userfaultfd page); it blocks only that
+ * sandbox's helper, never fenced's loop and so never other users'
+ * sandboxes, and for EXEC_SUPERVISOR_JUDGE_TIMEOUT_S at most: then the
+ * helper dies of SIGALRM (such waits yield to fatal signals only) and the
+ * done callback gets -ETIMEDOUT.
  *
  * Fail closed: the kernel answers ENOSYS to every exec once the listener is
  * gone, so if the helper dies, is freed, or fenced exits (the helper has
@@ -29,6 +32,7 @@
 #include "command-policy.h"
 
 #define EXEC_SUPERVISOR_MAX_ARGS 16384
+#define EXEC_SUPERVISOR_JUDGE_TIMEOUT_S 5U
 #define EXEC_SUPERVISOR_MAX_ARG_BYTES (1024 * 1024)
 
 typedef struct ExecSupervisor ExecSupervisor;

@@ -114,7 +114,11 @@ const char *run_exec_failure(const RunExec *e) {
 static void lost(SandboxRun *run, int error) {
         char msg[256];
 
-        snprintf(msg, sizeof msg, "the exec supervisor is gone (%s); the sandbox is killed", strerror(-error));
+        if (error == -ETIMEDOUT)
+                snprintf(msg, sizeof msg, "the exec supervisor could not judge an exec within %u s (its memory "
+                         "or file did not answer); the sandbox is killed", EXEC_SUPERVISOR_JUDGE_TIMEOUT_S);
+        else
+                snprintf(msg, sizeof msg, "the exec supervisor is gone (%s); the sandbox is killed", strerror(-error));
         if (run->exec && !run->exec->failure)
                 run->exec->failure = strdup(msg);
         log_warning("Sandbox %s: %s.", sandbox_id(run->sandbox), msg);

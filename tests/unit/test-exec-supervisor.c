@@ -10,6 +10,8 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -725,5 +727,66 @@ Test(exec_supervisor, a_remembered_file_is_looked_at_again_when_it_changes) {
         sd_event_unref(e);
         unlink(path);
         remove_fixture(dir);
+        free(o.denials);
+}
+
+/* An exec whose argv[1] lies on a userfaultfd page nobody serves: reading
+ * it blocks (killably) for ever. */
+static void do_exec_uffd_arg(const char *dir, void *arg) {
+        struct uffdio_api api = { .api = UFFD_API };
+        struct uffdio_register reg = {};
+        long page = sysconf(_SC_PAGESIZE);
+        char *mem;
+        int uffd;
+
+        uffd = (int) syscall(SYS_userfaultfd, O_CLOEXEC);
+        if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api) < 0)
+                _exit(250);
+        mem = mmap(NULL, (size_t) page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (mem == MAP_FAILED)
+                _exit(250);
+        reg = (struct uffdio_register) { .range = { (uintptr_t) mem, (uint64_t) page },
+                                         .mode = UFFDIO_REGISTER_MODE_MISSING };
+        if (ioctl(uffd, UFFDIO_REGISTER, &reg) < 0)
+                _exit(250);
+        execve("/bin/true", STRV("true", mem), environment(dir));
+}
+
+static void scenario_uffd(int results, int sock, const char *dir) {
+        wait_go(sock);
+        run_step(results, "uffd", do_exec_uffd_arg, dir, NULL);
+}
+
+Test(exec_supervisor, an_exec_that_cannot_be_judged_in_time_kills_the_helper, .timeout = 60) {
+        _cleanup_command_policy_ CommandPolicy *policy = argv_policy();
+        struct timespec start, end;
+        ExecSupervisor *s = NULL;
+        sd_event *e = NULL;
+        Observed o = {};
+        Sandbox sb;
+
+        skip_without_user_notif();
+        cr_assert_geq(sd_event_new(&e), 0);
+        sandbox_start(&sb, scenario_uffd, "/tmp");
+        cr_assert_eq(exec_supervisor_attach(e, sb.listener, policy, on_denied, &o, &s), 0);
+        exec_supervisor_set_done_callback(s, on_done);
+
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        go(&sb);
+        run_loop(e, &sb, &o);
+        clock_gettime(CLOCK_MONOTONIC, &end);
+        if (result_of(&o, "uffd") == 250) {
+                cr_log_warn("userfaultfd is not available: the judging deadline is not tested");
+        } else {
+                /* The helper died of its alarm; the kernel then fails the exec. */
+                cr_expect_eq(result_of(&o, "uffd"), 128 + ENOSYS);
+                pump(e, &o.done);
+                cr_expect_eq(o.done_error, -ETIMEDOUT, "done with %d", o.done_error);
+                cr_expect_geq(end.tv_sec - start.tv_sec, (time_t) EXEC_SUPERVISOR_JUDGE_TIMEOUT_S - 1);
+        }
+
+        sandbox_finish(&sb);
+        exec_supervisor_free(s);
+        sd_event_unref(e);
         free(o.denials);
 }
