@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <sys/socket.h>
 #include <sched.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -39,6 +40,7 @@ static const char * const conditional_denials[] = {
         "ioctl(TIOCSTI)", "ioctl(TIOCLINUX)",
         "clone(CLONE_NEWUSER)", "unshare(CLONE_NEWUSER)",
         "clone3(ENOSYS)",
+        "socket(AF_INET/AF_INET6, SOCK_RAW)", "socket(AF_PACKET)",
         NULL,
 };
 
@@ -145,6 +147,22 @@ static int add_rules(scmp_filter_ctx ctx) {
                 return r;
         r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(unshare), 1,
                              SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER));
+        if (r < 0)
+                return r;
+        /* Raw and packet sockets: refused anyway without CAP_NET_RAW, but
+         * here the refusal is the filter's and so logged like every denial
+         * (the network filter's "every attempt is observable"). The type
+         * carries SOCK_CLOEXEC/SOCK_NONBLOCK above its low bits. Ping
+         * sockets (SOCK_DGRAM, IPPROTO_ICMP) are not raw. */
+        r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 2,
+                             SCMP_A0(SCMP_CMP_EQ, AF_INET), SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_RAW));
+        if (r < 0)
+                return r;
+        r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 2,
+                             SCMP_A0(SCMP_CMP_EQ, AF_INET6), SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_RAW));
+        if (r < 0)
+                return r;
+        r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_PACKET));
         if (r < 0)
                 return r;
         /* clone3() passes its flags in memory, out of the filter's sight.

@@ -15,6 +15,8 @@
  * list` prints the names. Exit status 0, or 2 for an unknown name.
  */
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <fcntl.h>
 #include <linux/keyctl.h>
 #include <linux/sched.h>
@@ -449,6 +451,31 @@ static Result try_getpid_x32(void) {
         return from_ret(syscall(SYS_getpid | 0x40000000));
 }
 
+static Result try_socket(int domain, int type, int protocol) {
+        int fd = socket(domain, type, protocol);
+        Result r = from_ret(fd);
+
+        if (fd >= 0)
+                close(fd);
+        return r;
+}
+
+static Result try_socket_raw4(void) {
+        return try_socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
+}
+
+static Result try_socket_raw6(void) {
+        return try_socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6);
+}
+
+static Result try_socket_packet(void) {
+        return try_socket(AF_PACKET, SOCK_DGRAM, 0);
+}
+
+static Result try_socket_udp(void) {
+        return try_socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+}
+
 typedef struct Probe {
         const char *name;
         Result (*fn)(void);
@@ -511,6 +538,10 @@ static const Probe probes[] = {
         { "ptrace32", try_ptrace32 },
         { "personality32-change", try_personality32_change },
         { "getpid-x32", try_getpid_x32 },
+        { "socket-raw4", try_socket_raw4 },
+        { "socket-raw6", try_socket_raw6 },
+        { "socket-packet", try_socket_packet },
+        { "socket-udp", try_socket_udp },
 };
 
 int main(int argc, char *argv[]) {
