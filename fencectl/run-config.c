@@ -44,11 +44,18 @@ int run_config_parse_port(const char *value) {
         if (!addr)
                 return log_oom();
         /* [::1]:8080 */
-        if (addr[0] == '[' && endswith(addr, "]")) {
+        bool bracketed = addr[0] == '[' && endswith(addr, "]");
+        if (bracketed) {
                 memmove(addr, addr + 1, strlen(addr));
                 addr[strlen(addr) - 1] = 0;
         }
-        if (inet_pton(AF_INET, addr, buf) != 1 && inet_pton(AF_INET6, addr, buf) != 1)
+        if (inet_pton(AF_INET6, addr, buf) == 1) {
+                /* ::1:8080 could as well be the address ::1:8080 with no port. */
+                if (!bracketed)
+                        return log_error_errno(EINVAL, "-p %s: an IPv6 address needs brackets: [ADDR]:PORT.", value);
+                return 0;
+        }
+        if (inet_pton(AF_INET, addr, buf) != 1)
                 return log_error_errno(EINVAL, "-p %s: '%s' is not a literal IP address (host names are not allowed).",
                                        value, addr);
         return 0;

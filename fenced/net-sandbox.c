@@ -70,7 +70,8 @@ int net_expose_parse(const char *s, struct sockaddr_storage *ret) {
         if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
                 s++;
                 n -= 2;
-        }
+        } else if (memchr(s, ':', n))
+                return -EINVAL;         /* IPv6 needs brackets: "::1:80" is ambiguous */
         if (n >= sizeof host)
                 return -EINVAL;
         memcpy(host, s, n);

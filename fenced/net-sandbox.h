@@ -46,8 +46,8 @@ bool net_sandbox_wanted(const NetSandboxOptions *o);
 
 /* Builds the namespace, listeners and rules. On failure *ret_error (when
  * given) names the key, -p value or step at fault. */
-/* A `-p` value: "PORT" (the host's 127.0.0.1), "ADDR:PORT" or "[V6]:PORT"
- * with ADDR a literal IP address. 0 or -EINVAL. */
+/* A `-p` value: "PORT" (the host's 127.0.0.1), "V4:PORT" or "[V4-OR-V6]:PORT"
+ * with literal IP addresses (an IPv6 one only in brackets). 0 or -EINVAL. */
 int net_expose_parse(const char *spec, struct sockaddr_storage *ret);
 
 int net_sandbox_new(sd_event *event, const NetSandboxOptions *o, net_event_t emit, void *userdata,

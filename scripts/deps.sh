@@ -24,6 +24,8 @@ FENCE_DEPS=(
         git
         # network tests: HTTP/SOCKS client, test certificate
         curl openssl iputils-ping
+        # GIT_SSH_COMMAND in a sandbox with network rules runs nc -X 5 -x (its SOCKS client)
+        netcat-openbsd
         # benchmark peer (bench/launch.sh)
         bubblewrap
 )

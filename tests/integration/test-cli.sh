@@ -86,6 +86,14 @@ for n in mnt pid net ipc uts cgroup; do
         like " $ns " " $n " "...lists the $n namespace"
 done
 like "$OUT" "^cgroup: $CG_MOUNT/fence.slice$" "...shows the cgroup slice"
+# Landlock ABI 6 (signal and abstract socket scoping) came with Linux 6.12.
+abi=$(sed -n 's/^landlockAbi: //p' <<<"$OUT")
+IFS=. read -r kmaj kmin _ <<<"$(uname -r)"
+if [ "$kmaj" -gt 6 ] || { [ "$kmaj" -eq 6 ] && [ "${kmin%%[!0-9]*}" -ge 12 ]; }; then
+        cmp_num "$abi" -ge 6 "...reports Landlock ABI >= 6 on this kernel ($(uname -r))"
+else
+        skip "kernel $(uname -r) predates Landlock ABI 6 (Linux 6.12)" "...reports Landlock ABI >= 6"
+fi
 
 capture fctl_user ps
 is "$RC" 0 "fencectl ps exits 0"

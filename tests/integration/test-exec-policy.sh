@@ -154,6 +154,41 @@ like "$OUT" "rc=128" "argv: ... the copy ran and answered as git"
 fctl_capture run -s argv.json -- sh -c 'grep Seccomp_filters /proc/self/status'
 like "$OUT" "Seccomp_filters:[[:space:]]+2$" "argv: the deny-list filter and the notify filter"
 
+# No rule that needs argv: no notify filter at all (zero overhead), the same
+# filters as a sandbox without any exec policy.
+fctl_capture run -- sh -c 'grep Seccomp_filters /proc/self/status'
+plain_filters=$OUT
+like "$plain_filters" "Seccomp_filters:[[:space:]]+[0-9]+$" "(a plain sandbox's Seccomp_filters)"
+cat >"$W/argv-norules.json" <<'JSON'
+{ "command": { "useDefaults": false, "runtimeExecPolicy": "argv" } }
+JSON
+cat >"$W/argv-allowonly.json" <<'JSON'
+{ "command": { "useDefaults": false, "allow": ["git push origin docs"], "runtimeExecPolicy": "argv" } }
+JSON
+chmod 0644 "$W/argv-norules.json" "$W/argv-allowonly.json"
+fctl_capture run -s argv-norules.json -- sh -c 'grep Seccomp_filters /proc/self/status'
+is "$OUT" "$plain_filters" "argv mode, useDefaults false, no deny list: no notify filter (as a plain sandbox)"
+fctl_capture run -s argv-allowonly.json -- sh -c 'grep Seccomp_filters /proc/self/status'
+is "$OUT" "$plain_filters" "argv mode with only an allow list: no notify filter (as a plain sandbox)"
+
+# command.allow beats command.deny (docs/config.md): at the preflight and at
+# run time in argv mode.
+cat >"$W/allow.json" <<'JSON'
+{ "command": { "deny": ["git push"], "allow": ["git push origin docs", "chroot"], "runtimeExecPolicy": "argv" } }
+JSON
+chmod 0644 "$W/allow.json"
+fctl_capture run -s allow.json -- git push origin docs
+like "$RC/$ERR" "^1/error: src refspec docs does not match any" \
+        "command.allow \"git push origin docs\" beats command.deny \"git push\": git itself runs and answers"
+unlike "$ERR" "command denied" "...the preflight lets it through"
+fctl_capture run -s allow.json -- git push origin main
+is "$RC" 126 "...while git push origin main stays denied (126)"
+fctl_capture run -s allow.json -- chroot / true
+unlike "$ERR" "command denied" "command.allow \"chroot\" beats the default list (useDefaults)"
+fctl_capture run -s allow.json -- sh -c 'p=push; git $p origin docs 2>&1; echo "rc=$?"; git $p origin main 2>&1; echo "rc=$?"'
+like "$(tr '\n' ' ' <<<"$OUT")" "src refspec docs does not match any.* rc=1 .*git: Permission denied rc=126 $" \
+        "argv mode at run time: the allowed push runs (git answers), the denied one fails with EACCES"
+
 # Another thread could rewrite the arguments between the check and the exec:
 # an exec from a multithreaded process is refused (as fence does).
 if command -v python3 >/dev/null; then
@@ -227,6 +262,61 @@ else
         kill "$victim" 2>/dev/null
         wait "$victim"
 fi
+
+# --------------------------------------------------------- fenced killed ----
+
+# SIGKILL of fenced itself while an argv-mode sandbox runs (this script's
+# private fenced): the supervisor goes with it, the sandbox's next exec fails
+# and the sandbox is gone; a new fenced starts cleanly afterwards.
+cat >"$W/argv-rw.json" <<JSON
+{ "command": { "deny": ["git push"], "runtimeExecPolicy": "argv" }, "filesystem": { "allowWrite": ["$W/beat"] } }
+JSON
+chmod 0644 "$W/argv-rw.json"
+mkdir -p "$W/beat"
+chown "$TEST_USER" "$W/beat"
+fctl_bg "$TEST_USER" "$T/killed" run -s argv-rw.json -- sh -c \
+        "while :; do if /bin/true; then echo ok >>$W/beat/log; else echo failed >>$W/beat/log; fi; sleep 0.05; done"
+killed_client=$BG_PID
+if wait_until 10 eval '[ "$(grep -c ok "$W/beat/log" 2>/dev/null)" -ge 3 ]'; then
+        killed_cg=$(cgroup_new | head -n 1)
+        kill -KILL "$FENCED_PID"
+        wait "$FENCED_PID" 2>/dev/null
+        FENCED_PID=
+        n_ok=$(grep -c ok "$W/beat/log")
+        sandbox_gone() {
+                ! pgrep -u "$TEST_USER" -f 'echo ok >>' >/dev/null
+        }
+        if wait_until 10 sandbox_gone; then
+                pass "fenced SIGKILLed: the argv-mode sandbox is gone"
+        else
+                fail "fenced SIGKILLed: the argv-mode sandbox is gone" \
+                        "$(ps -o pid=,args= -u "$TEST_USER"; tail -n 3 "$W/beat/log")"
+        fi
+        sleep 0.3
+        is "$(grep -c ok "$W/beat/log")" "$n_ok" "...no exec succeeded after the kill (no new 'ok' beat)"
+        diag "beats after the kill: $(sed "1,${n_ok}d" "$W/beat/log" | sort | uniq -c | xargs)"
+        if wait_until 10 eval '! kill -0 $killed_client 2>/dev/null'; then
+                wait "$killed_client"
+                isnt "$?" 0 "...and fencectl exits with a failure"
+        else
+                fail "...and fencectl exits" "fencectl $killed_client still runs"
+                kill "$killed_client" 2>/dev/null
+                wait "$killed_client"
+        fi
+        diag "fencectl said: $(cat "$T/killed.err")"
+        [ -z "$killed_cg" ] || diag "sandbox cgroup $killed_cg: $(cat "$CG_SLICE/$killed_cg/cgroup.procs" 2>/dev/null | xargs)"
+else
+        fail "the argv-mode sandbox to kill fenced under ran" "$(cat "$T/killed.err")"
+        kill "$killed_client" 2>/dev/null
+        wait "$killed_client"
+        kill -KILL "$FENCED_PID"
+        wait "$FENCED_PID" 2>/dev/null
+        FENCED_PID=
+fi
+# A new fenced removes what the killed one left (its cgroups) and serves.
+fenced_start
+fctl_capture run -s argv.json -- echo again
+is "$RC/$OUT" "0/again" "a new fenced after the SIGKILL serves argv-mode sandboxes"
 
 # ------------------------------------------------------------ templates ----
 
