@@ -177,4 +177,40 @@ newcase local-ports-on "{ \"network\": { \"allowLocalOutbound\": true, \"allowLo
 fctl_capture run -- sh -c "$NOPROXY_SH http://127.0.0.1:$P_HOST/"
 is "$RC/$OUT" "0/hello-host" "(with allowLocalOutbound it is)"
 
+# --- slow clients of the proxies (slowloris) ------------------------------------
+# 200 connections to each proxy that send half a request and then nothing:
+# a new client is answered at once meanwhile, and fenced closes the slow ones
+# after its handshake timeout (10 s) instead of holding them for ever.
+newcase slowloris "{ \"network\": { \"allowedDomains\": [\"allowed.test\"], \"deniedDomains\": [\"denied.test\"], \"dnsServer\": \"$DNS\" } }"
+cat >"$CASE/slow.py" <<'PY'
+import socket, subprocess, sys, time
+held = []
+for port, data in ((3128, b"GET http://denied.test/ HTTP/1.1\r\nHost: denied.te"), (1080, b"\x05")):
+    for _ in range(200):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(data)
+        held.append(s)
+t = time.monotonic()
+out = subprocess.run(["curl", "-sS", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}", "http://denied.test/"],
+                     capture_output=True, text=True).stdout
+print("meanwhile %s in %.1f s" % (out, time.monotonic() - t), flush=True)
+deadline = time.monotonic() + 20
+closed = 0
+for s in held:
+    s.settimeout(max(0.1, deadline - time.monotonic()))
+    try:
+        while s.recv(4096):     # an error page may come first: read to the end
+            pass
+        closed += 1
+    except socket.timeout:
+        pass
+    except ConnectionResetError:
+        closed += 1
+print("closed %d of %d within %.0f s" % (closed, len(held), time.monotonic() - t), flush=True)
+PY
+chown "$TEST_USER" "$CASE/slow.py"
+fctl_capture run -- /usr/bin/python3 slow.py
+like "$(sed -n 1p <<<"$OUT")" '^meanwhile 403 in [0-2]\.' "400 stalled proxy handshakes: a new proxy client is answered at once (403 for a denied name)"
+like "$(sed -n 2p <<<"$OUT")" '^closed 400 of 400 within ([0-9]|1[0-9]) s' "...and fenced closes every stalled one after its handshake timeout"
+
 finish
