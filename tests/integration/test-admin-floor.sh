@@ -47,6 +47,33 @@ unlike "$OUT" "top secret" "...and nothing of the file is printed"
 fctl_capture run -s "$CASE/fence.json" -- cat secret.txt
 isnt "$RC" 0 "...nor given with -s"
 rm -f "$CASE/fence.json"
+# Nor can a client that is not fencectl, sending the "!" entry to fenced raw.
+RAW_RUN='import array, json, os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+cfg = {"filesystem": {"denyRead": ["!" + sys.argv[2]]}}
+msg = {"method": "io.fence.Sandbox.Run", "more": True,
+       "parameters": {"argv": ["cat", sys.argv[2]], "env": [], "config": cfg,
+                      "cwdFd": 0, "stdinFd": 1, "stdoutFd": 2, "stderrFd": 3}}
+fds = [os.open(".", os.O_RDONLY | os.O_DIRECTORY), 0, 1, 2]
+s.sendmsg([json.dumps(msg).encode() + b"\0"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
+buf = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        print("closed"); break
+    buf += chunk
+    while b"\0" in buf:
+        m, buf = buf.split(b"\0", 1)
+        r = json.loads(m)
+        if r.get("error"):
+            print("error", r["error"]); sys.exit(0)
+        if r.get("parameters", {}).get("state") == "exited":
+            print("exit", r["parameters"].get("exitCode")); sys.exit(0)'
+raw_out=$(cd "$CASE" && setpriv --reuid="$TEST_USER" --regid="$TEST_USER" --init-groups -- \
+        env -i PATH="$USER_PATH" /usr/bin/python3 -c "$RAW_RUN" "$SOCK" "$CASE/secret.txt" 2>&1)
+unlike "$raw_out" "top secret" "a raw varlink Run with \"!path\" in its config cannot remove the floor's entry either"
+like "$raw_out" "exit 1" "...the sandbox's cat fails (exit 1)"
 
 # --- command.deny -----------------------------------------------------------
 fctl_capture run -- git status
