@@ -10,6 +10,7 @@
 
 #include "fs-glob.h"
 #include "fs-protect.h"
+#include "fs-template-ns.h"
 #include "fs-view.h"
 #include "landlock.h"
 #include "log.h"
@@ -64,6 +65,8 @@ struct FsView {
         size_t n_rules;
         FsProtectList protect;
         bool have_protect;
+        bool from_template;     /* the writable trees came from a template (fs-template-ns.h) */
+        int template_out;       /* the template this launch made, or -1 */
 };
 
 void fs_policy_done(FsPolicy *p) {
@@ -140,6 +143,7 @@ FsView *fs_view_free(FsView *v) {
         free(v->rules);
         if (v->have_protect)
                 fs_protect_list_done(&v->protect);
+        safe_close(v->template_out);
         free(v);
         return NULL;
 }
@@ -499,6 +503,7 @@ int fs_view_prepare(const FsPolicy *p, const char *cwd, uid_t uid, gid_t gid, co
         v = calloc(1, sizeof *v);
         if (!v)
                 return -ENOMEM;
+        v->template_out = -1;
         v->default_deny_read = p->default_deny_read;
         v->landlock_required = p->landlock_required || (p->default_deny_read && p->allow_execute);
 
@@ -663,12 +668,12 @@ static int cmp_mount(const void *a, const void *b) {
 
 /* Pins the ancestors of a denyWrite/denyRead path, as the caller (only
  * what the caller could rename needs it). */
-static int pin_rebind(const FsRebind *b, uid_t uid, gid_t gid, char **ret_error) {
+static int pin_rebind(const FsRebind *b, FsPinMemo *memo, uid_t uid, gid_t gid, char **ret_error) {
         int r;
 
         (void) setfsgid(gid);
         (void) setfsuid(uid);
-        r = fs_protect_pin_ancestors(b->path);
+        r = fs_protect_pin_ancestors_memo(b->path, memo);
         (void) setfsuid(0);
         (void) setfsgid(0);
         if (r < 0)
@@ -678,9 +683,62 @@ static int pin_rebind(const FsRebind *b, uid_t uid, gid_t gid, char **ret_error)
         return 0;
 }
 
-int fs_view_attach(FsView *v, uid_t uid, gid_t gid, FsProtectCreatedFn created, void *userdata,
+/* Whether a template can stand for this view's writable trees: all of them
+ * writable and none below another (a tree attached over the template's
+ * copy would hide the mounts made on it). Sorts the mounts. */
+static bool view_templatable(FsView *v) {
+        if (v->default_deny_read || v->n_mounts == 0)
+                return false;
+        qsort(v->mounts, v->n_mounts, sizeof *v->mounts, cmp_mount);
+        for (size_t i = 0; i < v->n_mounts; i++) {
+                if (v->mounts[i].kind != FS_MOUNT_RW)
+                        return false;
+                for (size_t j = 0; j < i; j++)
+                        if (mount_covers(&v->mounts[j], &v->mounts[i]))
+                                return false;
+        }
+        return true;
+}
+
+int fs_view_use_template(FsView *v, int template_ns) {
+        _cleanup_free_ struct stat *want = NULL;
+        _cleanup_free_ char **paths = NULL;
+        _cleanup_free_ int *trees = NULL;
+        size_t n;
+        int r;
+
+        if (template_ns < 0 || !view_templatable(v))
+                return 0;
+        want = calloc(v->n_mounts, sizeof *want);
+        paths = calloc(v->n_mounts + 1, sizeof *paths);
+        trees = calloc(v->n_mounts, sizeof *trees);
+        if (!want || !paths || !trees)
+                return -ENOMEM;
+        for (size_t i = 0; i < v->n_mounts; i++) {
+                if (fstat(v->mounts[i].tree, &want[i]) < 0)
+                        return negative_errno();
+                paths[i] = v->mounts[i].path;
+        }
+        n = v->n_mounts;
+        r = fs_template_ns_clone(template_ns, paths, want, n, trees);
+        if (r < 0)
+                return r;
+        for (size_t k = 0; k < n; k++) {
+                safe_close(v->mounts[k].tree);
+                v->mounts[k].tree = trees[k];
+        }
+        v->from_template = true;
+        return 1;
+}
+
+int fs_view_take_template(FsView *v) {
+        return v ? TAKE_FD(v->template_out) : -1;
+}
+
+int fs_view_attach(FsView *v, uid_t uid, gid_t gid, bool make_template, FsProtectCreatedFn created, void *userdata,
                    char **ret_error) {
         struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
+        _cleanup_(fs_pin_memo_done) FsPinMemo memo = { .full = v->from_template };
         int dir_mask = -1, file_mask = -1, r;
 
         for (size_t i = 0; i < v->n_symlinks; i++)
@@ -702,7 +760,7 @@ int fs_view_attach(FsView *v, uid_t uid, gid_t gid, FsProtectCreatedFn created, 
 
                 if (b->kind != FS_REBIND_RO)
                         continue;
-                r = pin_rebind(b, uid, gid, ret_error);
+                r = pin_rebind(b, &memo, uid, gid, ret_error);
                 if (r < 0)
                         return r;
                 target = open_target(b->path);
@@ -717,18 +775,39 @@ int fs_view_attach(FsView *v, uid_t uid, gid_t gid, FsProtectCreatedFn created, 
                     move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
                         return set_error(ret_error, errno, "filesystem.denyWrite: %s: cannot make it read-only: %s",
                                          b->path, strerror(errno));
+                if (!b->dir)
+                        memo.made++;
         }
 
         if (v->have_protect) {
+                int existing, missing;
+
                 (void) setfsgid(gid);
                 (void) setfsuid(uid);
-                r = fs_protect_apply(&v->protect, created, userdata);
+                existing = fs_protect_apply_existing(&v->protect, &memo, created, userdata);
                 (void) setfsuid(0);
                 (void) setfsgid(0);
-                if (r < 0)
-                        return set_error(ret_error, r, "protecting the mandatory files: %s", strerror(-r));
-                if (r > 0)
-                        log_debug("%d placeholder(s) block the creation of protected names.", r);
+                if (existing < 0)
+                        return set_error(ret_error, existing, "protecting the mandatory files: %s", strerror(-existing));
+                /* The template: what this launch had to make, before any
+                 * placeholder (they are removed after the sandbox) and
+                 * before the denyRead masks. */
+                if (make_template && existing == 0 && memo.made > 0 && view_templatable(v)) {
+                        r = fs_template_ns_snapshot(&v->template_out);
+                        if (r == -ENOTRECOVERABLE)
+                                return set_error(ret_error, r, "returning from the template's mount namespace");
+                        if (r < 0)
+                                log_debug_errno(r, "No template of this view: %m");
+                }
+                (void) setfsgid(gid);
+                (void) setfsuid(uid);
+                missing = fs_protect_apply_missing(&v->protect, &memo, created, userdata);
+                (void) setfsuid(0);
+                (void) setfsgid(0);
+                if (missing < 0)
+                        return set_error(ret_error, missing, "protecting the mandatory files: %s", strerror(-missing));
+                if (existing + missing > 0)
+                        log_debug("%d placeholder(s) block the creation of protected names.", existing + missing);
         }
 
         for (size_t i = 0; i < v->n_rebinds; i++) {
@@ -737,7 +816,7 @@ int fs_view_attach(FsView *v, uid_t uid, gid_t gid, FsProtectCreatedFn created, 
 
                 if (b->kind != FS_REBIND_MASK)
                         continue;
-                r = pin_rebind(b, uid, gid, ret_error);
+                r = pin_rebind(b, &memo, uid, gid, ret_error);
                 if (r < 0)
                         goto finish;
                 if (dir_mask < 0) {
