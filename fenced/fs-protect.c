@@ -1226,11 +1226,17 @@ static int pin_all_ancestors(const char *path, FsPinMemo *memo) {
                         *s = '/';
                         continue;
                 }
-                parent = strndup(p, strrchr(p, '/') - p);
-                if (!parent)
-                        return -ENOMEM;
-                writable = dir_is_writable(parent[0] ? parent : "/");
-                if (writable && !is_mount_root(p)) {
+                /* A mount point already (the template's pins): no need to
+                 * ask whether its parent is writable. */
+                if (is_mount_root(p))
+                        writable = false;
+                else {
+                        parent = strndup(p, strrchr(p, '/') - p);
+                        if (!parent)
+                                return -ENOMEM;
+                        writable = dir_is_writable(parent[0] ? parent : "/");
+                }
+                if (writable) {
                         fd = open(p, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                         if (fd < 0)
                                 return log_error_errno(errno, "Failed to open %s: %m", p);

@@ -666,21 +666,27 @@ static int cmp_mount(const void *a, const void *b) {
         return (int) x->kind - (int) y->kind;
 }
 
-/* Pins the ancestors of a denyWrite/denyRead path, as the caller (only
- * what the caller could rename needs it). */
-static int pin_rebind(const FsRebind *b, FsPinMemo *memo, uid_t uid, gid_t gid, char **ret_error) {
-        int r;
+/* Pins the ancestors of every denyWrite (or denyRead) path, as the caller
+ * (only what the caller could rename needs it), under one change of fsuid. */
+static int pin_rebinds(const FsView *v, FsRebindKind kind, FsPinMemo *memo, uid_t uid, gid_t gid, char **ret_error) {
+        int r = 0;
 
         (void) setfsgid(gid);
         (void) setfsuid(uid);
-        r = fs_protect_pin_ancestors_memo(b->path, memo);
+        for (size_t i = 0; i < v->n_rebinds && r >= 0; i++) {
+                const FsRebind *b = &v->rebinds[i];
+
+                if (b->kind != kind)
+                        continue;
+                r = fs_protect_pin_ancestors_memo(b->path, memo);
+                if (r < 0)
+                        r = set_error(ret_error, r, "%s: %s: cannot pin its parent directories: %s",
+                                      kind == FS_REBIND_RO ? "filesystem.denyWrite" : "filesystem.denyRead",
+                                      b->path, strerror(-r));
+        }
         (void) setfsuid(0);
         (void) setfsgid(0);
-        if (r < 0)
-                return set_error(ret_error, r, "%s: %s: cannot pin its parent directories: %s",
-                                 b->kind == FS_REBIND_RO ? "filesystem.denyWrite" : "filesystem.denyRead",
-                                 b->path, strerror(-r));
-        return 0;
+        return r < 0 ? r : 0;
 }
 
 /* Whether a template can stand for this view's writable trees: all of them
@@ -754,15 +760,15 @@ int fs_view_attach(FsView *v, uid_t uid, gid_t gid, bool make_template, FsProtec
                 v->mounts[i].tree = safe_close(v->mounts[i].tree);
         }
 
+        r = pin_rebinds(v, FS_REBIND_RO, &memo, uid, gid, ret_error);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < v->n_rebinds; i++) {
                 _cleanup_close_ int target = -1, tree = -1;
                 FsRebind *b = &v->rebinds[i];
 
                 if (b->kind != FS_REBIND_RO)
                         continue;
-                r = pin_rebind(b, &memo, uid, gid, ret_error);
-                if (r < 0)
-                        return r;
                 target = open_target(b->path);
                 if (target == -ENOENT)
                         continue;       /* not in the view (e.g. defaultDenyRead) */
@@ -810,15 +816,15 @@ int fs_view_attach(FsView *v, uid_t uid, gid_t gid, bool make_template, FsProtec
                         log_debug("%d placeholder(s) block the creation of protected names.", existing + missing);
         }
 
+        r = pin_rebinds(v, FS_REBIND_MASK, &memo, uid, gid, ret_error);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < v->n_rebinds; i++) {
                 _cleanup_close_ int target = -1, tree = -1;
                 FsRebind *b = &v->rebinds[i];
 
                 if (b->kind != FS_REBIND_MASK)
                         continue;
-                r = pin_rebind(b, &memo, uid, gid, ret_error);
-                if (r < 0)
-                        goto finish;
                 if (dir_mask < 0) {
                         r = make_masks(&dir_mask, &file_mask);
                         if (r < 0)
