@@ -690,15 +690,24 @@ static int pin_rebinds(const FsView *v, FsRebindKind kind, FsPinMemo *memo, uid_
 }
 
 /* Whether a template can stand for this view's writable trees: all of them
- * writable and none below another (a tree attached over the template's
- * copy would hide the mounts made on it). Sorts the mounts. */
+ * writable, none below another (a tree attached over the template's copy
+ * would hide the mounts made on it) and none on the sandbox's own /tmp,
+ * /dev or /proc, which a template does not keep. Sorts the mounts. */
 static bool view_templatable(FsView *v) {
+        static const char * const dropped[] = { "/tmp", "/dev", "/proc" };
+
         if (v->default_deny_read || v->n_mounts == 0)
                 return false;
         qsort(v->mounts, v->n_mounts, sizeof *v->mounts, cmp_mount);
         for (size_t i = 0; i < v->n_mounts; i++) {
                 if (v->mounts[i].kind != FS_MOUNT_RW)
                         return false;
+                for (size_t k = 0; k < ELEMENTSOF(dropped); k++) {
+                        const char *rest = startswith(v->mounts[i].path, dropped[k]);
+
+                        if (rest && (*rest == 0 || *rest == '/'))
+                                return false;
+                }
                 for (size_t j = 0; j < i; j++)
                         if (mount_covers(&v->mounts[j], &v->mounts[i]))
                                 return false;
