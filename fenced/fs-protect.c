@@ -1330,6 +1330,8 @@ static int reopen_same(const char *path, const struct stat *st) {
 }
 
 /* Pins the ancestors of the inode fd refers to, then binds it read-only. */
+static bool on_readonly_mount(int fd);
+
 static int protect_fd(int fd, const char *spelled, FsPinMemo *memo) {
         _cleanup_free_ char *canonical = fd_path(fd);
         const char *path = canonical ?: spelled;
@@ -1348,6 +1350,10 @@ static int protect_fd(int fd, const char *spelled, FsPinMemo *memo) {
                 if (again < 0)
                         return again;
         }
+        /* In a view from a template: a file on a read-only mount is bound
+         * already (or its directory is read-only too). */
+        if (memo && memo->full && !S_ISDIR(st.st_mode) && on_readonly_mount(again >= 0 ? again : fd))
+                return 0;
         k = bind_self(again >= 0 ? again : fd, true);
         if (k < 0)
                 return log_error_errno(k, "Failed to make %s read-only: %m", path);
@@ -1401,11 +1407,14 @@ static int protect_path(const char *path, FsPinMemo *memo) {
         link = reopen_same(link_path, &st);
         if (link < 0)
                 return link;
-        k = bind_self(link, false);
-        if (k < 0)
-                return log_error_errno(k, "Failed to pin symlink %s: %m", path);
-        if (memo)
-                memo->made++;
+        /* In a view from a template the symlink may be pinned already. */
+        if (!memo || !memo->full || !is_mount_root(link_path)) {
+                k = bind_self(link, false);
+                if (k < 0)
+                        return log_error_errno(k, "Failed to pin symlink %s: %m", path);
+                if (memo)
+                        memo->made++;
+        }
 
         target = open(path, O_PATH | O_CLOEXEC);
         if (target < 0) {

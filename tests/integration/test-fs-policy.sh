@@ -718,6 +718,23 @@ put fence.json '{ "filesystem": { "allowWrite": ["."], "denyWrite": ["./sub/ro.t
 fctl_capture run -- sh -c 'echo evil >sub/ro.txt'
 is "$(cat "$CASE/sub/ro.txt")" "changed" "...and back: it is read-only again"
 
+# A protected name that is a symlink (pinned itself, its target bound
+# read-only): a launch from the template finds both in place, makes
+# neither again and so leaves no new template.
+newcase tmpl-link
+put fence.json '{ "filesystem": { "allowWrite": ["."], "denyWrite": ["./sub/ro.txt"] } }'
+put sub/ro.txt "read only"
+put modules.txt "[submodule]"
+as_user ln -s modules.txt "$CASE/.gitmodules"
+fctl_capture run -- true
+fctl_capture run -- true
+stored=$(stored_count)
+fctl_capture run -- sh -c 'echo evil >>.gitmodules; echo evil >>sub/ro.txt; rm .gitmodules'
+is "$(cat "$CASE/modules.txt")/$(cat "$CASE/sub/ro.txt")" "[submodule]/read only" \
+        "template: a symlinked protected name: its target and the denyWrite file are unchanged"
+check "...and the symlink is still there" test -L "$CASE/.gitmodules"
+is "$(stored_count)" "$stored" "...and the launch used the template as it was"
+
 # Another user, the same config, in a directory and a file both can write:
 # it gets a template of its own, never the first user's.
 newcase tmpl-shared
