@@ -9,6 +9,12 @@
 #include "fs-template-ns.h"
 #include "macro.h"
 
+/* Where a template keeps its manifest: on a tmpfs of its own at /tmp, the
+ * sandbox's /tmp being dropped from the copy. */
+#define MANIFEST_DIR "/tmp"
+#define MANIFEST MANIFEST_DIR "/fence-template"
+#define MANIFEST_MAX (1024 * 1024)
+
 static int open_self_ns(void) {
         return RET_NERRNO(open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC));
 }
@@ -41,9 +47,29 @@ static int check_and_clone(const char *path, const struct stat *want) {
         return RET_NERRNO(open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE));
 }
 
-int fs_template_ns_clone(int template_ns, char * const *paths, const struct stat *want, size_t n, int *trees) {
+/* Whether the template's manifest is the same text. */
+static int manifest_matches(const char *manifest) {
+        _cleanup_close_ int fd = -1;
+        size_t want = strlen(manifest);
+        _cleanup_free_ char *buf = malloc(want + 1);
+        ssize_t got;
+
+        if (!buf)
+                return -ENOMEM;
+        fd = open(MANIFEST, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return -ESTALE;
+        /* One byte more than expected tells a longer file apart. */
+        got = read(fd, buf, want + 1);
+        if (got < 0)
+                return negative_errno();
+        return (size_t) got == want && memcmp(buf, manifest, want) == 0 ? 0 : -ESTALE;
+}
+
+int fs_template_ns_clone(int template_ns, const char *manifest, char * const *paths, const struct stat *want, size_t n,
+                         int *trees) {
         _cleanup_close_ int own = -1;
-        size_t i;
+        size_t i = 0;
         int r = 0, k;
 
         own = open_self_ns();
@@ -51,7 +77,8 @@ int fs_template_ns_clone(int template_ns, char * const *paths, const struct stat
                 return own;
         if (setns(template_ns, CLONE_NEWNS) < 0)
                 return negative_errno();
-        for (i = 0; i < n; i++) {
+        r = manifest_matches(manifest);
+        for (i = 0; r >= 0 && i < n; i++) {
                 trees[i] = check_and_clone(paths[i], &want[i]);
                 if (trees[i] < 0) {
                         r = trees[i];
@@ -71,7 +98,29 @@ int fs_template_ns_clone(int template_ns, char * const *paths, const struct stat
         return 0;
 }
 
-int fs_template_ns_snapshot(int *ret) {
+static int write_manifest(const char *manifest) {
+        _cleanup_close_ int fd = -1;
+
+        if (strlen(manifest) > MANIFEST_MAX)
+                return -E2BIG;
+        if (mount("tmpfs", MANIFEST_DIR, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700,size=1m") < 0)
+                return negative_errno();
+        fd = open(MANIFEST, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return negative_errno();
+        for (size_t done = 0, len = strlen(manifest); done < len; ) {
+                ssize_t n = write(fd, manifest + done, len - done);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return n < 0 ? negative_errno() : -EIO;
+                done += (size_t) n;
+        }
+        return 0;
+}
+
+int fs_template_ns_snapshot(const char *manifest, int *ret) {
         static const char * const drop[] = { "/proc", "/dev", "/tmp" };
         _cleanup_close_ int own = -1, copy = -1;
         int r = 0, k;
@@ -90,6 +139,8 @@ int fs_template_ns_snapshot(int *ret) {
         for (size_t i = 0; r >= 0 && i < ELEMENTSOF(drop); i++)
                 if (umount2(drop[i], MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
                         r = negative_errno();
+        if (r >= 0)
+                r = write_manifest(manifest);
         k = return_to(own);
         if (k < 0)
                 return k;       /* the caller cannot go on in the copy */

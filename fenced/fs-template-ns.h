@@ -17,6 +17,14 @@
  * again there. The writable trees themselves are taken from the template
  * only when the template's mount at that path is still a read-write mount
  * point of the very directory the caller's path resolves to now.
+ *
+ * So that a template holds nothing the fresh policy would not make either
+ * (a pin that keeps a directory from being renamed, a bind that makes a
+ * file read-only, for a path that is no longer denied or protected), each
+ * one keeps a manifest of what it was made for (fs-view.c: the writable
+ * trees, the denyWrite/denyRead paths and the existing protected paths,
+ * each with its inode), on a small tmpfs of its own at /tmp; a launch whose
+ * freshly resolved manifest differs does not use it.
  */
 #pragma once
 
@@ -25,7 +33,8 @@
 
 /* In the sandbox child, before its root changes (it must be in its own
  * mount namespace, single-threaded, privileged). Enters the template
- * namespace template_ns, and for each of the n paths checks that it is a
+ * namespace template_ns, checks that its manifest is the same text, and for
+ * each of the n paths checks that it is a
  * read-write mount point there of the directory or file want[i] (device and
  * inode), then clones it with everything mounted below it; then returns to
  * the caller's namespace (root and cwd: that namespace's root). On success
@@ -33,11 +42,13 @@
  * returned: -ESTALE when the template no longer matches, else -errno; in
  * both cases the caller is back in its namespace, except on
  * -ENOTRECOVERABLE (it could not return: it must give up). */
-int fs_template_ns_clone(int template_ns, char * const *paths, const struct stat *want, size_t n, int *trees);
+int fs_template_ns_clone(int template_ns, const char *manifest, char * const *paths, const struct stat *want, size_t n,
+                         int *trees);
 
 /* In the sandbox child, after the policy's mounts and before anything
  * else: a copy of the current mount namespace without the sandbox's own
- * /proc, /dev and /tmp, as an nsfs fd in *ret (close-on-exec). The caller
+ * /proc, /dev and /tmp, holding manifest, as an nsfs fd in *ret
+ * (close-on-exec). The caller
  * stays in its namespace (root and cwd: its root), except on
  * -ENOTRECOVERABLE (as above). */
-int fs_template_ns_snapshot(int *ret);
+int fs_template_ns_snapshot(const char *manifest, int *ret);

@@ -40,6 +40,8 @@ typedef struct FsRebind {
         char *path;
         bool dir;
         FsRebindKind kind;
+        dev_t dev;              /* what the path resolved to for the caller */
+        ino_t ino;
 } FsRebind;
 
 typedef struct FsSymlink {
@@ -443,6 +445,7 @@ static int add_rebinds(FsView *v, const char *cwd, char * const *patterns, const
                 for (char **path = paths; *path; path++) {
                         _cleanup_close_ int fd = -1;
                         _cleanup_free_ char *real = NULL;
+                        struct stat st;
                         bool dir;
 
                         r = open_as_caller(*path, &fd, &real, &dir);
@@ -452,9 +455,17 @@ static int add_rebinds(FsView *v, const char *cwd, char * const *patterns, const
                                 continue;       /* the caller cannot reach it: nothing to hide or protect */
                         if (r < 0)
                                 return set_error(ret_error, r, "%s: %s: %s", key, *path, strerror(-r));
+                        if (fstat(fd, &st) < 0)
+                                return set_error(ret_error, errno, "%s: %s: %s", key, *path, strerror(errno));
                         if (!GROW(v->rebinds, v->n_rebinds))
                                 return -ENOMEM;
-                        v->rebinds[v->n_rebinds++] = (FsRebind) { .path = TAKE_PTR(real), .dir = dir, .kind = kind };
+                        v->rebinds[v->n_rebinds++] = (FsRebind) {
+                                .path = TAKE_PTR(real),
+                                .dir = dir,
+                                .kind = kind,
+                                .dev = st.st_dev,
+                                .ino = st.st_ino,
+                        };
                 }
         }
         return 0;
@@ -715,15 +726,47 @@ static bool view_templatable(FsView *v) {
         return true;
 }
 
+/* What a template of this view holds, as prepare resolved it: the
+ * writable trees, the denyWrite and denyRead paths and the existing
+ * protected paths, each with its inode. A template is used only by a
+ * launch whose manifest is the same (fs-template-ns.h), so it holds no pin
+ * or bind the fresh policy would not make. */
+static char *view_manifest(const FsView *v) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+
+        if (!f)
+                return NULL;
+        for (size_t i = 0; i < v->n_mounts; i++)
+                fprintf(f, "W %s\n", v->mounts[i].path);
+        for (size_t i = 0; i < v->n_rebinds; i++)
+                fprintf(f, "%c %d %llu:%llu %s\n", v->rebinds[i].kind == FS_REBIND_RO ? 'R' : 'M', v->rebinds[i].dir,
+                        (unsigned long long) v->rebinds[i].dev, (unsigned long long) v->rebinds[i].ino, v->rebinds[i].path);
+        for (size_t i = 0; v->have_protect && i < v->protect.n_existing; i++)
+                fprintf(f, "P %d %llu:%llu %s\n", v->protect.existing[i].kind,
+                        (unsigned long long) v->protect.existing[i].dev, (unsigned long long) v->protect.existing[i].ino,
+                        v->protect.existing[i].path);
+        if (fclose(f) != 0) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}
+
 int fs_view_use_template(FsView *v, int template_ns) {
         _cleanup_free_ struct stat *want = NULL;
         _cleanup_free_ char **paths = NULL;
         _cleanup_free_ int *trees = NULL;
+        _cleanup_free_ char *manifest = NULL;
         size_t n;
         int r;
 
         if (template_ns < 0 || !view_templatable(v))
                 return 0;
+        manifest = view_manifest(v);
+        if (!manifest)
+                return -ENOMEM;
         want = calloc(v->n_mounts, sizeof *want);
         paths = calloc(v->n_mounts + 1, sizeof *paths);
         trees = calloc(v->n_mounts, sizeof *trees);
@@ -735,7 +778,7 @@ int fs_view_use_template(FsView *v, int template_ns) {
                 paths[i] = v->mounts[i].path;
         }
         n = v->n_mounts;
-        r = fs_template_ns_clone(template_ns, paths, want, n, trees);
+        r = fs_template_ns_clone(template_ns, manifest, paths, want, n, trees);
         if (r < 0)
                 return r;
         for (size_t k = 0; k < n; k++) {
@@ -808,7 +851,9 @@ int fs_view_attach(FsView *v, uid_t uid, gid_t gid, bool make_template, FsProtec
                  * placeholder (they are removed after the sandbox) and
                  * before the denyRead masks. */
                 if (make_template && existing == 0 && memo.made > 0 && view_templatable(v)) {
-                        r = fs_template_ns_snapshot(&v->template_out);
+                        _cleanup_free_ char *manifest = view_manifest(v);
+
+                        r = manifest ? fs_template_ns_snapshot(manifest, &v->template_out) : -ENOMEM;
                         if (r == -ENOTRECOVERABLE)
                                 return set_error(ret_error, r, "returning from the template's mount namespace");
                         if (r < 0)

@@ -718,6 +718,14 @@ put fence.json '{ "filesystem": { "allowWrite": ["."], "denyWrite": ["./sub/ro.t
 fctl_capture run -- sh -c 'echo evil >sub/ro.txt'
 is "$(cat "$CASE/sub/ro.txt")" "changed" "...and back: it is read-only again"
 
+# The template holds no more than the fresh policy makes: a denyWrite file
+# removed on the host since leaves no pin on its directory behind.
+fctl_capture run -- true
+as_user rm "$CASE/d/e/ro2.txt"
+fctl_capture run -- sh -c 'mv d/e d/e2 && echo moved'
+is "$OUT" "moved" "template: the directory of a denyWrite file removed on the host since can be renamed"
+check "...on the host too" test -d "$CASE/d/e2" -a ! -e "$CASE/d/e"
+
 # A protected name that is a symlink (pinned itself, its target bound
 # read-only): a launch from the template finds both in place, makes
 # neither again and so leaves no new template.
