@@ -1,6 +1,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -15,7 +16,18 @@
 #define MANIFEST MANIFEST_DIR "/fence-template"
 #define MANIFEST_MAX (1024 * 1024)
 
+#ifndef PIDFD_GET_MNT_NAMESPACE
+#define PIDFD_GET_MNT_NAMESPACE _IO(0xFF, 3)    /* Linux 6.11, linux/pidfd.h */
+#endif
+
+/* An nsfs fd of this process's mount namespace: through a pidfd (no path
+ * lookup in /proc, a third of the cost), else /proc/self/ns/mnt. */
 static int open_self_ns(void) {
+        _cleanup_close_ int pidfd = (int) syscall(SYS_pidfd_open, getpid(), 0);
+        int fd = pidfd >= 0 ? ioctl(pidfd, PIDFD_GET_MNT_NAMESPACE, 0) : -1;
+
+        if (fd >= 0)
+                return fd;
         return RET_NERRNO(open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC));
 }
 

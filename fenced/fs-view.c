@@ -219,7 +219,7 @@ static bool path_is_canonical(const char *path) {
 }
 
 /* Resolves one path as the caller (fsuid already switched). */
-static int open_as_caller(const char *path, int *ret_fd, char **ret_real, bool *ret_dir) {
+static int open_as_caller(const char *path, int *ret_fd, char **ret_real, struct stat *ret_st) {
         struct open_how how = {
                 .flags = O_PATH | O_CLOEXEC,
                 .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
@@ -249,7 +249,7 @@ static int open_as_caller(const char *path, int *ret_fd, char **ret_real, bool *
                 r = fd_path(fd, ret_real);
         if (r < 0)
                 return r;
-        *ret_dir = S_ISDIR(st.st_mode);
+        *ret_st = st;
         *ret_fd = TAKE_FD(fd);
         return 0;
 }
@@ -314,9 +314,11 @@ static int add_mounts(FsView *v, const char *cwd, char * const *patterns, const 
                         _cleanup_close_ int fd = -1;
                         _cleanup_free_ char *real = NULL;
                         struct statx sx;
+                        struct stat st;
                         bool dir;
 
-                        r = open_as_caller(*path, &fd, &real, &dir);
+                        r = open_as_caller(*path, &fd, &real, &st);
+                        dir = r >= 0 && S_ISDIR(st.st_mode);
                         if (r == -ENOENT)
                                 continue;
                         if (r >= 0 && v->default_deny_read) {
@@ -446,22 +448,19 @@ static int add_rebinds(FsView *v, const char *cwd, char * const *patterns, const
                         _cleanup_close_ int fd = -1;
                         _cleanup_free_ char *real = NULL;
                         struct stat st;
-                        bool dir;
 
-                        r = open_as_caller(*path, &fd, &real, &dir);
+                        r = open_as_caller(*path, &fd, &real, &st);
                         if (r == -ENOENT)
                                 continue;
                         if (r == -EACCES)
                                 continue;       /* the caller cannot reach it: nothing to hide or protect */
                         if (r < 0)
                                 return set_error(ret_error, r, "%s: %s: %s", key, *path, strerror(-r));
-                        if (fstat(fd, &st) < 0)
-                                return set_error(ret_error, errno, "%s: %s: %s", key, *path, strerror(errno));
                         if (!GROW(v->rebinds, v->n_rebinds))
                                 return -ENOMEM;
                         v->rebinds[v->n_rebinds++] = (FsRebind) {
                                 .path = TAKE_PTR(real),
-                                .dir = dir,
+                                .dir = S_ISDIR(st.st_mode),
                                 .kind = kind,
                                 .dev = st.st_dev,
                                 .ino = st.st_ino,
