@@ -263,7 +263,23 @@ static int glob_pattern(const char *cwd, const char *pattern, const char *key, c
         int r;
 
         if (pattern[0] != '/') {
-                if (!cwd || asprintf(&abs, "%s/%s", streq(cwd, "/") ? "" : cwd, pattern) < 0)
+                const char *rel = pattern;
+
+                /* "./src" is cwd/src: joined without the "./", the path
+                 * stays canonical and resolves without a readlink()
+                 * (open_as_caller()). */
+                while (rel[0] == '.' && rel[1] == '/') {
+                        rel += 2;
+                        while (rel[0] == '/')
+                                rel++;
+                }
+                if (streq(rel, "."))
+                        rel = "";
+                if (cwd && !rel[0])
+                        abs = strdup(cwd);
+                else if (cwd && asprintf(&abs, "%s/%s", streq(cwd, "/") ? "" : cwd, rel) < 0)
+                        abs = NULL;
+                if (!abs)
                         return set_error(ret_error, -ENOMEM, "%s: %s: %s", key, pattern, strerror(ENOMEM));
                 full = abs;
         }
