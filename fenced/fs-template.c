@@ -24,6 +24,7 @@ struct FsTemplates {
         sd_event_source *mount_source;
         sd_event_source *timer;
         uint64_t generation;
+        uint64_t idle_usec;
         Entry entries[FS_TEMPLATES_MAX];
         size_t n;
 };
@@ -74,7 +75,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         uint64_t now = now_usec();
 
         for (size_t i = t->n; i > 0; i--)
-                if (now - t->entries[i - 1].last_used >= FS_TEMPLATE_IDLE_USEC)
+                if (now - t->entries[i - 1].last_used >= t->idle_usec)
                         entry_drop(t, i - 1);
         arm_timer(t);
         return 0;
@@ -93,23 +94,24 @@ static void arm_timer(FsTemplates *t) {
                 return;
         }
         if (!t->timer) {
-                if (sd_event_add_time(t->event, &t->timer, CLOCK_MONOTONIC, oldest + FS_TEMPLATE_IDLE_USEC,
-                                      1000000ULL, on_timer, t) < 0) {
+                if (sd_event_add_time(t->event, &t->timer, CLOCK_MONOTONIC, oldest + t->idle_usec,
+                                      t->idle_usec / 10, on_timer, t) < 0) {
                         drop_all(t);    /* no expiry, no cache */
                         return;
                 }
         } else
-                (void) sd_event_source_set_time(t->timer, oldest + FS_TEMPLATE_IDLE_USEC);
+                (void) sd_event_source_set_time(t->timer, oldest + t->idle_usec);
         (void) sd_event_source_set_enabled(t->timer, SD_EVENT_ONESHOT);
 }
 
-int fs_templates_new(sd_event *e, FsTemplates **ret) {
+int fs_templates_new(sd_event *e, uint64_t idle_usec, FsTemplates **ret) {
         _cleanup_(fs_templates_freep) FsTemplates *t = calloc(1, sizeof *t);
         int r;
 
         if (!t)
                 return -ENOMEM;
         t->event = sd_event_ref(e);
+        t->idle_usec = idle_usec;
         t->mountinfo_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
         if (t->mountinfo_fd < 0)
                 return log_error_errno(errno, "Failed to open /proc/self/mountinfo: %m");

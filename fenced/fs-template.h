@@ -11,7 +11,8 @@
  *
  * Nothing is kept longer than useful: at most FS_TEMPLATES_MAX templates
  * (FS_TEMPLATES_PER_USER per uid), the least recently used dropped first;
- * one unused for FS_TEMPLATE_IDLE_USEC is dropped by a timer; all are
+ * one unused for FS_TEMPLATE_IDLE_USEC (fenced's setting) is dropped by a
+ * timer; all are
  * dropped when fenced's own mount namespace (the host's) changes, since a
  * template holds copies of the host's mounts below the writable trees (and
  * would keep an unmounted filesystem busy); and when fenced exits. A
@@ -32,7 +33,8 @@
 
 typedef struct FsTemplates FsTemplates;
 
-int fs_templates_new(sd_event *e, FsTemplates **ret);
+/* idle_usec: how long an unused template is kept (FS_TEMPLATE_IDLE_USEC). */
+int fs_templates_new(sd_event *e, uint64_t idle_usec, FsTemplates **ret);
 FsTemplates *fs_templates_free(FsTemplates *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(FsTemplates *, fs_templates_free);
 

@@ -254,7 +254,7 @@ int manager_start(Manager *m) {
         r = fs_protect_watches_new(m->event, m->options.state_dir, &m->protect_watches);
         if (r < 0)
                 return r;
-        r = fs_templates_new(m->event, &m->fs_templates);
+        r = fs_templates_new(m->event, FS_TEMPLATE_IDLE_USEC, &m->fs_templates);
         if (r < 0)
                 return r;
         r = placeholder_sweep(m->options.state_dir, m->cgroups.slice);
