@@ -52,6 +52,7 @@ Test(fs_template, key_names_caller_policy_and_cwd) {
         cr_expect(!key_eq(ka, la, kd, ld), "another denyWrite path, another key");
         cr_expect(!key_eq(ka, la, ke, le), "no denyWrite path, another key");
 
+        free(ka), free(ke);
         /* Nothing writable, or defaultDenyRead: no template. */
         strv_free(e.fs.allow_write);
         e.fs.allow_write = NULL;
