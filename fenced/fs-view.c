@@ -689,7 +689,11 @@ static int cmp_mount(const void *a, const void *b) {
          * writable path inside a read-only one ends up on top. */
         if (lx != ly)
                 return lx < ly ? -1 : 1;
-        return (int) x->kind - (int) y->kind;
+        if (x->kind != y->kind)
+                return (int) x->kind - (int) y->kind;
+        /* Siblings: any order works; a fixed one keeps the manifest of a
+         * template (fs_view_use_template()) the same from launch to launch. */
+        return strcmp(x->path, y->path);
 }
 
 /* Pins the ancestors of every denyWrite (or denyRead) path, as the caller
