@@ -257,7 +257,18 @@ static int open_as_caller(const char *path, int *ret_fd, char **ret_real, struct
 /* Expands the pattern of config key `key`; relative patterns ("**" +
  * "/.env", as templates write them) match below the cwd. On failure
  * *ret_error names the key, the pattern and, when a bound was hit, which. */
-static int glob_pattern(const char *cwd, const char *pattern, const char *key, char ***ret, char **ret_error) {
+/* Whether fs_glob() would have returned nothing for the plain path. */
+static bool plain_unmatched(const char *path) {
+        struct stat st;
+
+        return lstat(path, &st) < 0 && (errno == ENOENT || errno == ENOTDIR || errno == EACCES || errno == ELOOP);
+}
+
+/* *ret_plain: the pattern was a plain path, returned without a check that it
+ * exists (one path walk less): when the caller's open of it fails,
+ * plain_unmatched() tells whether fs_glob() would have matched it. */
+static int glob_pattern(const char *cwd, const char *pattern, const char *key, char ***ret, bool *ret_plain,
+                        char **ret_error) {
         _cleanup_free_ char *abs = NULL, *bound = NULL;
         const char *full = pattern;
         int r;
@@ -282,6 +293,17 @@ static int glob_pattern(const char *cwd, const char *pattern, const char *key, c
                 if (!abs)
                         return set_error(ret_error, -ENOMEM, "%s: %s: %s", key, pattern, strerror(ENOMEM));
                 full = abs;
+        }
+        *ret_plain = fs_glob_is_plain(full);
+        if (*ret_plain) {
+                char **l = calloc(2, sizeof *l);
+
+                if (!l || !(l[0] = strdup(full))) {
+                        free(l);
+                        return set_error(ret_error, -ENOMEM, "%s: %s: %s", key, pattern, strerror(ENOMEM));
+                }
+                *ret = l;
+                return 0;
         }
         r = fs_glob_full(full, NULL, ret, &bound);
         if (r == -E2BIG)
@@ -321,7 +343,8 @@ static int add_mounts(FsView *v, const char *cwd, char * const *patterns, const 
                       LandlockTier tier, char **ret_error) {
         for (char * const *p = patterns; p && *p; p++) {
                 _cleanup_strv_free_ char **paths = NULL;
-                int r = glob_pattern(cwd, *p, key, &paths, ret_error);
+                bool plain;
+                int r = glob_pattern(cwd, *p, key, &paths, &plain, ret_error);
 
                 if (r < 0)
                         return r;
@@ -335,7 +358,7 @@ static int add_mounts(FsView *v, const char *cwd, char * const *patterns, const 
 
                         r = open_as_caller(*path, &fd, &real, &st);
                         dir = r >= 0 && S_ISDIR(st.st_mode);
-                        if (r == -ENOENT)
+                        if (r == -ENOENT || (r < 0 && plain && plain_unmatched(*path)))
                                 continue;
                         if (r >= 0 && v->default_deny_read) {
                                 r = add_top_symlink(v, *path);
@@ -455,7 +478,8 @@ static int add_rebinds(FsView *v, const char *cwd, char * const *patterns, const
                        char **ret_error) {
         for (char * const *p = patterns; p && *p; p++) {
                 _cleanup_strv_free_ char **paths = NULL;
-                int r = glob_pattern(cwd, *p, key, &paths, ret_error);
+                bool plain;
+                int r = glob_pattern(cwd, *p, key, &paths, &plain, ret_error);
 
                 if (r < 0)
                         return r;
@@ -466,7 +490,7 @@ static int add_rebinds(FsView *v, const char *cwd, char * const *patterns, const
                         struct stat st;
 
                         r = open_as_caller(*path, &fd, &real, &st);
-                        if (r == -ENOENT)
+                        if (r == -ENOENT || (r < 0 && plain && plain_unmatched(*path)))
                                 continue;
                         if (r == -EACCES)
                                 continue;       /* the caller cannot reach it: nothing to hide or protect */
