@@ -743,6 +743,23 @@ is "$(cat "$CASE/modules.txt")/$(cat "$CASE/sub/ro.txt")" "[submodule]/read only
 check "...and the symlink is still there" test -L "$CASE/.gitmodules"
 is "$(stored_count)" "$stored" "...and the launch used the template as it was"
 
+# A denyWrite directory: bound read-only again at every launch, on top of
+# the template's bind, with everything below it (a new file made on the
+# host included); the template stays as it is.
+newcase tmpl-dir
+put fence.json '{ "filesystem": { "allowWrite": ["."], "denyWrite": ["./cfg", "./x/ro.txt"] } }'
+put cfg/a.txt "a"
+put x/ro.txt "ro"
+fctl_capture run -- true
+fctl_capture run -- true
+stored=$(stored_count)
+put cfg/sub/b.txt "b"
+fctl_capture run -- sh -c 'echo evil >>cfg/a.txt; echo evil >>cfg/sub/b.txt; touch cfg/new; mv cfg cfg2; echo ok >w.txt'
+is "$(cat "$CASE/cfg/a.txt")/$(cat "$CASE/cfg/sub/b.txt")/$(cat "$CASE/w.txt" 2>/dev/null)" "a/b/ok" \
+        "template: a denyWrite directory and a file made in it since are read-only, the rest writable"
+check "...nothing was created in it and it was not renamed" test ! -e "$CASE/cfg/new" -a ! -e "$CASE/cfg2"
+is "$(stored_count)" "$stored" "...and the launch used the template as it was"
+
 # Another user, the same config, in a directory and a file both can write:
 # it gets a template of its own, never the first user's.
 newcase tmpl-shared
