@@ -525,7 +525,7 @@ static int strcmp_ptr(const void *a, const void *b) {
 
 /* No wildcard, escape, empty, "." or ".." component, nor trailing slash:
  * the spelling the walk would return. */
-static bool is_plain_path(const char *p) {
+bool fs_glob_is_plain(const char *p) {
         if (fs_glob_has_magic(p) || strchr(p, '\\') || strstr(p, "//") || (p[1] && endswith(p, "/")))
                 return false;
         for (const char *c = p; (c = strchr(c, '/')); c++)
@@ -567,7 +567,7 @@ int fs_glob_full(const char *pattern, const FsGlobLimits *limits, char ***ret_pa
 
         /* A plain path (the common case): the kernel resolves it, as the
          * walk below would. */
-        if (is_plain_path(pattern)) {
+        if (fs_glob_is_plain(pattern)) {
                 struct stat st;
 
                 if (lstat(pattern, &st) < 0)

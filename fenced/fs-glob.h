@@ -52,6 +52,12 @@ typedef struct FsGlobLimits {
 /* True when pattern contains an unescaped `*`, `?` or `[`. */
 bool fs_glob_has_magic(const char *pattern);
 
+/* True when pattern (absolute) is a plain path: no glob character, no
+ * backslash, no empty, "." or ".." component, no trailing slash. fs_glob()
+ * then returns it alone when lstat() finds it, nothing when lstat() fails
+ * with ENOENT, ENOTDIR, EACCES or ELOOP. */
+bool fs_glob_is_plain(const char *pattern);
+
 /* Matches one path component against one pattern component (no `/`). */
 bool fs_glob_match_name(const char *pattern, const char *name);
 

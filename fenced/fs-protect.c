@@ -1203,11 +1203,70 @@ static bool dir_is_writable(const char *dir) {
         return faccessat(AT_FDCWD, dir, W_OK, AT_EACCESS) >= 0;
 }
 
-int fs_protect_pin_ancestors(const char *path) {
-        _cleanup_strv_free_ char **ancestors = NULL;
+static bool memo_has(const FsPinMemo *memo, const char *path) {
+        return memo && strv_contains(memo->checked, path);
+}
+
+/* The full walk: every ancestor of path whose parent directory is writable
+ * must be a mount point, whoever made the mounts of this view. */
+static int pin_all_ancestors(const char *path, FsPinMemo *memo) {
         _cleanup_free_ char *p = strdup(path);
         int k, pinned = 0;
 
+        if (!p)
+                return -ENOMEM;
+        /* Shallowest first: "/a", "/a/b", ... up to path's parent. */
+        for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
+                _cleanup_free_ char *parent = NULL;
+                _cleanup_close_ int fd = -1;
+                bool writable;
+
+                *s = 0;
+                if (memo_has(memo, p)) {
+                        *s = '/';
+                        continue;
+                }
+                /* A mount point already (the template's pins): no need to
+                 * ask whether its parent is writable. */
+                if (is_mount_root(p))
+                        writable = false;
+                else {
+                        parent = strndup(p, strrchr(p, '/') - p);
+                        if (!parent)
+                                return -ENOMEM;
+                        writable = dir_is_writable(parent[0] ? parent : "/");
+                }
+                if (writable) {
+                        fd = open(p, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (fd < 0)
+                                return log_error_errno(errno, "Failed to open %s: %m", p);
+                        k = bind_self(fd, false);
+                        if (k < 0)
+                                return log_error_errno(k, "Failed to pin %s: %m", p);
+                        pinned++;
+                        memo->made++;
+                }
+                k = strv_extend(&memo->checked, p);
+                if (k < 0)
+                        return k;
+                *s = '/';
+        }
+        return pinned;
+}
+
+void fs_pin_memo_done(FsPinMemo *memo) {
+        memo->checked = strv_free(memo->checked);
+}
+
+int fs_protect_pin_ancestors_memo(const char *path, FsPinMemo *memo) {
+        _cleanup_strv_free_ char **ancestors = NULL;
+        _cleanup_free_ char *p = NULL;
+        int k, pinned = 0;
+
+        if (memo && memo->full)
+                return pin_all_ancestors(path, memo);
+
+        p = strdup(path);
         if (!p)
                 return -ENOMEM;
 
@@ -1242,8 +1301,14 @@ int fs_protect_pin_ancestors(const char *path) {
                 if (k < 0)
                         return log_error_errno(k, "Failed to pin %s: %m", a);
                 pinned++;
+                if (memo)
+                        memo->made++;
         }
         return pinned;
+}
+
+int fs_protect_pin_ancestors(const char *path) {
+        return fs_protect_pin_ancestors_memo(path, NULL);
 }
 
 /* Opens path again, without following a final symlink, and checks it is
@@ -1265,7 +1330,9 @@ static int reopen_same(const char *path, const struct stat *st) {
 }
 
 /* Pins the ancestors of the inode fd refers to, then binds it read-only. */
-static int protect_fd(int fd, const char *spelled) {
+static bool on_readonly_mount(int fd);
+
+static int protect_fd(int fd, const char *spelled, FsPinMemo *memo) {
         _cleanup_free_ char *canonical = fd_path(fd);
         const char *path = canonical ?: spelled;
         _cleanup_close_ int again = -1;
@@ -1274,7 +1341,7 @@ static int protect_fd(int fd, const char *spelled) {
 
         if (fstat(fd, &st) < 0)
                 return -errno;
-        k = fs_protect_pin_ancestors(path);
+        k = fs_protect_pin_ancestors_memo(path, memo);
         if (k < 0)
                 return k;
         /* Nothing pinned above it: fd still shows the visible inode. */
@@ -1283,9 +1350,17 @@ static int protect_fd(int fd, const char *spelled) {
                 if (again < 0)
                         return again;
         }
+        /* In a view from a template: a file on a read-only mount is bound
+         * already (or its directory is read-only too). */
+        if (memo && memo->full && !S_ISDIR(st.st_mode) && on_readonly_mount(again >= 0 ? again : fd))
+                return 0;
         k = bind_self(again >= 0 ? again : fd, true);
         if (k < 0)
                 return log_error_errno(k, "Failed to make %s read-only: %m", path);
+        /* A directory is bound again at every launch (what lies below it
+         * is made read-only with it): only a file's bind counts as new. */
+        if (memo && !S_ISDIR(st.st_mode))
+                memo->made++;
         return 0;
 }
 
@@ -1295,7 +1370,7 @@ static bool on_readonly_mount(int fd) {
         return fstatfs(fd, &sfs) == 0 && (sfs.f_flags & ST_RDONLY);
 }
 
-static int protect_path(const char *path) {
+static int protect_path(const char *path, FsPinMemo *memo) {
         _cleanup_close_ int fd = -1, link = -1, target = -1;
         _cleanup_free_ char *dir = NULL, *dir_canonical = NULL, *link_path = NULL;
         struct stat st;
@@ -1313,7 +1388,7 @@ static int protect_path(const char *path) {
         if (!S_ISLNK(st.st_mode) && !S_ISDIR(st.st_mode) && on_readonly_mount(fd))
                 return 0;
         if (!S_ISLNK(st.st_mode))
-                return protect_fd(fd, path);
+                return protect_fd(fd, path, memo);
 
         /* A symlink: pin the link itself (so it cannot be replaced), and make
          * what it points to read-only. Its canonical spelling is its
@@ -1326,22 +1401,27 @@ static int protect_path(const char *path) {
         if (!link_path)
                 return -ENOMEM;
 
-        k = fs_protect_pin_ancestors(link_path);
+        k = fs_protect_pin_ancestors_memo(link_path, memo);
         if (k < 0)
                 return k;
         link = reopen_same(link_path, &st);
         if (link < 0)
                 return link;
-        k = bind_self(link, false);
-        if (k < 0)
-                return log_error_errno(k, "Failed to pin symlink %s: %m", path);
+        /* In a view from a template the symlink may be pinned already. */
+        if (!memo || !memo->full || !is_mount_root(link_path)) {
+                k = bind_self(link, false);
+                if (k < 0)
+                        return log_error_errno(k, "Failed to pin symlink %s: %m", path);
+                if (memo)
+                        memo->made++;
+        }
 
         target = open(path, O_PATH | O_CLOEXEC);
         if (target < 0) {
                 log_warning("%s is a dangling symlink: creating its target cannot be blocked.", path);
                 return 0;
         }
-        return protect_fd(target, path);
+        return protect_fd(target, path, memo);
 }
 
 /* Reports a new entry `name` of the directory dir_fd; removes it again when
@@ -1454,7 +1534,8 @@ static int cmp_depth(const void *a, const void *b) {
 /* Blocks the creation of a missing name: a placeholder where its parent is
  * writable in this view. */
 #define PROTECT_MISSING_ATTEMPTS 3U
-static int protect_missing(const FsProtectMissing *m, FsProtectCreatedFn created, void *userdata, int *made) {
+static int protect_missing(const FsProtectMissing *m, FsPinMemo *memo, FsProtectCreatedFn created, void *userdata,
+                           int *made) {
         _cleanup_free_ char *placeholder = NULL;
         _cleanup_close_ int fd = -1;
         int k;
@@ -1473,7 +1554,7 @@ static int protect_missing(const FsProtectMissing *m, FsProtectCreatedFn created
                 if (fd != -EEXIST)
                         break;
                 /* Made meanwhile (by the caller outside): protect it as it is. */
-                k = protect_path(placeholder);
+                k = protect_path(placeholder, memo);
                 if (k != -ENOENT)
                         return k;
                 if (attempt >= PROTECT_MISSING_ATTEMPTS)
@@ -1483,12 +1564,13 @@ static int protect_missing(const FsProtectMissing *m, FsProtectCreatedFn created
                 return 0;       /* not writable after all: nothing can be created */
         if (fd < 0)
                 return log_error_errno(fd, "Cannot block the creation of %s (placeholder: %m).", placeholder);
-        return protect_fd(fd, placeholder);
+        return protect_fd(fd, placeholder, memo);
 }
 
 /* An existing entry vanished since collect (e.g. another sandbox's
  * placeholder was removed): it is a missing one now. */
-static int protect_vanished(const FsProtectPath *p, FsProtectCreatedFn created, void *userdata, int *made) {
+static int protect_vanished(const FsProtectPath *p, FsPinMemo *memo, FsProtectCreatedFn created, void *userdata,
+                            int *made) {
         _cleanup_free_ char *parent = strndup(p->path, strrchr(p->path, '/') - p->path);
         FsProtectMissing m = {
                 .parent = parent,
@@ -1503,10 +1585,10 @@ static int protect_vanished(const FsProtectPath *p, FsProtectCreatedFn created, 
                 return 0;       /* its directory is gone too: nothing can be made there */
         m.parent_dev = st.st_dev;
         m.parent_ino = st.st_ino;
-        return protect_missing(&m, created, userdata, made);
+        return protect_missing(&m, memo, created, userdata, made);
 }
 
-int fs_protect_apply(FsProtectList *l, FsProtectCreatedFn created, void *userdata) {
+int fs_protect_apply_existing(FsProtectList *l, FsPinMemo *memo, FsProtectCreatedFn created, void *userdata) {
         _cleanup_free_ FsProtectPath **order = NULL;
         int made = 0, k;
 
@@ -1521,17 +1603,34 @@ int fs_protect_apply(FsProtectList *l, FsProtectCreatedFn created, void *userdat
                 qsort(order, l->n_existing, sizeof *order, cmp_depth);
         }
         for (size_t i = 0; i < l->n_existing; i++) {
-                k = protect_path(order[i]->path);
+                k = protect_path(order[i]->path, memo);
                 if (k == -ENOENT)
-                        k = protect_vanished(order[i], created, userdata, &made);
-                if (k < 0)
-                        return k;
-        }
-
-        for (size_t i = 0; i < l->n_missing; i++) {
-                k = protect_missing(&l->missing[i], created, userdata, &made);
+                        k = protect_vanished(order[i], memo, created, userdata, &made);
                 if (k < 0)
                         return k;
         }
         return made;
+}
+
+int fs_protect_apply_missing(FsProtectList *l, FsPinMemo *memo, FsProtectCreatedFn created, void *userdata) {
+        int made = 0, k;
+
+        for (size_t i = 0; i < l->n_missing; i++) {
+                k = protect_missing(&l->missing[i], memo, created, userdata, &made);
+                if (k < 0)
+                        return k;
+        }
+        return made;
+}
+
+int fs_protect_apply(FsProtectList *l, FsProtectCreatedFn created, void *userdata) {
+        int a, b;
+
+        a = fs_protect_apply_existing(l, NULL, created, userdata);
+        if (a < 0)
+                return a;
+        b = fs_protect_apply_missing(l, NULL, created, userdata);
+        if (b < 0)
+                return b;
+        return a + b;
 }

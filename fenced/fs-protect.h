@@ -161,6 +161,29 @@ typedef int (*FsProtectCreatedFn)(const FsProtectCreated *c, void *userdata);
  * error); a path that vanished since collect is skipped. */
 int fs_protect_apply(FsProtectList *l, FsProtectCreatedFn created, void *userdata);
 
+/* What the pinning of one view has checked so far. With full unset the walk
+ * is the one of fs_protect_pin_ancestors() below (it stops at the first
+ * mount point: right in a view this process built alone, in order). With
+ * full set (the view started from a template, fs-template.h, whose mounts
+ * this process did not make) every ancestor is checked, up to "/", and each
+ * one checked is remembered in `checked` so that paths sharing it check it
+ * once. `made` counts the mounts that made a difference: pins, and binds of
+ * anything but a directory (directories are bound again every time). */
+typedef struct FsPinMemo {
+        bool full;
+        char **checked;
+        unsigned made;
+} FsPinMemo;
+
+void fs_pin_memo_done(FsPinMemo *memo);
+
+/* fs_protect_apply() in its two halves, with a memo (may be NULL): the
+ * existing paths, then the placeholders for the missing ones. Each returns
+ * the number of placeholders it made (existing: for paths that vanished
+ * since collect), or -errno. */
+int fs_protect_apply_existing(FsProtectList *l, FsPinMemo *memo, FsProtectCreatedFn created, void *userdata);
+int fs_protect_apply_missing(FsProtectList *l, FsPinMemo *memo, FsProtectCreatedFn created, void *userdata);
+
 /* Self-binds every ancestor of path (absolute, canonical) below the nearest
  * mount point whose parent directory is writable for the fsuid in this view:
  * a mount point cannot be renamed or removed (EBUSY), so the path keeps its
@@ -168,3 +191,5 @@ int fs_protect_apply(FsProtectList *l, FsProtectCreatedFn created, void *userdat
  * many were pinned (an fd opened before below a pinned one now shows the
  * covered mount), or -errno. */
 int fs_protect_pin_ancestors(const char *path);
+/* The same with a memo (may be NULL). */
+int fs_protect_pin_ancestors_memo(const char *path, FsPinMemo *memo);

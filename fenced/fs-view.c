@@ -10,6 +10,7 @@
 
 #include "fs-glob.h"
 #include "fs-protect.h"
+#include "fs-template-ns.h"
 #include "fs-view.h"
 #include "landlock.h"
 #include "log.h"
@@ -39,6 +40,8 @@ typedef struct FsRebind {
         char *path;
         bool dir;
         FsRebindKind kind;
+        dev_t dev;              /* what the path resolved to for the caller */
+        ino_t ino;
 } FsRebind;
 
 typedef struct FsSymlink {
@@ -64,6 +67,8 @@ struct FsView {
         size_t n_rules;
         FsProtectList protect;
         bool have_protect;
+        bool from_template;     /* the writable trees came from a template (fs-template-ns.h) */
+        int template_out;       /* the template this launch made, or -1 */
 };
 
 void fs_policy_done(FsPolicy *p) {
@@ -140,6 +145,7 @@ FsView *fs_view_free(FsView *v) {
         free(v->rules);
         if (v->have_protect)
                 fs_protect_list_done(&v->protect);
+        safe_close(v->template_out);
         free(v);
         return NULL;
 }
@@ -213,7 +219,7 @@ static bool path_is_canonical(const char *path) {
 }
 
 /* Resolves one path as the caller (fsuid already switched). */
-static int open_as_caller(const char *path, int *ret_fd, char **ret_real, bool *ret_dir) {
+static int open_as_caller(const char *path, int *ret_fd, char **ret_real, struct stat *ret_st) {
         struct open_how how = {
                 .flags = O_PATH | O_CLOEXEC,
                 .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
@@ -243,7 +249,7 @@ static int open_as_caller(const char *path, int *ret_fd, char **ret_real, bool *
                 r = fd_path(fd, ret_real);
         if (r < 0)
                 return r;
-        *ret_dir = S_ISDIR(st.st_mode);
+        *ret_st = st;
         *ret_fd = TAKE_FD(fd);
         return 0;
 }
@@ -251,15 +257,53 @@ static int open_as_caller(const char *path, int *ret_fd, char **ret_real, bool *
 /* Expands the pattern of config key `key`; relative patterns ("**" +
  * "/.env", as templates write them) match below the cwd. On failure
  * *ret_error names the key, the pattern and, when a bound was hit, which. */
-static int glob_pattern(const char *cwd, const char *pattern, const char *key, char ***ret, char **ret_error) {
+/* Whether fs_glob() would have returned nothing for the plain path. */
+static bool plain_unmatched(const char *path) {
+        struct stat st;
+
+        return lstat(path, &st) < 0 && (errno == ENOENT || errno == ENOTDIR || errno == EACCES || errno == ELOOP);
+}
+
+/* *ret_plain: the pattern was a plain path, returned without a check that it
+ * exists (one path walk less): when the caller's open of it fails,
+ * plain_unmatched() tells whether fs_glob() would have matched it. */
+static int glob_pattern(const char *cwd, const char *pattern, const char *key, char ***ret, bool *ret_plain,
+                        char **ret_error) {
         _cleanup_free_ char *abs = NULL, *bound = NULL;
         const char *full = pattern;
         int r;
 
         if (pattern[0] != '/') {
-                if (!cwd || asprintf(&abs, "%s/%s", streq(cwd, "/") ? "" : cwd, pattern) < 0)
+                const char *rel = pattern;
+
+                /* "./src" is cwd/src: joined without the "./", the path
+                 * stays canonical and resolves without a readlink()
+                 * (open_as_caller()). */
+                while (rel[0] == '.' && rel[1] == '/') {
+                        rel += 2;
+                        while (rel[0] == '/')
+                                rel++;
+                }
+                if (streq(rel, "."))
+                        rel = "";
+                if (cwd && !rel[0])
+                        abs = strdup(cwd);
+                else if (cwd && asprintf(&abs, "%s/%s", streq(cwd, "/") ? "" : cwd, rel) < 0)
+                        abs = NULL;
+                if (!abs)
                         return set_error(ret_error, -ENOMEM, "%s: %s: %s", key, pattern, strerror(ENOMEM));
                 full = abs;
+        }
+        *ret_plain = fs_glob_is_plain(full);
+        if (*ret_plain) {
+                char **l = calloc(2, sizeof *l);
+
+                if (!l || !(l[0] = strdup(full))) {
+                        free(l);
+                        return set_error(ret_error, -ENOMEM, "%s: %s: %s", key, pattern, strerror(ENOMEM));
+                }
+                *ret = l;
+                return 0;
         }
         r = fs_glob_full(full, NULL, ret, &bound);
         if (r == -E2BIG)
@@ -299,7 +343,8 @@ static int add_mounts(FsView *v, const char *cwd, char * const *patterns, const 
                       LandlockTier tier, char **ret_error) {
         for (char * const *p = patterns; p && *p; p++) {
                 _cleanup_strv_free_ char **paths = NULL;
-                int r = glob_pattern(cwd, *p, key, &paths, ret_error);
+                bool plain;
+                int r = glob_pattern(cwd, *p, key, &paths, &plain, ret_error);
 
                 if (r < 0)
                         return r;
@@ -308,10 +353,12 @@ static int add_mounts(FsView *v, const char *cwd, char * const *patterns, const 
                         _cleanup_close_ int fd = -1;
                         _cleanup_free_ char *real = NULL;
                         struct statx sx;
+                        struct stat st;
                         bool dir;
 
-                        r = open_as_caller(*path, &fd, &real, &dir);
-                        if (r == -ENOENT)
+                        r = open_as_caller(*path, &fd, &real, &st);
+                        dir = r >= 0 && S_ISDIR(st.st_mode);
+                        if (r == -ENOENT || (r < 0 && plain && plain_unmatched(*path)))
                                 continue;
                         if (r >= 0 && v->default_deny_read) {
                                 r = add_top_symlink(v, *path);
@@ -431,7 +478,8 @@ static int add_rebinds(FsView *v, const char *cwd, char * const *patterns, const
                        char **ret_error) {
         for (char * const *p = patterns; p && *p; p++) {
                 _cleanup_strv_free_ char **paths = NULL;
-                int r = glob_pattern(cwd, *p, key, &paths, ret_error);
+                bool plain;
+                int r = glob_pattern(cwd, *p, key, &paths, &plain, ret_error);
 
                 if (r < 0)
                         return r;
@@ -439,10 +487,10 @@ static int add_rebinds(FsView *v, const char *cwd, char * const *patterns, const
                 for (char **path = paths; *path; path++) {
                         _cleanup_close_ int fd = -1;
                         _cleanup_free_ char *real = NULL;
-                        bool dir;
+                        struct stat st;
 
-                        r = open_as_caller(*path, &fd, &real, &dir);
-                        if (r == -ENOENT)
+                        r = open_as_caller(*path, &fd, &real, &st);
+                        if (r == -ENOENT || (r < 0 && plain && plain_unmatched(*path)))
                                 continue;
                         if (r == -EACCES)
                                 continue;       /* the caller cannot reach it: nothing to hide or protect */
@@ -450,7 +498,13 @@ static int add_rebinds(FsView *v, const char *cwd, char * const *patterns, const
                                 return set_error(ret_error, r, "%s: %s: %s", key, *path, strerror(-r));
                         if (!GROW(v->rebinds, v->n_rebinds))
                                 return -ENOMEM;
-                        v->rebinds[v->n_rebinds++] = (FsRebind) { .path = TAKE_PTR(real), .dir = dir, .kind = kind };
+                        v->rebinds[v->n_rebinds++] = (FsRebind) {
+                                .path = TAKE_PTR(real),
+                                .dir = S_ISDIR(st.st_mode),
+                                .kind = kind,
+                                .dev = st.st_dev,
+                                .ino = st.st_ino,
+                        };
                 }
         }
         return 0;
@@ -499,6 +553,7 @@ int fs_view_prepare(const FsPolicy *p, const char *cwd, uid_t uid, gid_t gid, co
         v = calloc(1, sizeof *v);
         if (!v)
                 return -ENOMEM;
+        v->template_out = -1;
         v->default_deny_read = p->default_deny_read;
         v->landlock_required = p->landlock_required || (p->default_deny_read && p->allow_execute);
 
@@ -658,29 +713,133 @@ static int cmp_mount(const void *a, const void *b) {
          * writable path inside a read-only one ends up on top. */
         if (lx != ly)
                 return lx < ly ? -1 : 1;
-        return (int) x->kind - (int) y->kind;
+        if (x->kind != y->kind)
+                return (int) x->kind - (int) y->kind;
+        /* Siblings: any order works; a fixed one keeps the manifest of a
+         * template (fs_view_use_template()) the same from launch to launch. */
+        return strcmp(x->path, y->path);
 }
 
-/* Pins the ancestors of a denyWrite/denyRead path, as the caller (only
- * what the caller could rename needs it). */
-static int pin_rebind(const FsRebind *b, uid_t uid, gid_t gid, char **ret_error) {
-        int r;
+/* Pins the ancestors of every denyWrite (or denyRead) path, as the caller
+ * (only what the caller could rename needs it), under one change of fsuid. */
+static int pin_rebinds(const FsView *v, FsRebindKind kind, FsPinMemo *memo, uid_t uid, gid_t gid, char **ret_error) {
+        int r = 0;
 
         (void) setfsgid(gid);
         (void) setfsuid(uid);
-        r = fs_protect_pin_ancestors(b->path);
+        for (size_t i = 0; i < v->n_rebinds && r >= 0; i++) {
+                const FsRebind *b = &v->rebinds[i];
+
+                if (b->kind != kind)
+                        continue;
+                r = fs_protect_pin_ancestors_memo(b->path, memo);
+                if (r < 0)
+                        r = set_error(ret_error, r, "%s: %s: cannot pin its parent directories: %s",
+                                      kind == FS_REBIND_RO ? "filesystem.denyWrite" : "filesystem.denyRead",
+                                      b->path, strerror(-r));
+        }
         (void) setfsuid(0);
         (void) setfsgid(0);
-        if (r < 0)
-                return set_error(ret_error, r, "%s: %s: cannot pin its parent directories: %s",
-                                 b->kind == FS_REBIND_RO ? "filesystem.denyWrite" : "filesystem.denyRead",
-                                 b->path, strerror(-r));
-        return 0;
+        return r < 0 ? r : 0;
 }
 
-int fs_view_attach(FsView *v, uid_t uid, gid_t gid, FsProtectCreatedFn created, void *userdata,
+/* Whether a template can stand for this view's writable trees: all of them
+ * writable, none below another (a tree attached over the template's copy
+ * would hide the mounts made on it) and none on the sandbox's own /tmp,
+ * /dev or /proc, which a template does not keep. Sorts the mounts. */
+static bool view_templatable(FsView *v) {
+        static const char * const dropped[] = { "/tmp", "/dev", "/proc" };
+
+        if (v->default_deny_read || v->n_mounts == 0)
+                return false;
+        qsort(v->mounts, v->n_mounts, sizeof *v->mounts, cmp_mount);
+        for (size_t i = 0; i < v->n_mounts; i++) {
+                if (v->mounts[i].kind != FS_MOUNT_RW)
+                        return false;
+                for (size_t k = 0; k < ELEMENTSOF(dropped); k++) {
+                        const char *rest = startswith(v->mounts[i].path, dropped[k]);
+
+                        if (rest && (*rest == 0 || *rest == '/'))
+                                return false;
+                }
+                for (size_t j = 0; j < i; j++)
+                        if (mount_covers(&v->mounts[j], &v->mounts[i]))
+                                return false;
+        }
+        return true;
+}
+
+/* What a template of this view holds, as prepare resolved it: the
+ * writable trees, the denyWrite and denyRead paths and the existing
+ * protected paths, each with its inode. A template is used only by a
+ * launch whose manifest is the same (fs-template-ns.h), so it holds no pin
+ * or bind the fresh policy would not make. */
+static char *view_manifest(const FsView *v) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+
+        if (!f)
+                return NULL;
+        for (size_t i = 0; i < v->n_mounts; i++)
+                fprintf(f, "W %s\n", v->mounts[i].path);
+        for (size_t i = 0; i < v->n_rebinds; i++)
+                fprintf(f, "%c %d %llu:%llu %s\n", v->rebinds[i].kind == FS_REBIND_RO ? 'R' : 'M', v->rebinds[i].dir,
+                        (unsigned long long) v->rebinds[i].dev, (unsigned long long) v->rebinds[i].ino, v->rebinds[i].path);
+        for (size_t i = 0; v->have_protect && i < v->protect.n_existing; i++)
+                fprintf(f, "P %d %llu:%llu %s\n", v->protect.existing[i].kind,
+                        (unsigned long long) v->protect.existing[i].dev, (unsigned long long) v->protect.existing[i].ino,
+                        v->protect.existing[i].path);
+        if (fclose(f) != 0) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}
+
+int fs_view_use_template(FsView *v, int template_ns) {
+        _cleanup_free_ struct stat *want = NULL;
+        _cleanup_free_ char **paths = NULL;
+        _cleanup_free_ int *trees = NULL;
+        _cleanup_free_ char *manifest = NULL;
+        size_t n;
+        int r;
+
+        if (template_ns < 0 || !view_templatable(v))
+                return 0;
+        manifest = view_manifest(v);
+        if (!manifest)
+                return -ENOMEM;
+        want = calloc(v->n_mounts, sizeof *want);
+        paths = calloc(v->n_mounts + 1, sizeof *paths);
+        trees = calloc(v->n_mounts, sizeof *trees);
+        if (!want || !paths || !trees)
+                return -ENOMEM;
+        for (size_t i = 0; i < v->n_mounts; i++) {
+                if (fstat(v->mounts[i].tree, &want[i]) < 0)
+                        return negative_errno();
+                paths[i] = v->mounts[i].path;
+        }
+        n = v->n_mounts;
+        r = fs_template_ns_clone(template_ns, manifest, paths, want, n, trees);
+        if (r < 0)
+                return r;
+        for (size_t k = 0; k < n; k++) {
+                safe_close(v->mounts[k].tree);
+                v->mounts[k].tree = trees[k];
+        }
+        v->from_template = true;
+        return 1;
+}
+
+int fs_view_take_template(FsView *v) {
+        return v ? TAKE_FD(v->template_out) : -1;
+}
+
+int fs_view_attach(FsView *v, uid_t uid, gid_t gid, bool make_template, FsProtectCreatedFn created, void *userdata,
                    char **ret_error) {
         struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
+        _cleanup_(fs_pin_memo_done) FsPinMemo memo = { .full = v->from_template };
         int dir_mask = -1, file_mask = -1, r;
 
         for (size_t i = 0; i < v->n_symlinks; i++)
@@ -696,15 +855,15 @@ int fs_view_attach(FsView *v, uid_t uid, gid_t gid, FsProtectCreatedFn created, 
                 v->mounts[i].tree = safe_close(v->mounts[i].tree);
         }
 
+        r = pin_rebinds(v, FS_REBIND_RO, &memo, uid, gid, ret_error);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < v->n_rebinds; i++) {
                 _cleanup_close_ int target = -1, tree = -1;
                 FsRebind *b = &v->rebinds[i];
 
                 if (b->kind != FS_REBIND_RO)
                         continue;
-                r = pin_rebind(b, uid, gid, ret_error);
-                if (r < 0)
-                        return r;
                 target = open_target(b->path);
                 if (target == -ENOENT)
                         continue;       /* not in the view (e.g. defaultDenyRead) */
@@ -717,29 +876,52 @@ int fs_view_attach(FsView *v, uid_t uid, gid_t gid, FsProtectCreatedFn created, 
                     move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
                         return set_error(ret_error, errno, "filesystem.denyWrite: %s: cannot make it read-only: %s",
                                          b->path, strerror(errno));
+                if (!b->dir)
+                        memo.made++;
         }
 
         if (v->have_protect) {
+                int existing, missing;
+
                 (void) setfsgid(gid);
                 (void) setfsuid(uid);
-                r = fs_protect_apply(&v->protect, created, userdata);
+                existing = fs_protect_apply_existing(&v->protect, &memo, created, userdata);
                 (void) setfsuid(0);
                 (void) setfsgid(0);
-                if (r < 0)
-                        return set_error(ret_error, r, "protecting the mandatory files: %s", strerror(-r));
-                if (r > 0)
-                        log_debug("%d placeholder(s) block the creation of protected names.", r);
+                if (existing < 0)
+                        return set_error(ret_error, existing, "protecting the mandatory files: %s", strerror(-existing));
+                /* The template: what this launch had to make, before any
+                 * placeholder (they are removed after the sandbox) and
+                 * before the denyRead masks. */
+                if (make_template && existing == 0 && memo.made > 0 && view_templatable(v)) {
+                        _cleanup_free_ char *manifest = view_manifest(v);
+
+                        r = manifest ? fs_template_ns_snapshot(manifest, &v->template_out) : -ENOMEM;
+                        if (r == -ENOTRECOVERABLE)
+                                return set_error(ret_error, r, "returning from the template's mount namespace");
+                        if (r < 0)
+                                log_debug_errno(r, "No template of this view: %m");
+                }
+                (void) setfsgid(gid);
+                (void) setfsuid(uid);
+                missing = fs_protect_apply_missing(&v->protect, &memo, created, userdata);
+                (void) setfsuid(0);
+                (void) setfsgid(0);
+                if (missing < 0)
+                        return set_error(ret_error, missing, "protecting the mandatory files: %s", strerror(-missing));
+                if (existing + missing > 0)
+                        log_debug("%d placeholder(s) block the creation of protected names.", existing + missing);
         }
 
+        r = pin_rebinds(v, FS_REBIND_MASK, &memo, uid, gid, ret_error);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < v->n_rebinds; i++) {
                 _cleanup_close_ int target = -1, tree = -1;
                 FsRebind *b = &v->rebinds[i];
 
                 if (b->kind != FS_REBIND_MASK)
                         continue;
-                r = pin_rebind(b, uid, gid, ret_error);
-                if (r < 0)
-                        goto finish;
                 if (dir_mask < 0) {
                         r = make_masks(&dir_mask, &file_mask);
                         if (r < 0)

@@ -66,11 +66,24 @@ int fs_view_prepare(const FsPolicy *p, const char *cwd, uid_t uid, gid_t gid, co
                     const struct FsProtectWatch *watch, FsView **ret, char **ret_error);
 /* Whether the view starts empty (defaultDenyRead). */
 bool fs_view_default_deny_read(const FsView *v);
+/* Between steps 1 and 2, before the root changes: the writable trees taken
+ * from the template namespace template_ns (fs-template-ns.h) with the
+ * mounts the same policy made on them before, when it still matches.
+ * Returns 1 when used, 0 when this view cannot use one (defaultDenyRead,
+ * nested writable trees), -ESTALE or -errno when it was not used (build as
+ * without), -ENOTRECOVERABLE when the process is stranded (give up). */
+int fs_view_use_template(FsView *v, int template_ns);
 /* Step 2 (root is the view now; uid/gid for fsuid-bound work). created (may
  * be NULL) is told about every placeholder made in the caller's directories
- * (fs-protect.h), before anything can use it. */
-int fs_view_attach(FsView *v, uid_t uid, gid_t gid, FsProtectCreatedFn created, void *userdata,
-                   char **ret_error);
+ * (fs-protect.h), before anything can use it. make_template: when this
+ * launch made mounts a template would have spared it, keep a copy of the
+ * namespace for the next (fs_view_take_template()). Everything a template
+ * should have held is checked and made again where it is missing. */
+int fs_view_attach(FsView *v, uid_t uid, gid_t gid, bool make_template, FsProtectCreatedFn created,
+                   void *userdata, char **ret_error);
+/* The template namespace fs_view_attach() made (an nsfs fd, the caller's),
+ * or -1. */
+int fs_view_take_template(FsView *v);
 /* Step 3: -EOPNOTSUPP when Landlock is missing and the policy needs it. */
 int fs_view_landlock(const FsView *v, char **ret_error);
 FsView *fs_view_free(FsView *v);

@@ -8,6 +8,7 @@
 #include "landlock.h"
 #include "seccomp-deny.h"
 #include "fs-protect-watch.h"
+#include "fs-template.h"
 #include "log.h"
 #include "manager.h"
 #include "run-exec.h"
@@ -156,6 +157,32 @@ static void on_exec_listener(Sandbox *s, int listener_fd, void *userdata) {
         run_exec_attach(userdata, listener_fd);
 }
 
+/* The template of the policy's mounts (fs-template.h) for this launch, and
+ * where the one the sandbox may send goes. Without one the launch builds
+ * everything, as always. */
+static void run_fs_template(SandboxRun *run, SandboxSpec *spec) {
+        Manager *m = run->manager;
+
+        if (!m->fs_templates || fs_template_key(spec, &run->fs_template_key, &run->fs_template_key_len) <= 0)
+                return;
+        spec->fs_template_ns = fs_templates_get(m->fs_templates, run->fs_template_key, run->fs_template_key_len,
+                                                &run->fs_template_generation);
+        spec->fs_template_wanted = true;
+        log_debug("Filesystem template for uid %u: %s.", (unsigned) run->uid,
+                  spec->fs_template_ns >= 0 ? "offered" : "none yet");
+}
+
+static void on_fs_template(Sandbox *s, int ns_fd, void *userdata) {
+        SandboxRun *run = userdata;
+
+        if (!run->fs_template_key) {
+                safe_close(ns_fd);
+                return;
+        }
+        fs_templates_put(run->manager->fs_templates, run->fs_template_key, run->fs_template_key_len, run->uid,
+                         run->fs_template_generation, ns_fd);
+}
+
 /* The client went away: the sandbox goes with it. */
 static void on_call_cancelled(VarlinkCall *call, void *userdata) {
         SandboxRun *run = userdata;
@@ -265,7 +292,7 @@ static int method_run(VarlinkCall *call, yajl_val p, void *userdata) {
         _cleanup_strv_free_ char **argv = NULL, **env_in = NULL, **ports = NULL;
         _cleanup_free_ char *user = NULL, *net_error = NULL;
         SandboxSpec spec = { .cwd_fd = -1, .stdio_fds = { -1, -1, -1 }, .hide_dir = m->options.state_dir,
-                             .protect_watch.fd = -1 };
+                             .protect_watch.fd = -1, .fs_template_ns = -1 };
         SandboxRun *run = NULL;
         _cleanup_config_ FenceConfig *cfg = NULL;
         char fdpath[64], target[4096];
@@ -407,6 +434,8 @@ static int method_run(VarlinkCall *call, yajl_val p, void *userdata) {
         run->monitor = monitor;
         run->manager = m;
 
+        run_fs_template(run, &spec);
+
         r = run_network_setup(run, cfg, ports, &spec, &net_error);
         if (r < 0) {
                 r = varlink_call_error_strings(call, ERROR_SETUP_FAILED, "message",
@@ -416,7 +445,7 @@ static int method_run(VarlinkCall *call, yajl_val p, void *userdata) {
 
         r = sandbox_spawn(m->event, &m->cgroups, &spec,
                           &(SandboxCallbacks) { .started = on_started, .finished = on_finished,
-                                                .exec_listener = on_exec_listener },
+                                                .exec_listener = on_exec_listener, .fs_template = on_fs_template },
                           run, &run->sandbox);
         if (r < 0) {
                 _cleanup_free_ char *msg = NULL;

@@ -8,6 +8,7 @@
 #include "exec-supervisor.h"
 #include "fs-protect-cache.h"
 #include "fs-protect-watch.h"
+#include "fs-template.h"
 #include "json.h"
 #include "log.h"
 #include "manager.h"
@@ -46,6 +47,7 @@ void sandbox_run_free(SandboxRun *run) {
         net_sandbox_free(run->net);     /* after the sandbox: nothing uses its namespace now */
         varlink_call_unref(run->call);
         free(run->user);
+        free(run->fs_template_key);
         free(run);
 }
 
@@ -71,6 +73,7 @@ Manager *manager_free(Manager *m) {
         seccomp_prog_done(&m->exec_notify);
         exec_mask_cache_free(m->exec_masks);
         fs_protect_watches_free(m->protect_watches);
+        fs_templates_free(m->fs_templates);
         config_free(m->floor);
         sd_event_unref(m->event);
         free(m);
@@ -249,6 +252,9 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return r;
         r = fs_protect_watches_new(m->event, m->options.state_dir, &m->protect_watches);
+        if (r < 0)
+                return r;
+        r = fs_templates_new(m->event, FS_TEMPLATE_IDLE_USEC, &m->fs_templates);
         if (r < 0)
                 return r;
         r = placeholder_sweep(m->options.state_dir, m->cgroups.slice);

@@ -37,6 +37,9 @@ typedef struct SandboxRun {
         unsigned events_dropped;        /* monitor events the client did not read in time */
         struct RunExec *exec;   /* command policy (run-exec.h) */
         NetSandbox *net;        /* the filtered network, NULL without one */
+        char *fs_template_key;  /* fs-template.h: where a template it sends goes, or NULL */
+        size_t fs_template_key_len;
+        uint64_t fs_template_generation;
         struct SandboxRun *prev, *next;
 } SandboxRun;
 
@@ -52,6 +55,7 @@ struct Manager {
         struct sock_fprog exec_notify;  /* the argv exec policy's notify filter, compiled once */
         struct ExecMaskCache *exec_masks; /* path-mode masks found in the system directories */
         struct FsProtectWatches *protect_watches; /* fanotify watches of the protection walks */
+        struct FsTemplates *fs_templates; /* templates of the filesystem policies' mounts */
 
         SandboxRun *runs;
         unsigned n_runs;

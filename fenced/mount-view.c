@@ -208,6 +208,14 @@ int mount_view_build(const MountViewSpec *spec, FsView **ret_view, char **ret_er
                                     &view, ret_error);
                 if (r < 0)
                         return r;
+                r = fs_view_use_template(view, spec->template_ns);
+                if (r == -ENOTRECOVERABLE) {
+                        fs_view_free(view);
+                        *ret_error = strdup("returning from the template's mount namespace");
+                        return r;
+                }
+                if (r < 0)
+                        log_debug_errno(r, "The template of this policy was not used: %m");
         }
         if (spec->cwd_fd >= 0 && spec->cwd_path) {
                 /* The fd's mount belongs to the daemon's namespace, which
@@ -274,7 +282,7 @@ int mount_view_build(const MountViewSpec *spec, FsView **ret_view, char **ret_er
         TRY(chdir("/"), "chdir / in the new root");
 
         if (view) {
-                r = fs_view_attach(view, spec->uid, spec->gid, spec->placeholder_created,
+                r = fs_view_attach(view, spec->uid, spec->gid, spec->make_template, spec->placeholder_created,
                                    spec->placeholder_userdata, ret_error);
                 if (r < 0)
                         goto fail;

@@ -30,6 +30,8 @@ typedef struct MountViewSpec {
         FsProtectCreatedFn placeholder_created; /* records placeholders; may be NULL */
         void *placeholder_userdata;
         const struct FsProtectWatch *protect_watch;    /* fenced's watch of the cwd tree; may be NULL */
+        int template_ns;        /* a template of this policy's mounts (fs-template-ns.h), or -1 */
+        bool make_template;     /* keep one for the next launch (fs_view_take_template()) */
 } MountViewSpec;
 
 /* On failure *ret_error gets a message naming the step or the config key

@@ -42,7 +42,7 @@ void sandbox_spec_done(SandboxSpec *s) {
                 safe_close(s->netns_fd);
         free(s->resolv_conf);
         free(s->rlimits);
-        *s = (SandboxSpec) { .cwd_fd = -1, .stdio_fds = { -1, -1, -1 }, .protect_watch.fd = -1 };
+        *s = (SandboxSpec) { .cwd_fd = -1, .stdio_fds = { -1, -1, -1 }, .protect_watch.fd = -1, .fs_template_ns = -1 };
 }
 
 static void send_msg(int fd, SetupMsgType type, int error, int status, const char *text) {
@@ -56,6 +56,31 @@ static void send_msg(int fd, SetupMsgType type, int error, int status, const cha
 _noreturn_ static void fail(int setup_fd, int error, const char *what) {
         send_msg(setup_fd, SETUP_MSG_FAILED, error < 0 ? -error : error, 0, what);
         _exit(125);
+}
+
+/* A template of this launch's mounts for the next one (fs-template.h),
+ * handed to fenced and closed here: the sandbox keeps nothing of it. */
+static void send_template(int setup_fd, int ns) {
+        SetupMsg m = { .type = SETUP_MSG_FS_TEMPLATE };
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        struct iovec iov = { .iov_base = &m, .iov_len = sizeof m };
+        struct msghdr mh = {
+                .msg_iov = &iov, .msg_iovlen = 1,
+                .msg_control = &control, .msg_controllen = sizeof control,
+        };
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+
+        if (ns < 0)
+                return;
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &ns, sizeof(int));
+        (void) sendmsg(setup_fd, &mh, MSG_NOSIGNAL);
+        safe_close(ns);
 }
 
 static int loopback_up(void) {
@@ -80,7 +105,7 @@ static int cmp_int(const void *a, const void *b) {
  * except the ones this sandbox needs. */
 static int close_inherited_fds(const SandboxSpec *spec, int setup_fd) {
         int keep[] = { setup_fd, spec->cwd_fd, spec->stdio_fds[0], spec->stdio_fds[1], spec->stdio_fds[2],
-                       spec->protect_watch.fd };
+                       spec->protect_watch.fd, spec->fs_template_ns };
         unsigned from = 3;
 
         qsort(keep, ELEMENTSOF(keep), sizeof keep[0], cmp_int);
@@ -233,6 +258,8 @@ void sandbox_child_main(const SandboxSpec *spec, int setup_fd) {
                 .tty_fd = spec->tty ? spec->stdio_fds[0] : -1,
                 .resolv_conf = spec->resolv_conf,
                 .protect_watch = spec->protect_watch.fd >= 0 ? &spec->protect_watch : NULL,
+                .template_ns = spec->fs_template_ns,
+                .make_template = spec->fs_template_wanted,
         };
         FsView *view = NULL;
         PlaceholderLog *placeholders = NULL;
@@ -288,6 +315,9 @@ void sandbox_child_main(const SandboxSpec *spec, int setup_fd) {
         /* fenced's, not for the sandbox's init to keep. */
         if (spec->protect_watch.fd >= 0)
                 (void) close(spec->protect_watch.fd);
+        if (spec->fs_template_ns >= 0)
+                (void) close(spec->fs_template_ns);
+        send_template(setup_fd, fs_view_take_template(view));
 
         r = loopback_up();
         if (r < 0)

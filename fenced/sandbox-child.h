@@ -41,6 +41,8 @@ typedef struct SandboxSpec {
         char *resolv_conf;      /* its /etc/resolv.conf text, or NULL */
         PeerRlimits *rlimits;   /* the caller's resource limits for the command, or NULL */
         FsProtectWatch protect_watch;   /* fenced's watch of the cwd tree (fd borrowed; -1: none) */
+        int fs_template_ns;     /* the template of this policy's mounts (fs-template.h; fd borrowed; -1: none) */
+        bool fs_template_wanted;        /* send fenced a new template when this launch made one */
 } SandboxSpec;
 
 void sandbox_spec_done(SandboxSpec *s);

@@ -41,6 +41,7 @@ struct Sandbox {
 
         bool exited_msg;        /* got SETUP_MSG_EXITED */
         bool got_listener;      /* got SETUP_MSG_EXEC_LISTENER */
+        bool got_fs_template;   /* got SETUP_MSG_FS_TEMPLATE */
         bool init_gone;
         bool finished;
         SandboxExit exit;
@@ -76,6 +77,14 @@ static void handle_msg(Sandbox *s, const SetupMsg *m, const struct ucred *cred, 
                         break;
                 s->got_listener = true;
                 s->cb.exec_listener(s, TAKE_FD(*fd), s->userdata);
+                break;
+        case SETUP_MSG_FS_TEMPLATE:
+                /* Once, from pid 1 (fenced's code), before the command started. */
+                if (*fd < 0 || s->command_pid != 0 || s->got_fs_template || !s->cb.fs_template || !cred ||
+                    cred->pid != s->init_pid)
+                        break;
+                s->got_fs_template = true;
+                s->cb.fs_template(s, TAKE_FD(*fd), s->userdata);
                 break;
         case SETUP_MSG_FAILED:
                 s->exit.setup_error = m->error ? m->error : EIO;

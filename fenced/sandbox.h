@@ -32,6 +32,10 @@ typedef struct SandboxCallbacks {
         /* The command's process sent the exec supervisor's seccomp listener
          * (before it started); the callee owns listener_fd. */
         void (*exec_listener)(Sandbox *s, int listener_fd, void *userdata);
+        /* The sandbox's init sent a template of its filesystem policy's
+         * mounts (fs-template.h), before the command started; the callee
+         * owns ns_fd. */
+        void (*fs_template)(Sandbox *s, int ns_fd, void *userdata);
         /* Everything is gone, the cgroup removed; s is still valid during
          * the call and must be freed by the owner afterwards. */
         void (*finished)(Sandbox *s, const SandboxExit *e, void *userdata);

@@ -15,6 +15,7 @@ typedef enum SetupMsgType {
         SETUP_MSG_EXEC_FAILED,     /* execve() failed: error + text (the path) */
         SETUP_MSG_EXITED,          /* the command exited: status (waitpid() form) */
         SETUP_MSG_EXEC_LISTENER,   /* the exec supervisor's seccomp listener, with SCM_RIGHTS */
+        SETUP_MSG_FS_TEMPLATE,     /* pid 1's template of the policy's mounts (fs-template.h), with SCM_RIGHTS */
 } SetupMsgType;
 
 typedef struct SetupMsg {

@@ -635,6 +635,152 @@ done
 fctl_capture config check good.json
 is "$RC" 0 "config check good.json exits 0"
 
+# --- templates of a policy's mounts (fenced/fs-template.h) -------------------
+# A launch that had to make denyWrite binds and pins leaves fenced a copy of
+# its mount namespace; the next launch of the same user with the same policy
+# in the same directory clones its writable tree from there. Whatever
+# changed on the host in between must not leave the view weaker: each case
+# makes a template, changes the tree or the config, and checks the real
+# outcome (the write fails, the file is unchanged, the rename is refused).
+# fenced runs with --debug here: its log tells whether a template was
+# offered and whether the launch had to make a new one.
+fenced_stop
+fenced_start --debug
+stored_count() { grep -c "Stored a filesystem template" "$T/fenced.log"; }
+offered_count() { grep -c "Filesystem template for uid [0-9]*: offered" "$T/fenced.log"; }
+
+newcase tmpl
+put fence.json '{ "filesystem": { "allowWrite": ["."], "denyWrite": ["./sub/ro.txt", "./d/e/ro2.txt"] } }'
+put sub/ro.txt "read only"
+put d/e/ro2.txt "read only too"
+put other.txt "other"
+fctl_capture run -- true
+is "$RC" 0 "template: the first launch works"
+stored=$(stored_count) offered=$(offered_count)
+cmp_num "$stored" -ge 1 "...and leaves fenced a template"
+before=$(sum "$CASE/sub/ro.txt")
+fctl_capture run -- sh -c 'echo evil >>sub/ro.txt; echo evil >>d/e/ro2.txt; mv sub sub2; mv d/e d/e2; echo ok >w.txt'
+is "$(cat "$CASE/w.txt" 2>/dev/null)" "ok" "template: the second launch writes its writable tree"
+is "$(sum "$CASE/sub/ro.txt")" "$before" "...not the denyWrite file"
+is "$(cat "$CASE/d/e/ro2.txt")" "read only too" "...nor the deeper one"
+check "...and its pinned parents stay in place" test -d "$CASE/sub" -a -d "$CASE/d/e" -a ! -e "$CASE/sub2" -a ! -e "$CASE/d/e2"
+cmp_num "$(offered_count)" -gt "$offered" "...with the template offered"
+is "$(stored_count)" "$stored" "...and used as it was (no new one)"
+
+# The denyWrite file replaced by another inode (an editor's save).
+as_user sh -c 'cd "$1" && echo replaced >sub/tmp && mv -f sub/tmp sub/ro.txt' sh "$CASE"
+fctl_capture run -- sh -c 'echo evil >>sub/ro.txt; echo evil >sub/ro.txt'
+is "$(cat "$CASE/sub/ro.txt")" "replaced" "template: a denyWrite file replaced on the host (rename) stays read-only"
+
+# The same inode under a new directory entry: unlinking the old entry
+# detached the template's bind, the inode number did not change.
+as_user sh -c 'cd "$1" && ln sub/ro.txt keep && rm sub/ro.txt && ln keep sub/ro.txt && rm keep' sh "$CASE"
+stored=$(stored_count)
+fctl_capture run -- sh -c 'echo evil >>sub/ro.txt'
+isnt "$RC" 0 "template: a denyWrite file re-linked on the host (same inode) cannot be written"
+is "$(cat "$CASE/sub/ro.txt")" "replaced" "...and is unchanged"
+cmp_num "$(stored_count)" -gt "$stored" "...and the launch made a new template"
+
+# A pinned parent renamed away on the host, another directory in its place.
+as_user sh -c 'cd "$1" && mv sub sub.away && mkdir sub && echo new >sub/ro.txt' sh "$CASE"
+fctl_capture run -- sh -c 'echo evil >>sub/ro.txt; mv sub sub2; ls -d sub2'
+is "$(cat "$CASE/sub/ro.txt")" "new" "template: the denyWrite file in a new directory is read-only"
+check "...and the new directory is pinned" test -d "$CASE/sub" -a ! -e "$CASE/sub2"
+# ...and back: the old directory (with the template's pin, if any) returns.
+as_user sh -c 'cd "$1" && rm -r sub && mv sub.away sub' sh "$CASE"
+fctl_capture run -- sh -c 'echo evil >>sub/ro.txt; mv sub sub2; ls -d sub2'
+is "$(cat "$CASE/sub/ro.txt")" "replaced" "template: the directory renamed away and back: its file is read-only"
+check "...and the directory is pinned" test -d "$CASE/sub" -a ! -e "$CASE/sub2"
+
+# The denyWrite file moved with the template's bind into a fresh directory
+# that takes the old one's place: the file keeps its bind, the directory
+# has no pin in the template.
+fctl_capture run -- true
+as_user sh -c 'cd "$1" && mkdir fresh && mv sub/ro.txt fresh/ && mv sub old && mv fresh sub' sh "$CASE"
+fctl_capture run -- sh -c 'echo evil >>sub/ro.txt; mv sub sub2; ls -d sub2'
+is "$(cat "$CASE/sub/ro.txt")" "replaced" "template: a directory swapped under the denyWrite file: the file is read-only"
+check "...and the new directory is pinned" test -d "$CASE/sub" -a ! -e "$CASE/sub2"
+as_user rm -r "$CASE/old"
+
+# A new protected name on the host (.git/hooks) since the template.
+fctl_capture run -- true
+as_user mkdir -p "$CASE/.git/hooks"
+fctl_capture run -- sh -c 'echo "#!/bin/sh" >.git/hooks/pre-commit; mv .git .g'
+check "template: a .git/hooks made on the host since: nothing can be put in it" test ! -e "$CASE/.git/hooks/pre-commit"
+check "...and .git cannot be renamed" test -d "$CASE/.git" -a ! -e "$CASE/.g"
+
+# The policy changed: another template (or none), never the old one.
+put fence.json '{ "filesystem": { "allowWrite": ["."], "denyWrite": ["./other.txt"] } }'
+fctl_capture run -- sh -c 'echo changed >sub/ro.txt; echo evil >>other.txt'
+is "$(cat "$CASE/sub/ro.txt")" "changed" "template: the policy changed: the file it no longer names is writable"
+is "$(cat "$CASE/other.txt")" "other" "...and the file it names now is not"
+put fence.json '{ "filesystem": { "allowWrite": ["."], "denyWrite": ["./sub/ro.txt", "./d/e/ro2.txt"] } }'
+fctl_capture run -- sh -c 'echo evil >sub/ro.txt'
+is "$(cat "$CASE/sub/ro.txt")" "changed" "...and back: it is read-only again"
+
+# The template holds no more than the fresh policy makes: a denyWrite file
+# removed on the host since leaves no pin on its directory behind.
+fctl_capture run -- true
+as_user rm "$CASE/d/e/ro2.txt"
+fctl_capture run -- sh -c 'mv d/e d/e2 && echo moved'
+is "$OUT" "moved" "template: the directory of a denyWrite file removed on the host since can be renamed"
+check "...on the host too" test -d "$CASE/d/e2" -a ! -e "$CASE/d/e"
+
+# A protected name that is a symlink (pinned itself, its target bound
+# read-only): a launch from the template finds both in place, makes
+# neither again and so leaves no new template.
+newcase tmpl-link
+put fence.json '{ "filesystem": { "allowWrite": ["."], "denyWrite": ["./sub/ro.txt"] } }'
+put sub/ro.txt "read only"
+put modules.txt "[submodule]"
+as_user ln -s modules.txt "$CASE/.gitmodules"
+fctl_capture run -- true
+fctl_capture run -- true
+stored=$(stored_count)
+fctl_capture run -- sh -c 'echo evil >>.gitmodules; echo evil >>sub/ro.txt; rm .gitmodules'
+is "$(cat "$CASE/modules.txt")/$(cat "$CASE/sub/ro.txt")" "[submodule]/read only" \
+        "template: a symlinked protected name: its target and the denyWrite file are unchanged"
+check "...and the symlink is still there" test -L "$CASE/.gitmodules"
+is "$(stored_count)" "$stored" "...and the launch used the template as it was"
+
+# A denyWrite directory: bound read-only again at every launch, on top of
+# the template's bind, with everything below it (a new file made on the
+# host included); the template stays as it is.
+newcase tmpl-dir
+put fence.json '{ "filesystem": { "allowWrite": ["."], "denyWrite": ["./cfg", "./x/ro.txt"] } }'
+put cfg/a.txt "a"
+put x/ro.txt "ro"
+fctl_capture run -- true
+fctl_capture run -- true
+stored=$(stored_count)
+put cfg/sub/b.txt "b"
+fctl_capture run -- sh -c 'echo evil >>cfg/a.txt; echo evil >>cfg/sub/b.txt; touch cfg/new; mv cfg cfg2; echo ok >w.txt'
+is "$(cat "$CASE/cfg/a.txt")/$(cat "$CASE/cfg/sub/b.txt")/$(cat "$CASE/w.txt" 2>/dev/null)" "a/b/ok" \
+        "template: a denyWrite directory and a file made in it since are read-only, the rest writable"
+check "...nothing was created in it and it was not renamed" test ! -e "$CASE/cfg/new" -a ! -e "$CASE/cfg2"
+is "$(stored_count)" "$stored" "...and the launch used the template as it was"
+
+# Another user, the same config, in a directory and a file both can write:
+# it gets a template of its own, never the first user's.
+newcase tmpl-shared
+chmod 0777 "$CASE"
+put fence.json '{ "filesystem": { "allowWrite": ["."], "denyWrite": ["./ro.txt"] } }'
+put ro.txt "shared"
+chmod 0666 "$CASE/ro.txt"
+fctl_capture run -- true
+fctl_capture run -- true
+offered=$(offered_count)
+capture fctl_user2 run -- sh -c 'echo evil >>ro.txt; echo ok'
+is "$OUT" "ok" "template: another user with the same config: the sandbox runs"
+like "$ERR" "Read-only file system" "...and the denyWrite file is read-only for it"
+is "$(cat "$CASE/ro.txt")" "shared" "...and unchanged"
+grep "Filesystem template for uid" "$T/fenced.log" | tail -1 | grep -q "uid $(id -u "$TEST_USER2"): none yet"
+is "$?" 0 "...and that user was offered no template of the first one"
+
+# Nothing of the templates outlives fenced: no namespace is held in the
+# host's mount table.
+check "template: no mount of a case directory on the host" sh -c "! grep -q '$T/work' /proc/self/mountinfo"
+
 # --- templates ----------------------------------------------------------------
 fctl_capture templates
 is "$RC" 0 "fencectl templates exits 0"
