@@ -183,10 +183,12 @@ static int fd_path(int fd, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
+/* A copy of the host's mounts at fd, read-only all through or as the host
+ * has them: a writable tree keeps the host's read-only mounts (its own top
+ * included) read-only, since the caller cannot write there either. */
 static int clone_tree(int fd, bool read_only) {
         struct mount_attr attr = {
                 .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (read_only ? MOUNT_ATTR_RDONLY : 0),
-                .attr_clr = read_only ? 0 : MOUNT_ATTR_RDONLY,
         };
         int tree;
 

@@ -83,6 +83,32 @@ isnt "$RC" 0 "...renaming it fails"
 is "$(sum "$CASE/ro.txt")" "$before" "...and ro.txt is byte-for-byte unchanged"
 check "...and no renamed copy exists" test ! -e "$CASE/moved.txt"
 
+# A read-only mount of the host below an allowWrite path stays read-only:
+# the caller cannot write there outside the sandbox either. (Made in
+# fenced's mount namespace: the test's fenced has one of its own, which
+# receives no mount made later where / is not shared.)
+in_fenced_ns() {
+        nsenter --mount="/proc/$FENCED_PID/ns/mnt" -- "$@"
+}
+newcase host-ro-mount
+put fence.json '{ "filesystem": { "allowWrite": ["."] } }'
+put data/file.txt "host read-only"
+before=$(sum "$CASE/data/file.txt")
+if in_fenced_ns mount --bind "$CASE/data" "$CASE/data" && in_fenced_ns mount -o remount,bind,ro "$CASE/data"; then
+        check "outside the sandbox, $TEST_USER cannot write below the read-only mount" \
+                in_fenced_ns setpriv --reuid="$TEST_USER" --regid="$TEST_USER" --init-groups -- \
+                sh -c "! (echo x >>'$CASE/data/file.txt') 2>/dev/null"
+        fctl_capture run -- sh -c 'echo evil >>data/file.txt'
+        isnt "$RC" 0 "allowWrite [\".\"]: a host read-only mount below it stays read-only"
+        like "$ERR" "Read-only file system" "...with 'Read-only file system'"
+        is "$(sum "$CASE/data/file.txt")" "$before" "...and the file is unchanged"
+        fctl_capture run -- sh -c 'echo ok >top.txt && cat top.txt'
+        is "$RC/$OUT" "0/ok" "...while the rest of the tree is writable"
+        in_fenced_ns umount "$CASE/data"
+else
+        skip "cannot make a read-only bind mount in fenced's namespace" "allowWrite: a host read-only mount below it stays read-only"
+fi
+
 # The same file given with -s, from another directory.
 newcase settings-flag
 fctl_capture run -s ../allow-write/fence.json -- sh -c 'echo s >s.txt'
