@@ -8,7 +8,19 @@
  * on either side ends both (the other side gets a reset too). The relay
  * calls done() once both directions are over; the owner then frees it.
  *
- * Memory per relay is bounded by the two pipes (RELAY_PIPE_SIZE each).
+ * Bulk mode, per direction: once a read finds 32 KiB or more waiting, the
+ * read side gets a low-water mark (SO_RCVLOWAT, 512 KiB), so the kernel
+ * acknowledges incoming segments at once instead of holding the ACKs until
+ * the relay reads (which a sender's congestion control takes for a long
+ * round trip), and wakes the relay less often. Bytes below the mark are
+ * passed on at the latest 500 us after the relay began to wait for input;
+ * a wait that brought nothing ends bulk mode. Small messages alone never
+ * enter it; right after a bulk transfer they can wait up to those 500 us.
+ *
+ * Memory per relay is bounded by the two pipes (RELAY_PIPE_SIZE each) and
+ * the sockets' buffers, which the kernel's autotuning bounds as for any
+ * socket (the low-water mark makes a receive buffer at least about twice
+ * its size).
  */
 #pragma once
 

@@ -8,6 +8,10 @@ net-test-server.py READYFILE CERT KEY ADDR...: on each ADDR serves
   :2222  a banner "banner-ok" sent on connect (a server that speaks first)
   :2223  bulk both ways: reads until the client half-closes, answers
          "<bytes read> <their sha256>\n", then sends BULK (16 MiB, below)
+  :2224  bulk, then small messages on the same connection, nothing closed
+         in between: reads a line "N\n" and N bytes, answers "<their
+         sha256>\n" and the first N bytes of BULK, then echoes every line
+         it gets back as "pong <line>" until the client closes
 and writes READYFILE once all are listening.
 """
 import hashlib
@@ -109,8 +113,23 @@ def bulk(c):
     c.sendall(BULK)
 
 
+def bulk_then_talk(c):
+    f = c.makefile("rb")
+    n = int(f.readline())
+    h, left = hashlib.sha256(), n
+    while left:
+        k = f.read(min(left, 1 << 20))
+        if not k:
+            return
+        h.update(k)
+        left -= len(k)
+    c.sendall(h.hexdigest().encode() + b"\n" + BULK[:n])
+    for line in f:
+        c.sendall(b"pong " + line)
+
+
 for a in addrs:
-    for port, handler in ((80, http), (443, tls), (2222, banner), (2223, bulk)):
+    for port, handler in ((80, http), (443, tls), (2222, banner), (2223, bulk), (2224, bulk_then_talk)):
         threading.Thread(target=serve, args=(listen(a, port), handler), daemon=True).start()
 with open(ready + ".tmp", "w") as f:
     f.write("ok")

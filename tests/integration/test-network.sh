@@ -187,6 +187,50 @@ is "$RC/$OUT" "0/$BULK_WANT" "transparent: 8 MiB up, half-close, 16 MiB down, al
 fctl_capture run -m -- /usr/bin/python3 -c "$BULK" allowed.test connect
 is "$RC/$OUT" "0/$BULK_WANT" "HTTP proxy (CONNECT): the same, byte-identical, half-close passed on"
 
+# Bulk, then small messages on the same connection with nothing closed in
+# between (relay.h, bulk mode): the upload's last bytes and every small
+# message after the download must come through without a FIN to wake the
+# relay. The slow variant reads the download in 64 KiB pieces with pauses
+# and meanwhile makes another connection through the same relay, which must
+# not wait for it.
+TALK='import hashlib,socket,sys,time
+host,pause=sys.argv[1],float(sys.argv[2])
+n=(1<<23)+12345
+up=(bytes(range(256))*(n//256+1))[:n]
+want=b"".join(hashlib.sha256(b"%d"%i).digest() for i in range(1<<19))[:n]
+s=socket.create_connection((host,2224),timeout=10)
+s.sendall(b"%d\n"%n+up)
+f=s.makefile("rb")
+res=["up-ok" if f.readline().strip().decode()==hashlib.sha256(up).hexdigest() else "up-BAD"]
+d=bytearray(); side="side-none"
+while len(d)<n:
+    k=f.read1(min(n-len(d),65536))
+    if not k: break
+    d+=k
+    if pause:
+        time.sleep(pause)
+        if side=="side-none" and len(d)>=1<<20:
+            c=socket.create_connection((host,80),timeout=5)
+            c.sendall(b"GET / HTTP/1.0\r\nHost: %s\r\n\r\n"%host.encode())
+            a=b""
+            while True:
+                k2=c.recv(4096)
+                if not k2: break
+                a+=k2
+            side="side-ok" if a.endswith(b"hello-http "+host.encode()) else "side-BAD"
+res.append("down-ok" if bytes(d)==want else "down-BAD(%d)"%len(d))
+for i in range(3):
+    s.sendall(b"ping %d\n"%i)
+    if f.readline()!=b"pong ping %d\n"%i: res.append("pong-BAD"); break
+else: res.append("pong-ok")
+if pause: res.append(side)
+print(" ".join(res))'
+fctl_capture run -m -- /usr/bin/python3 -c "$TALK" allowed.test 0
+is "$RC/$OUT" "0/up-ok down-ok pong-ok" "transparent: 8 MiB up, 8 MiB down, then small messages both ways on the same connection"
+fctl_capture run -m -- /usr/bin/python3 -c "$TALK" allowed.test 0.004
+is "$RC/$OUT" "0/up-ok down-ok pong-ok side-ok" \
+        "transparent: the same with a slow reader, byte-identical, and another connection meanwhile goes through"
+
 # All TCP in the sandbox's namespace is loopback (to the daemon's
 # listeners): its default congestion control does not pace (tcp-unpaced.h).
 fctl_capture run -- cat /proc/sys/net/ipv4/tcp_congestion_control

@@ -126,6 +126,73 @@ Test(relay, bulk_data_with_backpressure) {
         sd_event_unref(e);
 }
 
+static int lowat(int fd) {
+        int v = 0;
+        socklen_t len = sizeof v;
+
+        cr_assert_eq(getsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &v, &len), 0);
+        return v;
+}
+
+/* Bulk mode (relay.h): a stream gives the read side a low-water mark; a
+ * small message after it, below the mark and with no FIN, still comes
+ * through, and a wait that brings nothing ends bulk mode. */
+Test(relay, bulk_mode_flushes_and_ends) {
+        sd_event *e = NULL;
+        int a_user, a_relay, b_user, b_relay;
+        Relay *r = NULL;
+        Done d = {};
+        static char chunk[65536];
+        size_t sent = 0, got = 0, total = 4 << 20;
+        bool saw_bulk = false, tail = false;
+        char buf[16];
+
+        cr_assert_geq(sd_event_new(&e), 0);
+        tcp_pair(&a_user, &a_relay);
+        tcp_pair(&b_user, &b_relay);
+        fcntl(a_user, F_SETFL, O_NONBLOCK);
+        fcntl(b_user, F_SETFL, O_NONBLOCK);
+        cr_assert_eq(relay_new(e, a_relay, b_relay, on_done, &d, &r), 0);
+        memset(chunk, 'x', sizeof chunk);
+
+        for (int i = 0; i < 100000 && got < total; i++) {
+                if (sent < total) {
+                        ssize_t n = write(a_user, chunk, sizeof chunk < total - sent ? sizeof chunk : total - sent);
+                        if (n > 0)
+                                sent += (size_t) n;
+                }
+                sd_event_run(e, 0);
+                saw_bulk = saw_bulk || lowat(a_relay) > 1;
+                ssize_t n = read(b_user, chunk, sizeof chunk);
+                if (n > 0)
+                        got += (size_t) n;
+        }
+        cr_assert_eq(got, total);
+        cr_assert(saw_bulk, "a 4 MiB stream puts the read side into bulk mode");
+
+        cr_assert_eq(write(a_user, "tail", 4), 4);
+        for (int i = 0; i < 1000 && !tail; i++) {
+                sd_event_run(e, 1000);
+                ssize_t n = read(b_user, buf, sizeof buf);
+                if (n > 0) {
+                        cr_assert_eq(n, 4);
+                        cr_assert_eq(memcmp(buf, "tail", 4), 0);
+                        tail = true;
+                }
+        }
+        cr_assert(tail, "4 bytes below the low-water mark, no FIN: passed on by the flush");
+
+        for (int i = 0; i < 1000 && lowat(a_relay) > 1; i++)
+                sd_event_run(e, 1000);
+        cr_assert_eq(lowat(a_relay), 1, "a flush that found nothing ends bulk mode");
+        cr_assert_not(d.called);
+
+        relay_free(r);
+        close(a_user);
+        close(b_user);
+        sd_event_unref(e);
+}
+
 /* A reset on one side resets the other. */
 Test(relay, reset_is_passed_on) {
         sd_event *e = NULL;
