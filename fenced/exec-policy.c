@@ -341,30 +341,12 @@ int exec_policy_path_masks(const CommandPolicy *p, char * const *env, ExecMaskCa
 }
 
 int exec_policy_handoff_listener(int setup_fd, const struct sock_fprog *prog) {
-        SetupMsg m = { .type = SETUP_MSG_EXEC_LISTENER };
-        union {
-                struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int))];
-        } control = {};
-        struct iovec iov = { .iov_base = &m, .iov_len = sizeof m };
-        struct msghdr mh = {
-                .msg_iov = &iov, .msg_iovlen = 1,
-                .msg_control = &control, .msg_controllen = sizeof control,
-        };
-        struct cmsghdr *c;
-        int fd, r = 0;
+        int fd, r;
 
         fd = exec_supervisor_load_filter(prog);
         if (fd < 0)
                 return fd;
-
-        c = CMSG_FIRSTHDR(&mh);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &fd, sizeof(int));
-        if (sendmsg(setup_fd, &mh, MSG_NOSIGNAL) != (ssize_t) sizeof m)
-                r = -errno ?: -EIO;
+        r = setup_msg_send_fd(setup_fd, SETUP_MSG_EXEC_LISTENER, fd);
         /* From here on only fenced holds the listener. */
         safe_close(fd);
         return r;

@@ -61,25 +61,9 @@ _noreturn_ static void fail(int setup_fd, int error, const char *what) {
 /* A template of this launch's mounts for the next one (fs-template.h),
  * handed to fenced and closed here: the sandbox keeps nothing of it. */
 static void send_template(int setup_fd, int ns) {
-        SetupMsg m = { .type = SETUP_MSG_FS_TEMPLATE };
-        union {
-                struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int))];
-        } control = {};
-        struct iovec iov = { .iov_base = &m, .iov_len = sizeof m };
-        struct msghdr mh = {
-                .msg_iov = &iov, .msg_iovlen = 1,
-                .msg_control = &control, .msg_controllen = sizeof control,
-        };
-        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-
         if (ns < 0)
                 return;
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &ns, sizeof(int));
-        (void) sendmsg(setup_fd, &mh, MSG_NOSIGNAL);
+        (void) setup_msg_send_fd(setup_fd, SETUP_MSG_FS_TEMPLATE, ns);
         safe_close(ns);
 }
 

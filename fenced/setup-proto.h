@@ -1,5 +1,6 @@
 /* setup-proto.h — messages a sandbox's processes send to fenced over the
- * setup socket (SOCK_SEQPACKET, one struct per message).
+ * setup socket (SOCK_SEQPACKET, one struct per message), and how one
+ * carrying a file descriptor is sent.
  *
  * The daemon's end has SO_PASSCRED, so the kernel attaches the sender's pid
  * as seen from the daemon's pid namespace: that is how fenced learns the
@@ -24,3 +25,7 @@ typedef struct SetupMsg {
         int32_t status;
         char text[500];
 } SetupMsg;
+
+/* Sends a message of type with fd attached (SCM_RIGHTS); fd stays the
+ * caller's. 0 or negative errno. */
+int setup_msg_send_fd(int setup_fd, SetupMsgType type, int fd);
