@@ -15,6 +15,8 @@
 #include "net-sandbox.h"
 #include "placeholder.h"
 #include "run-exec.h"
+#include "run-syscall.h"
+#include "seccomp-audit.h"
 #include "seccomp-deny.h"
 #include "seccomp-util.h"
 
@@ -74,6 +76,7 @@ Manager *manager_free(Manager *m) {
         exec_mask_cache_free(m->exec_masks);
         fs_protect_watches_free(m->protect_watches);
         fs_templates_free(m->fs_templates);
+        seccomp_audit_free(m->seccomp_audit);
         config_free(m->floor);
         sd_event_unref(m->event);
         free(m);
@@ -264,6 +267,7 @@ int manager_start(Manager *m) {
         r = event_log_open(&m->events, m->options.log_dir);
         if (r < 0)
                 return r;
+        run_syscall_monitor_start(m);
 
         r = varlink_server_new(&m->varlink, m->event, "fence", "fenced", FENCE_VERSION,
                                "https://github.com/Use-Tusk/fence");

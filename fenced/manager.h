@@ -56,6 +56,7 @@ struct Manager {
         struct ExecMaskCache *exec_masks; /* path-mode masks found in the system directories */
         struct FsProtectWatches *protect_watches; /* fanotify watches of the protection walks */
         struct FsTemplates *fs_templates; /* templates of the filesystem policies' mounts */
+        struct SeccompAudit *seccomp_audit; /* the deny filter's denials (run-syscall.h) */
 
         SandboxRun *runs;
         unsigned n_runs;

@@ -105,6 +105,30 @@ if [ "$(uname -m)" = x86_64 ] && dmesg >/dev/null 2>&1; then
         fi
 fi
 
+# --- each denial is an event of its sandbox --------------------------------
+# fenced reads the kernel's seccomp audit records (netlink, CAP_AUDIT_READ)
+# and reports each denial as source "syscall" in the sandbox's events; the
+# clone3() ENOSYS that steers runtimes to clone() is not one.
+fctl_capture run -m -- sh -c "'$TRY' ptrace keyctl getpid; sleep 0.5"
+events=$(grep -o 'fence: {.*}' <<<"$ERR" | grep '"source":"syscall"')
+if [ -z "$events" ] && ! grep -q '^CapEff:.*[1-9a-f]' "/proc/$FENCED_PID/status"; then
+        skip "fenced has no capabilities here" "a denied ptrace is a syscall/denied event"
+elif [ -z "$events" ] && grep -q "Cannot read the kernel's seccomp audit records" "$T/fenced.log"; then
+        skip "no kernel audit: $(grep -o "records ([^)]*)" "$T/fenced.log" | head -1)" "a denied ptrace is a syscall/denied event"
+else
+        like "$events" '"action":"denied".*"syscall":"ptrace"' "a denied ptrace is a syscall/denied event of the sandbox"
+        like "$events" '"syscall":"keyctl"' "...and so is keyctl"
+        like "$(grep '"syscall":"ptrace"' <<<"$events")" '"comm":"try-syscall"' "...naming the process"
+        unlike "$events" '"syscall":"getpid"' "...and an allowed call is not"
+        unlike "$events" '"syscall":"clone3"' "...nor clone3's ENOSYS"
+fi
+# Another user's sandbox gets none of them.
+fctl_bg "$TEST_USER2" "$T/other.out" run -m -- sleep 2
+other=$BG_PID
+fctl_capture run -- "$TRY" ptrace
+wait "$other"
+unlike "$(cat "$T/other.out.err" 2>/dev/null)" '"source":"syscall"' "a sandbox running meanwhile gets no event of another's denials"
+
 # --- ordinary file operations ---------------------------------------------
 fctl_capture run -- sh -c 'cd /tmp && echo data >f && ln -s f l && mkdir d && mv f d/g && cat d/g l 2>/dev/null; stat -c %s d/g && chmod 600 d/g && rm -r d l && ls -A /tmp | wc -l'
 is "$RC" 0 "ordinary file operations (create, symlink, mkdir, rename, stat, chmod, remove) work"
