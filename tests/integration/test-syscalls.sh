@@ -109,7 +109,7 @@ fi
 # fenced reads the kernel's seccomp audit records (netlink, CAP_AUDIT_READ)
 # and reports each denial as source "syscall" in the sandbox's events; the
 # clone3() ENOSYS that steers runtimes to clone() is not one.
-fctl_capture run -m -- sh -c "'$TRY' ptrace keyctl getpid; sleep 0.5"
+fctl_capture run -m -- sh -c "'$TRY' ptrace keyctl getpid socket-raw4; sleep 0.5"
 events=$(grep -o 'fence: {.*}' <<<"$ERR" | grep '"source":"syscall"')
 if [ -z "$events" ] && ! grep -q '^CapEff:.*[1-9a-f]' "/proc/$FENCED_PID/status"; then
         skip "fenced has no capabilities here" "a denied ptrace is a syscall/denied event"
@@ -118,6 +118,7 @@ elif [ -z "$events" ] && grep -q "Cannot read the kernel's seccomp audit records
 else
         like "$events" '"action":"denied".*"syscall":"ptrace"' "a denied ptrace is a syscall/denied event of the sandbox"
         like "$events" '"syscall":"keyctl"' "...and so is keyctl"
+        like "$events" '"syscall":"socket"' "...and a raw socket attempt (the network filter's \"each attempt is seen\")"
         like "$(grep '"syscall":"ptrace"' <<<"$events")" '"comm":"try-syscall"' "...naming the process"
         unlike "$events" '"syscall":"getpid"' "...and an allowed call is not"
         unlike "$events" '"syscall":"clone3"' "...nor clone3's ENOSYS"
