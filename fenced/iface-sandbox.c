@@ -15,6 +15,7 @@
 #include "net-sandbox.h"
 #include "peer-rlimits.h"
 #include "run-network.h"
+#include "run-syscall.h"
 #include "strv.h"
 #include "unix-socket-masks.h"
 
@@ -97,6 +98,7 @@ static void on_started(Sandbox *s, void *userdata) {
         SandboxRun *run = userdata;
         _cleanup_free_ char *params = NULL;
 
+        run_syscall_started(run);
         if (run->call &&
             asprintf(&params, "{\"state\":\"started\",\"id\":\"%s\",\"pid\":%d}", sandbox_id(s), (int) sandbox_pid(s)) >= 0)
                 (void) varlink_call_reply(run->call, params, true);

@@ -12,6 +12,7 @@
 #include "cgroup.h"
 #include "config.h"
 #include "events.h"
+#include "ratelimit.h"
 #include "sandbox.h"
 #include "varlink.h"
 
@@ -37,6 +38,9 @@ typedef struct SandboxRun {
         unsigned events_dropped;        /* monitor events the client did not read in time */
         struct RunExec *exec;   /* command policy (run-exec.h) */
         NetSandbox *net;        /* the filtered network, NULL without one */
+        unsigned audit_session;         /* the kernel's audit session of its processes, 0: unknown */
+        RateLimit syscall_events;       /* run-syscall.c: denials reported */
+        unsigned syscall_suppressed;    /* denials over that limit, not reported yet */
         char *fs_template_key;  /* fs-template.h: where a template it sends goes, or NULL */
         size_t fs_template_key_len;
         uint64_t fs_template_generation;

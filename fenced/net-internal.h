@@ -15,6 +15,7 @@
 #include "net-policy.h"
 #include "net-sandbox.h"
 #include "proxy-proto.h"
+#include "ratelimit.h"
 #include "relay.h"
 #include "socks5-client.h"
 
@@ -102,8 +103,7 @@ struct NetSandbox {
         char last_report[NET_HOST_MAX + 32];
         uint64_t last_report_usec;
         /* Token bucket over all reports of the sandbox. */
-        double report_tokens;
-        uint64_t report_refill_usec;
+        RateLimit report_limit;
         uint64_t reports_suppressed;
         sd_event_source *summary_timer;
 };

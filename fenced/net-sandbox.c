@@ -303,20 +303,12 @@ static bool report_is_repeat(NetSandbox *ns, const char *source, const char *hos
         snprintf(ns->last_report, sizeof ns->last_report, "%s", key);
         ns->last_report_usec = now;
 
-        if (ns->report_refill_usec == 0)
-                ns->report_tokens = REPORT_BURST;
-        else
-                ns->report_tokens += (double) (now - ns->report_refill_usec) / 1e6 * REPORT_RATE;
-        if (ns->report_tokens > REPORT_BURST)
-                ns->report_tokens = REPORT_BURST;
-        ns->report_refill_usec = now;
-        if (ns->report_tokens < 1.0) {
+        if (!ratelimit_take(&ns->report_limit, REPORT_RATE, REPORT_BURST, now)) {
                 if (ns->reports_suppressed++ == 0 && !ns->summary_timer)
                         (void) sd_event_add_time_relative(ns->event, &ns->summary_timer, CLOCK_MONOTONIC,
                                                           REPORT_REPEAT_USEC, 0, on_summary, ns);
                 return true;
         }
-        ns->report_tokens -= 1.0;
         return false;
 }
 
@@ -520,7 +512,6 @@ int net_sandbox_new(sd_event *event, const NetSandboxOptions *o, net_event_t emi
         ns->emit = emit;
         ns->userdata = userdata;
         ns->config = c;
-        ns->report_tokens = REPORT_BURST;
         ns->http_port = c->network.http_proxy_port ? c->network.http_proxy_port : DEFAULT_HTTP_PORT;
         ns->socks_port = c->network.socks_proxy_port ? c->network.socks_proxy_port : DEFAULT_SOCKS_PORT;
         if (ns->http_port == ns->socks_port || ns->http_port == 53 || ns->socks_port == 53)

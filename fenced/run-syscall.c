@@ -1,20 +1,61 @@
 /* run-syscall.c — see run-syscall.h. */
 
+#include <fcntl.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include <syslog.h>
 
 #include "log.h"
 #include "run-syscall.h"
 #include "seccomp-audit.h"
 
+/* Denials reported per second and burst, per sandbox: a loop of denied
+ * calls must not flood the journal and events.jsonl. */
+#define SYSCALL_EVENT_RATE 20.0
+#define SYSCALL_EVENT_BURST 100.0
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
+}
+
 static SandboxRun *run_by_id(Manager *m, const char *id) {
         for (SandboxRun *run = m->runs; run; run = run->next)
                 if (run->sandbox && strcmp(sandbox_id(run->sandbox), id) == 0)
                         return run;
         return NULL;
+}
+
+/* Its audit session: set by the sandbox's init (sandbox-child.c), unique to
+ * the sandbox, and in the record even when the process is gone. */
+static SandboxRun *run_by_session(Manager *m, uint32_t session) {
+        if (session == 0 || session == UINT32_MAX)
+                return NULL;
+        for (SandboxRun *run = m->runs; run; run = run->next)
+                if (run->audit_session == session)
+                        return run;
+        return NULL;
+}
+
+void run_syscall_started(SandboxRun *run) {
+        char path[64], buf[16] = {};
+        _cleanup_close_ int fd = -1;
+        unsigned long v;
+        char *end;
+
+        snprintf(path, sizeof path, "/proc/%d/sessionid", (int) sandbox_pid(run->sandbox));
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || read(fd, buf, sizeof buf - 1) <= 0)
+                return;
+        v = strtoul(buf, &end, 10);
+        if (v > 0 && v < UINT32_MAX && (*end == 0 || *end == '\n'))
+                run->audit_session = (unsigned) v;
 }
 
 static void on_record(const SeccompAuditRecord *r, void *userdata) {
@@ -28,15 +69,33 @@ static void on_record(const SeccompAuditRecord *r, void *userdata) {
          * is how runtimes are steered to clone(), not a violation. */
         if ((r->code & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ERRNO)
                 return;
-        if (seccomp_audit_sandbox_of(r->pid, id, sizeof id) < 0)
-                return;
-        run = run_by_id(m, id);
-        if (!run)
-                return;         /* another fenced's sandbox, or one that ended */
+        run = run_by_session(m, r->session);
+        if (run)
+                snprintf(id, sizeof id, "%s", sandbox_id(run->sandbox));
+        else {
+                if (seccomp_audit_sandbox_of(m->seccomp_audit, r->pid, id, sizeof id) < 0)
+                        return;
+                run = run_by_id(m, id);
+                if (!run)
+                        return;         /* another fenced's sandbox, or one that ended */
+        }
 
         name = seccomp_syscall_resolve_num_arch(r->arch, r->syscall);
         if (name && strcmp(name, "clone3") == 0)
                 return;
+        if (!ratelimit_take(&run->syscall_events, SYSCALL_EVENT_RATE, SYSCALL_EVENT_BURST, now_usec())) {
+                run->syscall_suppressed++;
+                return;
+        }
+        if (run->syscall_suppressed > 0) {
+                EventField sf[] = { EVENT_INT("count", run->syscall_suppressed) };
+                Event se = {
+                        .sandbox = id, .uid = run->uid, .source = "syscall", .action = "suppressed",
+                        .priority = LOG_WARNING, .fields = sf, .n_fields = ELEMENTSOF(sf),
+                };
+                manager_emit(m, run, &se);
+                run->syscall_suppressed = 0;
+        }
         arch = r->arch == SCMP_ARCH_X86_64 ? "x86_64" : r->arch == SCMP_ARCH_X86 ? "x86" :
                r->arch == SCMP_ARCH_AARCH64 ? "aarch64" : "other";
         snprintf(number, sizeof number, "%d", r->syscall);

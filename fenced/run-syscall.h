@@ -9,3 +9,7 @@
  * CAP_AUDIT_READ the denials stay in the kernel log only: logged once, not
  * an error. */
 void run_syscall_monitor_start(Manager *m);
+
+/* After the command started: remembers the sandbox's audit session, so
+ * that its denials are attributed even when the process is gone. */
+void run_syscall_started(SandboxRun *run);

@@ -67,6 +67,17 @@ static void send_template(int setup_fd, int ns) {
         safe_close(ns);
 }
 
+static int write_loginuid(uid_t uid) {
+        _cleanup_close_ int fd = open("/proc/self/loginuid", O_WRONLY | O_CLOEXEC);
+        char buf[16];
+        int n;
+
+        if (fd < 0)
+                return -errno;
+        n = snprintf(buf, sizeof buf, "%u", (unsigned) uid);
+        return write(fd, buf, (size_t) n) == n ? 0 : -errno;
+}
+
 static int loopback_up(void) {
         struct ifreq ifr = { .ifr_name = "lo" };
         _cleanup_close_ int fd = -1;
@@ -306,6 +317,13 @@ void sandbox_child_main(const SandboxSpec *spec, int setup_fd) {
         r = loopback_up();
         if (r < 0)
                 fail(setup_fd, r, "bringing up the loopback interface");
+
+        /* A login uid of the caller starts a new audit session: the kernel's
+         * records of this sandbox's processes (seccomp denials among them)
+         * carry its id, which fenced reads from /proc/PID/sessionid once the
+         * command started and matches them by, even after the process is
+         * gone (run-syscall.c). Without audit it is not there: no matter. */
+        (void) write_loginuid(spec->uid);
 
         r = identity_become(spec->uid, spec->gid, spec->groups, spec->n_groups);
         if (r < 0)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -17,7 +18,18 @@
 #define AUDIT_NLGRP_READLOG 1
 #endif
 
+/* Recently mapped pids, oldest overwritten first. */
+#define REMEMBERED 64
+
+typedef struct Remembered {
+        pid_t pid;
+        uint64_t usec;
+        char id[64];
+} Remembered;
+
 struct SeccompAudit {
+        Remembered remembered[REMEMBERED];
+        unsigned next;
         int fd;
         sd_event_source *io;
         SeccompAuditFn fn;
@@ -71,7 +83,7 @@ static int unhex(char c) {
 
 int seccomp_audit_parse(const char *text, size_t len, SeccompAuditRecord *ret) {
         SeccompAuditRecord r = {};
-        unsigned long pid, arch, nr, code;
+        unsigned long pid, arch, nr, code, ses;
         const char *comm;
         size_t n;
 
@@ -82,6 +94,7 @@ int seccomp_audit_parse(const char *text, size_t len, SeccompAuditRecord *ret) {
         r.arch = (uint32_t) arch;
         r.syscall = (int) nr;
         r.code = (uint32_t) code;
+        r.session = field_ulong(text, len, "ses", 10, &ses) == 0 ? (uint32_t) ses : UINT32_MAX;
 
         comm = field(text, len, "comm", &n);
         if (comm && n >= 2 && comm[0] == '"') {
@@ -103,7 +116,7 @@ int seccomp_audit_parse(const char *text, size_t len, SeccompAuditRecord *ret) {
         return 0;
 }
 
-int seccomp_audit_sandbox_of(pid_t pid, char *ret, size_t size) {
+static int sandbox_from_proc(pid_t pid, char *ret, size_t size) {
         _cleanup_close_ int fd = -1;
         char path[64], text[4096];
         const char *p, *end;
@@ -131,6 +144,43 @@ int seccomp_audit_sandbox_of(pid_t pid, char *ret, size_t size) {
         memcpy(ret, p, (size_t) (end - p));
         ret[end - p] = 0;
         return 0;
+}
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
+}
+
+int seccomp_audit_sandbox_of(SeccompAudit *a, pid_t pid, char *ret, size_t size) {
+        uint64_t now = now_usec();
+
+        if (sandbox_from_proc(pid, ret, size) == 0) {
+                if (a && strlen(ret) < sizeof a->remembered[0].id) {
+                        Remembered *e = NULL;
+
+                        for (unsigned i = 0; i < REMEMBERED && !e; i++)
+                                if (a->remembered[i].pid == pid)
+                                        e = &a->remembered[i];
+                        if (!e)
+                                e = &a->remembered[a->next++ % REMEMBERED];
+                        e->pid = pid;
+                        e->usec = now;
+                        strcpy(e->id, ret);
+                }
+                return 0;
+        }
+        for (unsigned i = 0; a && i < REMEMBERED; i++) {
+                const Remembered *e = &a->remembered[i];
+
+                if (e->pid == pid && e->pid != 0 && now - e->usec < SECCOMP_AUDIT_REMEMBER_USEC &&
+                    strlen(e->id) < size) {
+                        strcpy(ret, e->id);
+                        return 0;
+                }
+        }
+        return -ENOENT;
 }
 
 static int on_io(sd_event_source *src, int fd, uint32_t revents, void *userdata) {

@@ -6,9 +6,12 @@
  * read-only multicast group (AUDIT_NLGRP_READLOG, needs CAP_AUDIT_READ),
  * which gets every record whether or not auditd runs, and without the rate
  * limit of the kernel log. A record names the process by pid (fenced's pid
- * namespace); the caller maps it to its sandbox through /proc/PID/cgroup.
- * Best effort: a process that exits before its record is read cannot be
- * mapped, and a kernel whose audit backlog overflows drops records.
+ * namespace); seccomp_audit_sandbox_of() maps it to its sandbox through
+ * /proc/PID/cgroup, and remembers the answer for a few seconds, since the
+ * kernel hands records over asynchronously and the process may be gone by
+ * then. Best effort: a process whose first record arrives after it exited
+ * cannot be mapped, and a kernel whose audit backlog overflows drops
+ * records.
  */
 #pragma once
 
@@ -23,6 +26,7 @@ typedef struct SeccompAuditRecord {
         uint32_t arch;          /* AUDIT_ARCH_* */
         int syscall;
         uint32_t code;          /* the filter's action, SECCOMP_RET_* (data bits masked) */
+        uint32_t session;       /* audit session ("ses"), UINT32_MAX when unset */
         char comm[64];
 } SeccompAuditRecord;
 
@@ -31,12 +35,14 @@ typedef struct SeccompAuditRecord {
  * quoted or hex-encoded, as audit writes it. -EINVAL when a field is missing. */
 int seccomp_audit_parse(const char *text, size_t len, SeccompAuditRecord *ret);
 
-/* The sandbox id of pid: the cgroup component right below ".../fence.slice/"
- * in /proc/PID/cgroup, in *ret (at most size bytes). -ENOENT when pid is
- * gone or not in a sandbox. */
-int seccomp_audit_sandbox_of(pid_t pid, char *ret, size_t size);
-
 typedef struct SeccompAudit SeccompAudit;
+
+/* The sandbox id of pid: the cgroup component right below ".../fence.slice/"
+ * in /proc/PID/cgroup, in *ret (at most size bytes), or what a (a may be
+ * NULL) found for that pid in the last SECCOMP_AUDIT_REMEMBER_USEC. -ENOENT
+ * when pid is gone or not in a sandbox. */
+#define SECCOMP_AUDIT_REMEMBER_USEC (5 * 1000 * 1000ULL)
+int seccomp_audit_sandbox_of(SeccompAudit *a, pid_t pid, char *ret, size_t size);
 typedef void (*SeccompAuditFn)(const SeccompAuditRecord *r, void *userdata);
 
 /* Subscribes to the records; fn runs on e's loop for each AUDIT_SECCOMP one.

@@ -123,6 +123,14 @@ else
         unlike "$events" '"syscall":"getpid"' "...and an allowed call is not"
         unlike "$events" '"syscall":"clone3"' "...nor clone3's ENOSYS"
 fi
+# A loop of denials is reported up to a burst, then summed up.
+if [ -n "$events" ]; then
+        many=$(printf 'ptrace %.0s' $(seq 1000))
+        fctl_capture run -m -- sh -c "'$TRY' $many >/dev/null; sleep 0.3; '$TRY' keyctl >/dev/null; sleep 0.5"
+        n=$(grep -o 'fence: {.*}' <<<"$ERR" | grep -c '"source":"syscall","action":"denied"')
+        cmp_num "$n" -le 150 "1,000 denied calls in a loop give at most the burst of events ($n)"
+        like "$ERR" '"action":"suppressed","count":[0-9]+' "...and a later event says how many were left out"
+fi
 # Another user's sandbox gets none of them.
 fctl_bg "$TEST_USER2" "$T/other.out" run -m -- sleep 2
 other=$BG_PID

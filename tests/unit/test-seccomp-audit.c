@@ -22,6 +22,11 @@ Test(seccomp_audit, parses_a_record) {
         cr_assert_eq(r.syscall, 101);
         cr_assert_eq(r.code, 0x50000u);
         cr_assert_str_eq(r.comm, "try-syscall");
+        cr_assert_eq(r.session, UINT32_MAX);    /* ses=4294967295: none */
+
+        cr_assert_eq(parse("audit(1.2:3): auid=1001 uid=1001 gid=1001 ses=77 pid=5 comm=\"x\" "
+                           "arch=c000003e syscall=101 compat=0 code=0x50000", &r), 0);
+        cr_assert_eq(r.session, 77u);
 }
 
 Test(seccomp_audit, hex_comm_and_field_names_inside_values) {
@@ -51,6 +56,6 @@ Test(seccomp_audit, refuses_incomplete_records) {
 Test(seccomp_audit, sandbox_of_a_process_outside_any_sandbox) {
         char id[64];
 
-        cr_assert_eq(seccomp_audit_sandbox_of(getpid(), id, sizeof id), -ENOENT);
-        cr_assert_eq(seccomp_audit_sandbox_of(0x7ffffff0, id, sizeof id), -ENOENT);
+        cr_assert_eq(seccomp_audit_sandbox_of(NULL, getpid(), id, sizeof id), -ENOENT);
+        cr_assert_eq(seccomp_audit_sandbox_of(NULL, 0x7ffffff0, id, sizeof id), -ENOENT);
 }
