@@ -6,8 +6,9 @@
  * and sendto() need only write permission on the socket's inode, which a
  * read-only mount does not take away, and Landlock (ABI 7) has no access
  * right for them. So the sockets that listen in the host's network namespace
- * when the sandbox starts (/proc/net/unix as fenced sees it: stream and
- * seqpacket listeners, bound datagram sockets) and that the caller could
+ * when the sandbox starts (the kernel's unix_diag as fenced sees it, else
+ * /proc/net/unix: stream and seqpacket listeners, unconnected bound
+ * datagram sockets) and that the caller could
  * write to are masked like denyRead files, unless they are at or below an
  * allowUnixSockets entry (fence's subpath rule) or allowAllUnixSockets is
  * set. A socket bound after the sandbox started is not masked
@@ -21,6 +22,10 @@
 /* The paths of the connectable pathname sockets listed in f (the format of
  * /proc/net/unix), de-duplicated, in *ret (NULL-terminated, may be empty). */
 int unix_sockets_parse(FILE *f, char ***ret);
+
+/* The same, from the kernel's unix_diag (what unix_socket_masks() uses;
+ * /proc/net/unix is the fallback). */
+int unix_sockets_diag(char ***ret);
 
 /* Whether path is at or below one of the absolute, normalised entries. */
 int unix_socket_allowed(const char *path, char * const *allow);

@@ -1,6 +1,7 @@
 /* Unit tests of fenced/unix-socket-masks.c. */
 
 #include <criterion/criterion.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -112,5 +113,61 @@ Test(unix_socket_masks, masks_a_live_listener) {
 
         close(fd);
         unlink(path);
+        rmdir(dir);
+}
+
+/* unix_diag: a listener and an unconnected bound datagram socket are listed,
+ * a bound stream socket that does not listen, an abstract listener and a
+ * connected pair are not. */
+Test(unix_socket_masks, diag_lists_connectable_sockets) {
+        char dir[] = "/var/tmp/usm-diag.XXXXXX", listener[108], dgram[108], bound[108];
+        int fds[4], pair[2];
+        char **paths = NULL;
+        int r;
+
+        cr_assert_not_null(mkdtemp(dir));
+        snprintf(listener, sizeof listener, "%s/listener", dir);
+        snprintf(dgram, sizeof dgram, "%s/dgram", dir);
+        snprintf(bound, sizeof bound, "%s/bound", dir);
+        struct { int type; const char *path; bool listen; } s[] = {
+                { SOCK_STREAM, listener, true }, { SOCK_DGRAM, dgram, false },
+                { SOCK_STREAM, bound, false }, { SOCK_STREAM, NULL, true },
+        };
+        for (int i = 0; i < 4; i++) {
+                struct sockaddr_un sa = { .sun_family = AF_UNIX };
+                socklen_t l;
+
+                fds[i] = socket(AF_UNIX, s[i].type, 0);
+                cr_assert_geq(fds[i], 0);
+                if (s[i].path) {
+                        strcpy(sa.sun_path, s[i].path);
+                        l = sizeof sa;
+                } else {
+                        memcpy(sa.sun_path, "\0usm-abstract", 13);
+                        l = offsetof(struct sockaddr_un, sun_path) + 13;
+                }
+                cr_assert_eq(bind(fds[i], (struct sockaddr *) &sa, l), 0);
+                if (s[i].listen)
+                        cr_assert_eq(listen(fds[i], 1), 0);
+        }
+        cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
+
+        r = unix_sockets_diag(&paths);
+        if (r < 0)
+                cr_skip_test("no unix_diag in this kernel (%s): /proc/net/unix is used", strerror(-r));
+        cr_expect(strv_contains(paths, listener), "listener not listed");
+        cr_expect(strv_contains(paths, dgram), "unconnected datagram socket not listed");
+        cr_expect_not(strv_contains(paths, bound), "a bound socket that does not listen is listed");
+        for (char **p = paths; p && *p; p++)
+                cr_expect((*p)[0] == '/', "%s is not a path", *p);
+        strv_free(paths);
+
+        for (int i = 0; i < 4; i++)
+                close(fds[i]);
+        close(pair[0]);
+        close(pair[1]);
+        unlink(listener);
+        unlink(dgram);
+        unlink(bound);
         rmdir(dir);
 }
