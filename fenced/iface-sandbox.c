@@ -408,7 +408,8 @@ static int method_run(VarlinkCall *call, yajl_val p, void *userdata) {
         if (r < 0)
                 goto out;
         if (cfg->network.allow_all_unix_sockets != TRISTATE_TRUE) {
-                r = unix_socket_masks(cfg->network.allow_unix_sockets, spec.uid, &spec.fs.deny_read);
+                r = unix_socket_masks(cfg->network.allow_unix_sockets, spec.uid, spec.gid, spec.groups, spec.n_groups,
+                                      &spec.fs.deny_read);
                 if (r < 0) {
                         log_warning_errno(r, "Cannot list the host's Unix sockets: %m");
                         goto out;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
 #include "macro.h"
 #include "strv.h"
@@ -161,9 +162,55 @@ static char *glob_escape(const char *s) {
         return e;
 }
 
-int unix_socket_masks(char * const *allow, uid_t uid, char ***deny_read) {
+typedef struct Caller {
+        uid_t uid;
+        gid_t gid;
+        const gid_t *groups;
+        size_t n_groups;
+} Caller;
+
+/* Whether the caller's permission bits allow `bit` (S_IROTH, S_IWOTH or
+ * S_IXOTH) on st, as the kernel checks them (the owner's class alone when
+ * it is the owner, the group's when a member); or the file has an ACL, which
+ * could allow more than the bits say (then: reachable). */
+static bool may(const Caller *c, const char *path, const struct stat *st, mode_t bit) {
+        bool member = st->st_gid == c->gid;
+
+        if (c->uid == 0)
+                return true;
+        for (size_t i = 0; i < c->n_groups && !member; i++)
+                member = c->groups[i] == st->st_gid;
+        if (st->st_uid == c->uid ? (st->st_mode & (bit << 6)) :
+            member ? (st->st_mode & (bit << 3)) : (st->st_mode & bit))
+                return true;
+        return getxattr(path, "system.posix_acl_access", NULL, 0) > 0;
+}
+
+/* Whether the caller could connect to the socket at real (a real path):
+ * search permission on every directory above it, write permission on it. */
+static bool reachable(const Caller *c, const char *real, const struct stat *st) {
+        char dir[PATH_MAX];
+        size_t l = strlen(real);
+
+        if (l >= sizeof dir)
+                return true;
+        memcpy(dir, real, l + 1);
+        for (char *slash = strchr(dir + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+                struct stat d;
+
+                *slash = '\0';
+                if (stat(dir, &d) == 0 && !may(c, dir, &d, S_IXOTH))
+                        return false;
+                *slash = '/';
+        }
+        return may(c, real, st, S_IWOTH);
+}
+
+int unix_socket_masks(char * const *allow, uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups,
+                      char ***deny_read) {
         _cleanup_strv_free_ char **paths = NULL, **allow_real = NULL;
         _cleanup_fclose_ FILE *f = NULL;
+        const Caller caller = { .uid = uid, .gid = gid, .groups = groups, .n_groups = n_groups };
         int r;
 
         /* An entry may name a socket or directory through a symlink: its
@@ -195,11 +242,11 @@ int unix_socket_masks(char * const *allow, uid_t uid, char ***deny_read) {
                  * to mask at this name. */
                 if (!realpath(*p, real) || stat(real, &st) < 0 || !S_ISSOCK(st.st_mode))
                         continue;
-                /* connect() needs write permission on the inode: what the
-                 * caller could never open needs no mask. Group-writable
-                 * counts whatever the caller's groups (a mask too many is
-                 * harmless). */
-                if (!((st.st_uid == uid && (st.st_mode & S_IWUSR)) || (st.st_mode & (S_IWGRP | S_IWOTH))))
+                /* connect() needs write permission on the inode and search
+                 * permission above it: what the caller could never reach
+                 * needs no mask (on a shared host, the other users' sockets
+                 * in their 0700 /run/user/UID: a mount each otherwise). */
+                if (!reachable(&caller, real, &st))
                         continue;
                 /* The sandbox's /tmp and /dev/shm are its own. */
                 if (startswith(real, "/tmp/") || startswith(real, "/dev/shm/"))

@@ -8,8 +8,9 @@
  * right for them. So the sockets that listen in the host's network namespace
  * when the sandbox starts (the kernel's unix_diag as fenced sees it, else
  * /proc/net/unix: stream and seqpacket listeners, unconnected bound
- * datagram sockets) and that the caller could
- * write to are masked like denyRead files, unless they are at or below an
+ * datagram sockets) and that the caller could reach (search permission
+ * above, write permission on the socket) are masked like denyRead files,
+ * unless they are at or below an
  * allowUnixSockets entry (fence's subpath rule) or allowAllUnixSockets is
  * set. A socket bound after the sandbox started is not masked
  * (docs/security.md).
@@ -31,6 +32,8 @@ int unix_sockets_diag(char ***ret);
 int unix_socket_allowed(const char *path, char * const *allow);
 
 /* Appends to *deny_read (as glob-escaped patterns) the real paths of the
- * host's listening sockets that uid could connect to and allow does not
- * cover. */
-int unix_socket_masks(char * const *allow, uid_t uid, char ***deny_read);
+ * host's listening sockets that the caller (uid, gid, groups) could connect
+ * to (by the permission bits of the socket and the directories above it; a
+ * file with an ACL counts as reachable) and allow does not cover. */
+int unix_socket_masks(char * const *allow, uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups,
+                      char ***deny_read);

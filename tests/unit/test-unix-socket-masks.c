@@ -84,6 +84,7 @@ Test(unix_socket_masks, masks_a_live_listener) {
         int fd;
 
         cr_assert_not_null(mkdtemp(dir));
+        cr_assert_eq(chmod(dir, 0755), 0);
         snprintf(path, sizeof path, "%s/l[1]*.sock", dir);
         strcpy(sa.sun_path, path);
         fd = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -94,20 +95,42 @@ Test(unix_socket_masks, masks_a_live_listener) {
 
         char want[PATH_MAX];
         snprintf(want, sizeof want, "%s/l\\[1]\\*.sock", dir);
-        cr_assert_eq(unix_socket_masks(NULL, 12345, &deny), 0);
+        cr_assert_eq(unix_socket_masks(NULL, 12345, 12345, NULL, 0, &deny), 0);
         cr_assert(strv_contains(deny, want), "no mask for %s", want);
         strv_free(deny);
         deny = NULL;
 
         char *allow[] = { dir, NULL };
-        cr_assert_eq(unix_socket_masks(allow, 12345, &deny), 0);
+        cr_assert_eq(unix_socket_masks(allow, 12345, 12345, NULL, 0, &deny), 0);
         cr_assert_not(strv_contains(deny, want));
         strv_free(deny);
         deny = NULL;
 
+        /* Behind a directory that uid cannot search (another user's
+         * /run/user/UID): nothing to mask... */
+        cr_assert_eq(chmod(dir, 0750), 0);
+        cr_assert_eq(chown(dir, 0, 777), 0);
+        cr_assert_eq(unix_socket_masks(NULL, 12345, 12345, NULL, 0, &deny), 0);
+        cr_assert_not(strv_contains(deny, want));
+        strv_free(deny);
+        deny = NULL;
+        /* ...unless a group of the caller may. */
+        cr_assert_eq(unix_socket_masks(NULL, 12345, 12345, (gid_t[]) { 5, 777 }, 2, &deny), 0);
+        cr_assert(strv_contains(deny, want), "no mask for a member of the directory's group");
+        strv_free(deny);
+        deny = NULL;
+        /* ...or the directory's owner, as whom the mode's owner bits count alone. */
+        cr_assert_eq(chmod(dir, 0075), 0);
+        cr_assert_eq(chown(dir, 12345, 777), 0);
+        cr_assert_eq(unix_socket_masks(NULL, 12345, 12345, (gid_t[]) { 777 }, 1, &deny), 0);
+        cr_assert_not(strv_contains(deny, want), "the owner has no search bit but is let through");
+        strv_free(deny);
+        deny = NULL;
+        cr_assert_eq(chmod(dir, 0755), 0);
+
         /* Not writable by that uid: nothing to mask. */
         cr_assert_eq(chmod(path, 0600), 0);
-        cr_assert_eq(unix_socket_masks(NULL, 12345, &deny), 0);
+        cr_assert_eq(unix_socket_masks(NULL, 12345, 12345, NULL, 0, &deny), 0);
         cr_assert_not(strv_contains(deny, want));
         strv_free(deny);
 
