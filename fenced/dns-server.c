@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "clock.h"
 #include "dns-server.h"
 #include "log.h"
 #include "macro.h"
@@ -21,13 +22,6 @@ typedef struct Forward {
         DnsQuestion question;
         char name[DNS_NAME_MAX + 1];
 } Forward;
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
-}
 
 static socklen_t sa_len(const struct sockaddr_storage *ss) {
         return ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "exec-policy.h"
 #include "exec-supervisor.h"
 #include "setup-proto.h"
@@ -234,13 +235,6 @@ ExecMaskCache *exec_mask_cache_free(ExecMaskCache *c) {
         free(c->v);
         free(c);
         return NULL;
-}
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
 }
 
 static int system_masks_of(ExecMaskCache *c, char * const *system_dirs, const char *name, char * const **ret) {

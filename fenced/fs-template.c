@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "clock.h"
 #include "fs-template.h"
 #include "log.h"
 
@@ -28,13 +29,6 @@ struct FsTemplates {
         Entry entries[FS_TEMPLATES_MAX];
         size_t n;
 };
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
-}
 
 static void entry_drop(FsTemplates *t, size_t i) {
         free(t->entries[i].key);

@@ -481,13 +481,6 @@ static bool caller_is_sandboxed(Manager *m, VarlinkCall *call) {
         return cgroup_peer_is_sandboxed(&m->cgroups, varlink_connection_peer(c)->pid, pidfd);
 }
 
-static SandboxRun *find_run(Manager *m, const char *id, uid_t caller) {
-        for (SandboxRun *run = m->runs; run; run = run->next)
-                if (streq(sandbox_id(run->sandbox), id) && (caller == 0 || run->uid == caller))
-                        return run;
-        return NULL;
-}
-
 static int method_list(VarlinkCall *call, yajl_val p, void *userdata) {
         Manager *m = userdata;
         const struct ucred *peer = varlink_connection_peer(varlink_call_connection(call));
@@ -545,7 +538,7 @@ static int method_kill(VarlinkCall *call, yajl_val p, void *userdata) {
         if (r == -EINVAL || sig <= 0 || sig >= _NSIG)
                 return invalid_argument(call, "signal", "expected a signal number between 1 and 64");
 
-        run = find_run(m, id, peer->uid);
+        run = manager_find_run(m, id, peer->uid);
         if (!run)
                 return varlink_call_error_strings(call, ERROR_NO_SUCH_SANDBOX, "id", id, NULL, NULL);
         r = sandbox_signal(run->sandbox, (int) sig);

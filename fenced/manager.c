@@ -138,6 +138,13 @@ void manager_remove_run(Manager *m, SandboxRun *run) {
         manager_check_idle(m);
 }
 
+SandboxRun *manager_find_run(Manager *m, const char *id, uid_t owner) {
+        for (SandboxRun *run = m->runs; run; run = run->next)
+                if (streq(sandbox_id(run->sandbox), id) && (owner == 0 || run->uid == owner))
+                        return run;
+        return NULL;
+}
+
 void manager_emit(Manager *m, SandboxRun *run, const Event *e) {
         _cleanup_free_ char *json = NULL, *params = NULL;
 

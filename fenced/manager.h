@@ -83,6 +83,8 @@ int manager_run(Manager *m);
 
 void manager_add_run(Manager *m, SandboxRun *run);
 void manager_remove_run(Manager *m, SandboxRun *run);
+/* The running sandbox with that id, of owner's (0: of anyone), or NULL. */
+SandboxRun *manager_find_run(Manager *m, const char *id, uid_t owner);
 /* Frees a run that is not (or no longer) in the manager's list, with
  * everything it owns: the sandbox (killed if it still runs), its exec
  * supervisor and network. */

@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "macro.h"
 #include "net-internal.h"
@@ -27,13 +28,6 @@
  * each). What is over the limit is counted and summed up later. */
 #define REPORT_RATE 20.0
 #define REPORT_BURST 100.0
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
-}
 
 static int on_listener(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 

@@ -5,10 +5,10 @@
 #include <seccomp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <syslog.h>
 
+#include "clock.h"
 #include "log.h"
 #include "run-syscall.h"
 #include "seccomp-audit.h"
@@ -17,20 +17,6 @@
  * calls must not flood the journal and events.jsonl. */
 #define SYSCALL_EVENT_RATE 20.0
 #define SYSCALL_EVENT_BURST 100.0
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
-}
-
-static SandboxRun *run_by_id(Manager *m, const char *id) {
-        for (SandboxRun *run = m->runs; run; run = run->next)
-                if (run->sandbox && strcmp(sandbox_id(run->sandbox), id) == 0)
-                        return run;
-        return NULL;
-}
 
 /* Its audit session: set by the sandbox's init (sandbox-child.c), unique to
  * the sandbox, and in the record even when the process is gone. */
@@ -75,7 +61,7 @@ static void on_record(const SeccompAuditRecord *r, void *userdata) {
         else {
                 if (seccomp_audit_sandbox_of(m->seccomp_audit, r->pid, id, sizeof id) < 0)
                         return;
-                run = run_by_id(m, id);
+                run = manager_find_run(m, id, 0);
                 if (!run)
                         return;         /* another fenced's sandbox, or one that ended */
         }

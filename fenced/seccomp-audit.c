@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "seccomp-audit.h"
 
@@ -144,13 +144,6 @@ static int sandbox_from_proc(pid_t pid, char *ret, size_t size) {
         memcpy(ret, p, (size_t) (end - p));
         ret[end - p] = 0;
         return 0;
-}
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
 }
 
 int seccomp_audit_sandbox_of(SeccompAudit *a, pid_t pid, char *ret, size_t size) {

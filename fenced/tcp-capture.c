@@ -6,19 +6,13 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "macro.h"
 #include "net-internal.h"
 #include "netfilter.h"
 #include "sniff.h"
 #include "tcp-capture.h"
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
-}
 
 static void on_connected(NetConn *c, int error) {
         if (error < 0) {
