@@ -29,19 +29,32 @@ static SandboxRun *run_by_session(Manager *m, uint32_t session) {
         return NULL;
 }
 
-void run_syscall_started(SandboxRun *run) {
+/* The audit session of /proc/<pid>/sessionid ("self" too), 0 when unset. */
+static unsigned read_session(const char *pid) {
         char path[64], buf[16] = {};
         _cleanup_close_ int fd = -1;
         unsigned long v;
         char *end;
 
-        snprintf(path, sizeof path, "/proc/%d/sessionid", (int) sandbox_pid(run->sandbox));
+        snprintf(path, sizeof path, "/proc/%s/sessionid", pid);
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0 || read(fd, buf, sizeof buf - 1) <= 0)
-                return;
+                return 0;
         v = strtoul(buf, &end, 10);
-        if (v > 0 && v < UINT32_MAX && (*end == 0 || *end == '\n'))
-                run->audit_session = (unsigned) v;
+        return v > 0 && v < UINT32_MAX && (*end == 0 || *end == '\n') ? (unsigned) v : 0;
+}
+
+void run_syscall_started(SandboxRun *run) {
+        char pid[16];
+        unsigned session;
+
+        snprintf(pid, sizeof pid, "%d", (int) sandbox_pid(run->sandbox));
+        session = read_session(pid);
+        /* fenced's own session: the sandbox could not start one (its login
+         * uid was set and may not change), and shares it with every other
+         * such sandbox: attributing by it would mix them up. */
+        if (session != read_session("self"))
+                run->audit_session = session;
 }
 
 static void on_record(const SeccompAuditRecord *r, void *userdata) {
